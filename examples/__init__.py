@@ -1,0 +1,1 @@
+"""Example wgpu-py compute programs, each runnable as ``python -m examples.NAME``."""

@@ -1,0 +1,1 @@
+"""wgtrace.sim"""

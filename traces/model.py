@@ -1,0 +1,205 @@
+"""The in-memory trace: numpy columns, one row per event.
+
+Columns rather than event objects because every consumer scans: the planner, the checker and the
+simulator walk millions of events, and numpy lets validation, counting and footprint extraction
+run as whole-column operations. Variable-length parts live in one shared ``rows`` table; event
+``i`` owns ``rows[row_start[i] : row_start[i] + nrows[i]]``.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from time import perf_counter_ns
+from typing import Any
+
+import numpy as np
+
+from .schema import BLOB, KIND_NAMES, N_ARGS, OPT_STR, ROW_WIDTH, SPECS, STR, Kind, Obj
+
+EVENT_WIDTH = 4 + N_ARGS  # kind, t, site, a0..a5, nrows
+
+
+@dataclass(eq=False)
+class Trace:
+    """A whole trace (or the complete prefix of one that was cut short)."""
+
+    header: dict
+    kind: np.ndarray  # uint8 (n,)
+    t: np.ndarray  # int64 (n,), nanoseconds since the header's start time
+    site: np.ndarray  # int32 (n,), string id of "file:line", -1 unknown
+    args: np.ndarray  # int64 (n, 6)
+    nrows: np.ndarray  # int32 (n,)
+    rows: np.ndarray  # int64 (m, 5)
+    strings: list[str]
+    blobs: list[bytes]
+    end: dict | None = None
+    cut_short: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    @cached_property
+    def row_start(self) -> np.ndarray:
+        start = np.zeros(len(self.nrows), dtype=np.int64)
+        if len(self.nrows) > 1:
+            np.cumsum(self.nrows[:-1], out=start[1:])
+        return start
+
+    def rows_of(self, i: int) -> np.ndarray:
+        s = int(self.row_start[i])
+        return self.rows[s : s + int(self.nrows[i])]
+
+    def where(self, *kinds: Kind) -> np.ndarray:
+        """Indices of the events of the given kinds, in program order."""
+        return np.flatnonzero(np.isin(self.kind, np.array(kinds, dtype=np.uint8)))
+
+    def site_of(self, i: int) -> str:
+        s = int(self.site[i])
+        return self.strings[s] if s >= 0 else "?"
+
+    def count_kind(self, kind: Kind) -> int:
+        return int(np.count_nonzero(self.kind == kind))
+
+    def count(self, obj: Obj) -> int:
+        """How many objects of this type the trace creates."""
+        creator = next(s.kind for s in SPECS.values() if s.creates == obj)
+        return int(np.count_nonzero(self.kind == creator))
+
+    def counts(self) -> dict[str, int]:
+        values, n = np.unique(self.kind, return_counts=True)
+        return {KIND_NAMES.get(int(v), f"kind{int(v)}"): int(c) for v, c in zip(values, n)}
+
+    @property
+    def limits(self) -> dict:
+        """The device limits: from the header, else from the first DEVICE event."""
+        if self.header.get("limits"):
+            return self.header["limits"]
+        devices = self.where(Kind.DEVICE)
+        if len(devices):
+            return json.loads(self.strings[int(self.args[devices[0], 2])])
+        return {}
+
+    def event(self, i: int) -> dict[str, Any]:
+        """One event as a plain dict with named fields (for reports, tests and people)."""
+        k = Kind(int(self.kind[i]))
+        spec = SPECS[k]
+        out: dict[str, Any] = {"index": i, "kind": KIND_NAMES[k], "site": self.site_of(i), "t": int(self.t[i])}
+        for j, f in enumerate(spec.args):
+            v = int(self.args[i, j])
+            if f.role in (STR, OPT_STR):
+                out[f.name] = self.strings[v] if v >= 0 else None
+            elif f.role == BLOB:
+                out[f.name] = self.blobs[v] if v >= 0 else None
+            else:
+                out[f.name] = v
+        if spec.rows:
+            out["rows"] = [
+                {f.name: int(r[j]) for j, f in enumerate(spec.rows)} for r in self.rows_of(i)
+            ]
+        return out
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        for i in range(len(self)):
+            yield self.event(i)
+
+
+class TraceBuilder:
+    """Appends events one at a time and produces a Trace; the file writer extends it.
+
+    ``append`` is the fast path (positional integers) used by the recorder and the planner;
+    ``add`` takes named fields and strings, for hand-written traces.
+    """
+
+    def __init__(self, header: dict | None = None):
+        self.header = dict(header or {})
+        self._strings: dict[str, int] = {}
+        self._string_list: list[str] = []
+        self._blobs: list[bytes] = []
+        self._blob_base = 0
+        self._events = array("q")
+        self._rows = array("q")
+        self._n = 0
+        self._t0 = perf_counter_ns()
+        self._chunk_limit = 1 << 62  # array items; the file writer sets a real one
+        self._flush_due = 1 << 62  # ns; likewise
+
+    def __len__(self) -> int:
+        return self._n
+
+    def string(self, s: str) -> int:
+        """Id of ``s`` in the string table, adding it on first use."""
+        i = self._strings.get(s)
+        if i is None:
+            i = self._strings[s] = len(self._string_list)
+            self._string_list.append(s)
+        return i
+
+    def blob(self, b: bytes) -> int:
+        self._blobs.append(bytes(b))
+        return self._blob_base + len(self._blobs) - 1
+
+    def append(self, kind: int, site: int, a0: int = 0, a1: int = 0, a2: int = 0, a3: int = 0,
+               a4: int = 0, a5: int = 0, rows: list[tuple[int, ...]] | None = None, t: int | None = None) -> int:
+        """Add one event and return its index; ``t`` defaults to now."""
+        if t is None:
+            t = perf_counter_ns() - self._t0
+        if rows:
+            self._events.extend((kind, t, site, a0, a1, a2, a3, a4, a5, len(rows)))
+            for r in rows:
+                self._rows.extend(r)
+                if len(r) < ROW_WIDTH:
+                    self._rows.extend((0,) * (ROW_WIDTH - len(r)))
+        else:
+            self._events.extend((kind, t, site, a0, a1, a2, a3, a4, a5, 0))
+        self._n += 1
+        if len(self._events) >= self._chunk_limit or t >= self._flush_due:
+            self.flush()
+        return self._n - 1
+
+    def flush(self) -> None:
+        """Hand the pending events on; an in-memory builder keeps them."""
+
+    def add(self, kind: Kind, site: str | None = None, rows: list[dict | tuple] = (), t: int | None = None,
+            **fields: Any) -> int:
+        """Add one event by field names; string fields take ``str``, blob fields ``bytes``."""
+        spec = SPECS[Kind(kind)]
+        a = [0] * N_ARGS
+        for j, f in enumerate(spec.args):
+            v = fields.pop(f.name, None)
+            if v is None:
+                v = -1 if f.role in (OPT_STR, BLOB) or f.optional else 0
+            elif f.role in (STR, OPT_STR):
+                v = self.string(v)
+            elif f.role == BLOB:
+                v = self.blob(v)
+            a[j] = int(v)
+        if fields:
+            raise TypeError(f"{KIND_NAMES[kind]} has no field(s) {sorted(fields)}")
+        packed = [tuple(int(r.get(f.name, 0)) for f in spec.rows) if isinstance(r, dict) else tuple(r)
+                  for r in rows]
+        return self.append(int(kind), self.string(site) if site else -1, *a, rows=packed, t=t)
+
+    def _columns(self) -> tuple[np.ndarray, np.ndarray]:
+        ev = np.frombuffer(self._events, dtype=np.int64).reshape(-1, EVENT_WIDTH)
+        rows = np.frombuffer(self._rows, dtype=np.int64).reshape(-1, ROW_WIDTH)
+        return ev, rows
+
+    def build(self, end: dict | None = None) -> Trace:
+        ev, rows = self._columns()
+        return Trace(
+            header=self.header,
+            kind=ev[:, 0].astype(np.uint8),
+            t=ev[:, 1].copy(),
+            site=ev[:, 2].astype(np.int32),
+            args=ev[:, 3 : 3 + N_ARGS].copy(),
+            nrows=ev[:, 3 + N_ARGS].astype(np.int32),
+            rows=rows.copy(),
+            strings=list(self._string_list),
+            blobs=list(self._blobs),
+            end=end if end is not None else {"events": self._n},
+        )

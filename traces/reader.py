@@ -1,0 +1,200 @@
+"""Reading traces: chunk by chunk (``TraceReader``) or whole (``load``).
+
+Every failure on any input is a ``TraceError`` that says where: the byte offset of the record,
+or the event index, kind and field that validation rejects.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import msgpack
+import numpy as np
+
+from .codec import decode_chunk, unpack_record
+from .errors import TraceError
+from .model import EVENT_WIDTH, Trace
+from .schema import FORMAT_NAME, MAGIC, N_ARGS, ROW_WIDTH, VERSION
+from .validate import check_raw, validate, validate_header
+
+Source = str | os.PathLike | bytes | BinaryIO
+
+
+class TraceReader:
+    """Streams a trace file: the header first, then one event block per chunk.
+
+    After iteration, ``end`` holds the end record, or ``cut_short`` says where the file stops
+    when it has none (a program killed mid-run).
+    """
+
+    def __init__(self, source: Source):
+        self.name, self._file, self._own = _open(source)
+        try:
+            self._size = _size(self._file)
+            if self._file.read(len(MAGIC)) != MAGIC:
+                raise TraceError(f"{self.name}: byte 0: not a wgtrace file (no {MAGIC[:7].decode()} signature)",
+                                 offset=0)
+            self._unpacker = msgpack.Unpacker(self._file, raw=False, strict_map_key=True,
+                                              max_buffer_size=2**31 - 1)
+            self._pos = len(MAGIC)
+            tag, body, offset = self._next_record()
+            if tag != "H":
+                raise TraceError(f"{self.name}: byte {offset}: expected the header record", offset=offset)
+            self.header = _decode_header(body, f"{self.name}: byte {offset}")
+        except BaseException:
+            self.close()
+            raise
+        self.strings: list[str] = []
+        self.blobs: list[bytes] = []
+        self.end: dict | None = None
+        self.cut_short: str | None = None
+        self.events_read = 0
+
+    def _next_record(self) -> tuple[str | None, bytes, int]:
+        offset = self._pos
+        try:
+            record = next(self._unpacker)
+        except StopIteration:
+            if offset >= self._size:
+                return None, b"", offset
+            raise TraceError(f"{self.name}: file cut short at byte {self._size}, inside the record that starts at "
+                             f"byte {offset}", offset=offset) from None
+        except Exception as e:  # msgpack signals malformed bytes with several exception types
+            raise TraceError(f"{self.name}: byte {offset}: undecodable record ({type(e).__name__})",
+                             offset=offset) from None
+        self._pos = self._unpacker.tell() + len(MAGIC)
+        tag, body = unpack_record(record, offset)
+        return tag, body, offset
+
+    def chunks(self, partial: bool = False) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield (index of the first event, events (n, 10), rows (m, 5)) per chunk.
+
+        ``strings`` and ``blobs`` grow as chunks arrive. With ``partial``, a file cut short ends
+        the iteration and sets ``cut_short`` instead of raising.
+        """
+        while True:
+            try:
+                tag, body, offset = self._next_record()
+            except TraceError as e:
+                if partial and "cut short" in str(e):
+                    self.cut_short = f"{e} (after event {self.events_read})"
+                    return
+                raise
+            where = f"{self.name}: byte {offset}"
+            if tag is None:
+                self.cut_short = (f"{self.name}: file ends at byte {offset} without its end record "
+                                  f"(after event {self.events_read}): the recording stopped mid-run")
+                if not partial:
+                    raise TraceError(self.cut_short, offset=offset)
+                return
+            if tag == "E":
+                self.end = _decode_end(body, where)
+                if self.end["events"] != self.events_read:
+                    raise TraceError(f"{where}: end record counts {self.end['events']} events, the file holds "
+                                     f"{self.events_read}", offset=offset)
+                if self._pos < self._size:
+                    raise TraceError(f"{self.name}: byte {self._pos}: data after the end record", offset=self._pos)
+                return
+            if tag != "C":
+                raise TraceError(f"{where}: unknown record tag {tag!r}", offset=offset)
+            events, rows, strings, blobs = decode_chunk(body, f"{where} (chunk from event {self.events_read})")
+            self.strings.extend(strings)
+            self.blobs.extend(blobs)
+            first = self.events_read
+            self.events_read += len(events)
+            yield first, events, rows
+
+    def close(self) -> None:
+        if self._own:
+            self._file.close()
+
+    def __enter__(self) -> TraceReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load(source: Source, *, partial: bool = False, check: bool = True) -> Trace:
+    """Read a whole trace into columns and validate it.
+
+    ``partial`` accepts a file cut short and returns its complete prefix, with ``cut_short``
+    saying where it stops. ``check=False`` skips validation (only for files you wrote).
+    """
+    with TraceReader(source) as reader:
+        blocks = list(reader.chunks(partial=partial))
+        events = np.concatenate([b[1] for b in blocks]) if blocks else np.empty((0, EVENT_WIDTH), np.int64)
+        rows = np.concatenate([b[2] for b in blocks]) if blocks else np.empty((0, ROW_WIDTH), np.int64)
+        if check:
+            check_raw(events, reader.name)
+        trace = Trace(
+            header=reader.header,
+            kind=events[:, 0].astype(np.uint8),
+            t=events[:, 1].copy(),
+            site=events[:, 2].astype(np.int32),
+            args=np.ascontiguousarray(events[:, 3 : 3 + N_ARGS]),
+            nrows=events[:, 3 + N_ARGS].astype(np.int32),
+            rows=rows,
+            strings=reader.strings,
+            blobs=reader.blobs,
+            end=reader.end,
+            cut_short=reader.cut_short,
+        )
+        if check:
+            validate(trace, name=reader.name)
+    return trace
+
+
+def _open(source: Source) -> tuple[str, BinaryIO, bool]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>", io.BytesIO(bytes(source)), True
+    if hasattr(source, "read"):
+        return getattr(source, "name", "<stream>"), source, False
+    name = os.fspath(source)
+    try:
+        return name, open(name, "rb"), True
+    except OSError as e:
+        raise TraceError(f"{name}: cannot read: {e.strerror}") from None
+
+
+def _size(f: BinaryIO) -> int:
+    pos = f.tell()
+    size = f.seek(0, io.SEEK_END)
+    f.seek(pos)
+    return size
+
+
+def _unpack_map(body: bytes, where: str, what: str) -> dict:
+    try:
+        obj = msgpack.unpackb(body, raw=False, strict_map_key=True)
+    except Exception as e:  # msgpack signals malformed bytes with several exception types
+        raise TraceError(f"{where}: undecodable {what} ({type(e).__name__})") from None
+    if not isinstance(obj, dict):
+        raise TraceError(f"{where}: the {what} is not a map")
+    return obj
+
+
+def _decode_header(body: bytes, where: str) -> dict:
+    header = _unpack_map(body, where, "header")
+    if header.get("format") != FORMAT_NAME:
+        raise TraceError(f"{where}: header names format {header.get('format')!r}, not {FORMAT_NAME!r}")
+    version = header.get("version")
+    if not (isinstance(version, list) and len(version) == 2 and all(isinstance(v, int) for v in version)):
+        raise TraceError(f"{where}: header field 'version' must be [major, minor], got {version!r}")
+    if version[0] > VERSION[0]:
+        raise TraceError(f"{where}: trace format {version[0]}.{version[1]} is newer than this wgtrace reads "
+                         f"({VERSION[0]}.x): upgrade wgtrace")
+    if version[0] < 1:
+        raise TraceError(f"{where}: unknown trace format version {version[0]}.{version[1]}")
+    validate_header(header, where)
+    return header
+
+
+def _decode_end(body: bytes, where: str) -> dict:
+    end = _unpack_map(body, where, "end record")
+    if not isinstance(end.get("events"), int):
+        raise TraceError(f"{where}: end record lacks its event count")
+    return end
