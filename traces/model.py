@@ -72,7 +72,7 @@ class Trace:
 
     def counts(self) -> dict[str, int]:
         values, n = np.unique(self.kind, return_counts=True)
-        return {KIND_NAMES.get(int(v), f"kind{int(v)}"): int(c) for v, c in zip(values, n)}
+        return {KIND_NAMES.get(int(v), f"kind{int(v)}"): int(c) for v, c in zip(values, n, strict=True)}
 
     @property
     def limits(self) -> dict:

@@ -68,17 +68,20 @@ def validate(trace: Trace, name: str = "trace") -> None:
         if not len(idx):
             continue
         for j, f in enumerate(spec.args):
-            _check_field(trace, name, idx, trace.args[idx, j], f, creation,
-                         lambda p, f=f: (idx[p], f"field {f.name!r}"))
+            found = _bad_value(trace, idx, trace.args[idx, j], f, creation)
+            if found:
+                _raise(name, trace, int(idx[found[0]]), f"field {f.name!r} {found[1]}")
         if not spec.rows:
             _first_index(idx[trace.nrows[idx] > 0], name, trace, lambda i: "has rows, but this kind takes none")
             continue
         row_ids = np.flatnonzero(row_kind == k)
         owner = row_owner[row_ids]
         for j, f in enumerate(spec.rows):
-            _check_field(trace, name, owner, trace.rows[row_ids, j], f, creation,
-                         lambda p, f=f: (owner[p], f"row {int(row_ids[p] - trace.row_start[owner[p]])}, "
-                                                   f"field {f.name!r}"))
+            found = _bad_value(trace, owner, trace.rows[row_ids, j], f, creation)
+            if found:
+                i = int(owner[found[0]])
+                _raise(name, trace, i, f"row {int(row_ids[found[0]] - trace.row_start[i])}, field {f.name!r} "
+                                       f"{found[1]}")
 
 
 def _creations(trace: Trace, name: str) -> dict[Obj, np.ndarray]:
@@ -88,45 +91,49 @@ def _creations(trace: Trace, name: str) -> dict[Obj, np.ndarray]:
         if spec.creates is None:
             continue
         idx = np.flatnonzero(trace.kind == k)
-        ids = trace.args[idx, 0]
-        wrong = ids != np.arange(len(idx))
-        _first_index(idx[wrong], name, trace,
-                     lambda i: f"creates {spec.creates.name.lower()} {int(trace.args[i, 0])}, expected id "
-                               f"{int(np.count_nonzero(trace.kind[:i] == k))} (ids are dense, in creation order)")
+        wrong = np.flatnonzero(trace.args[idx, 0] != np.arange(len(idx)))
+        if len(wrong):
+            p = int(wrong[0])
+            _raise(name, trace, int(idx[p]), f"creates {spec.creates.name.lower()} {int(trace.args[idx[p], 0])}, "
+                                             f"expected id {p} (ids are dense, in creation order)")
         out[spec.creates] = idx
     return out
 
 
-def _check_field(trace: Trace, name: str, owner: np.ndarray, values: np.ndarray, f: Field,
-                 creation: dict[Obj, np.ndarray], locate) -> None:
-    def fail(bad: np.ndarray, why) -> None:
-        if bad.any():
-            p = int(np.flatnonzero(bad)[0])
-            i, field = locate(p)
-            raise TraceError(f"{name}: event {int(i)} ({KIND_NAMES[int(trace.kind[i])]}): {field} {why(p)}",
-                             event=int(i))
-
+def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
+               creation: dict[Obj, np.ndarray]) -> tuple[int, str] | None:
+    """The first position whose value the field's role forbids, and why; None when all are fine."""
     role = f.role
+    checks: list[tuple[np.ndarray, str]] = []
     if role == NONNEG:
-        fail(values < 0, lambda p: f"is negative ({int(values[p])})")
+        checks.append((values < 0, "is negative ({})"))
     elif role == ACCESS:
-        fail((values < 0) | (values > max(Access)), lambda p: f"is not an access mode ({int(values[p])})")
+        checks.append(((values < 0) | (values > max(Access)), "is not an access mode ({})"))
     elif role in (STR, OPT_STR):
         lo = -1 if role == OPT_STR else 0
-        fail((values < lo) | (values >= len(trace.strings)),
-             lambda p: f"refers to string {int(values[p])}, the table has {len(trace.strings)}")
+        checks.append(((values < lo) | (values >= len(trace.strings)),
+                       f"refers to string {{}}, the table has {len(trace.strings)}"))
     elif role == BLOB:
-        fail((values < -1) | (values >= len(trace.blobs)),
-             lambda p: f"refers to blob {int(values[p])}, the trace has {len(trace.blobs)}")
+        checks.append(((values < -1) | (values >= len(trace.blobs)),
+                       f"refers to blob {{}}, the trace has {len(trace.blobs)}"))
     elif role == "ref":
         made = creation[f.obj]
         what = f.obj.name.lower().replace("_", " ")
-        ok_none = (values == -1) if f.optional else np.zeros(len(values), dtype=bool)
         known = (values >= 0) & (values < len(made))
-        fail(~known & ~ok_none, lambda p: f"refers to {what} {int(values[p])}, which no event created")
-        earlier = np.ones(len(values), dtype=bool)
-        earlier[known] = made[values[known]] < owner[known]
-        fail(~earlier, lambda p: f"refers to {what} {int(values[p])} before the event that creates it")
+        none = (values == -1) if f.optional else np.zeros(len(values), dtype=bool)
+        checks.append((~known & ~none, f"refers to {what} {{}}, which no event created"))
+        late = np.zeros(len(values), dtype=bool)
+        late[known] = made[values[known]] > owner[known]
+        checks.append((late, f"refers to {what} {{}} before the event that creates it"))
+    for bad, why in checks:
+        if bad.any():
+            p = int(np.flatnonzero(bad)[0])
+            return p, why.format(int(values[p]))
+    return None
+
+
+def _raise(name: str, trace: Trace, i: int, why: str) -> None:
+    raise TraceError(f"{name}: event {i} ({KIND_NAMES.get(int(trace.kind[i]), 'unknown')}): {why}", event=i)
 
 
 def _first(bad: np.ndarray, name: str, trace: Trace, why, kinded: bool = True) -> None:
