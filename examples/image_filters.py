@@ -98,7 +98,7 @@ def run_chain(device: wgpu.GPUDevice, image: np.ndarray, iterations: int) -> np.
             device.create_compute_pipeline(label=name, layout="auto", compute={"module": module, "entry_point": "main"})
         )
 
-    def bind(pipeline: wgpu.GPUComputePipeline, src: wgpu.GPUBuffer, dst: wgpu.GPUBuffer):
+    def bind(pipeline: wgpu.GPUComputePipeline, src: wgpu.GPUBuffer, dst: wgpu.GPUBuffer) -> wgpu.GPUBindGroup:
         return device.create_bind_group(
             layout=pipeline.get_bind_group_layout(0),
             entries=[

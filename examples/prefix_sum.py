@@ -137,7 +137,8 @@ def scan_and_reduce(kernels: ScanKernels, values: np.ndarray) -> tuple[np.ndarra
     data = device.create_buffer(size=source.size, usage=USAGE)
     encoder.copy_buffer_to_buffer(source, 0, data, 0, source.size)
 
-    # Scan up: levels[k] holds the block totals of levels[k - 1].
+    # Scan up: levels[k] holds the block totals of levels[k - 1]. The top level's
+    # single total is written too (the kernel always emits one) but not needed.
     levels = [data]
     level_count = count
     while True:

@@ -123,7 +123,7 @@ def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
         none = (values == -1) if f.optional else np.zeros(len(values), dtype=bool)
         checks.append((~known & ~none, f"refers to {what} {{}}, which no event created"))
         late = np.zeros(len(values), dtype=bool)
-        late[known] = made[values[known]] > owner[known]
+        late[known] = made[values[known]] >= owner[known]
         checks.append((late, f"refers to {what} {{}} before the event that creates it"))
     for bad, why in checks:
         if bad.any():
