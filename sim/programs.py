@@ -88,7 +88,13 @@ def random_ops(rng: np.random.Generator, n_ops: int, *, max_words: int = 256, ma
     while len(ops) < n_ops:
         r = rng.random()
         readable = sorted(written & set(live))
-        if r < 0.25 or not readable:
+        if len(live) > max_live or (live and 0.85 <= r < 0.95):
+            victim = pick(live)
+            live.remove(victim)
+            uniforms.discard(victim)
+            written.discard(victim)
+            ops.append(("free", victim))
+        elif r < 0.25 or not readable:
             a = alloc(("alloc", int(rng.integers(1, max_words + 1))))
             ops.append(("write", a))
             written.add(a)
@@ -99,10 +105,11 @@ def random_ops(rng: np.random.Generator, n_ops: int, *, max_words: int = 256, ma
             if rng.random() < p_uniform:
                 u = alloc(("uniform",))
                 uniforms.add(u)
+                written.add(u)
                 ops.append(("write", u))
             out = alloc(("alloc", int(rng.integers(1, max_words + 1))))
             ops.append(("dispatch", inputs, out, u))
-            written.update((u, out))
+            written.add(out)
         elif r < 0.62:
             dst = pick([a for a in live if a not in uniforms])
             ops.append(("copy", pick(readable), dst))
@@ -111,12 +118,6 @@ def random_ops(rng: np.random.Generator, n_ops: int, *, max_words: int = 256, ma
             ops.append(("write", pick(readable)))
         elif r < 0.85:
             ops.append(("read", pick(readable)))
-        elif r < 0.95 or len(live) > max_live:
-            victim = pick(live)
-            live.remove(victim)
-            uniforms.discard(victim)
-            written.discard(victim)
-            ops.append(("free", victim))
         else:
             ops.append(("submit",))
     return ops

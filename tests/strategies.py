@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hypothesis import strategies as st
+
 from wgtrace.sim.programs import Op, random_ops
 
 
@@ -36,3 +37,50 @@ def programs(draw: st.DrawFn, min_ops: int = 1, max_ops: int = 40, max_words: in
     """A well-formed op list (see sim.programs) of ``min_ops`` to ``max_ops`` ops."""
     n = draw(st.integers(min_ops, max_ops))
     return random_ops(DrawnRng(draw(st.data())), n, max_words=max_words)
+
+
+_INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+@st.composite
+def event_streams(draw: st.DrawFn, max_events: int = 60) -> list[tuple]:
+    """Well-formed streams over every event kind: (kind, site, fields, rows) tuples.
+
+    References only name objects created earlier, ids are dense, so any stream drawn here is a
+    valid trace; the values are otherwise arbitrary.
+    """
+    from wgtrace.traces.schema import ACCESS, BLOB, NONNEG, OPT_STR, SPECS, STR, Kind
+
+    made: dict = {}
+    out = []
+    for _ in range(draw(st.integers(0, max_events))):
+        spec = SPECS[draw(st.sampled_from(sorted(Kind)))]
+        fields_ok = all(f.role != "ref" or f.optional or made.get(f.obj) for f in (*spec.args, *spec.rows))
+        if not fields_ok:
+            continue
+
+        def value(f):
+            if f.role == "new":
+                return made.get(f.obj, 0)
+            if f.role == "ref":
+                choices = list(range(made.get(f.obj, 0))) + ([None] if f.optional else [])
+                return draw(st.sampled_from(choices))
+            if f.role == NONNEG:
+                return draw(st.integers(0, 2**62))
+            if f.role == ACCESS:
+                return draw(st.integers(0, 3))
+            if f.role == STR:
+                return draw(st.text(max_size=12))
+            if f.role == OPT_STR:
+                return draw(st.none() | st.text(max_size=12))
+            if f.role == BLOB:
+                return draw(st.none() | st.binary(max_size=40))
+            return draw(_INT64)
+
+        fields = {f.name: value(f) for f in spec.args}
+        rows = [tuple(-1 if v is None else v for v in (value(f) for f in spec.rows))
+                for _ in range(draw(st.integers(0, 3)) if spec.rows else 0)]
+        if spec.creates is not None:
+            made[spec.creates] = made.get(spec.creates, 0) + 1
+        out.append((spec.kind, draw(st.none() | st.sampled_from(["a.py:1", "b.py:22", "ü.py:3"])), fields, rows))
+    return out

@@ -8,6 +8,7 @@ body, so a flipped byte anywhere is caught before anything is decoded.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
@@ -40,8 +41,8 @@ def pack_record(tag: str, body: bytes, compress: bool) -> bytes:
 def unpack_record(record: Any, offset: int) -> tuple[str, bytes]:
     """Check a framed record and return (tag, decoded body)."""
     if not (isinstance(record, list) and len(record) == 5 and isinstance(record[0], str)
-            and isinstance(record[1], int) and record[2] in (CODEC_RAW, CODEC_ZSTD)
-            and isinstance(record[3], int) and 0 <= record[3] <= MAX_CHUNK_BYTES
+            and type(record[1]) is int and type(record[2]) is int and record[2] in (CODEC_RAW, CODEC_ZSTD)
+            and type(record[3]) is int and 0 <= record[3] <= MAX_CHUNK_BYTES
             and isinstance(record[4], bytes)):
         raise TraceError(f"byte {offset}: malformed record frame", offset=offset)
     tag, crc, codec, raw_len, body = record
@@ -75,14 +76,14 @@ def narrow(col: np.ndarray) -> list:
     raise AssertionError("unreachable: int64 holds every column")
 
 
-def widen(obj: Any, n: int, where: str) -> np.ndarray:
-    """Inverse of ``narrow``: checked, so that corrupt input becomes a TraceError."""
+def column(obj: Any, n: int, where: str) -> np.ndarray:
+    """Inverse of ``narrow``, left narrow (callers widen once, into the final array); checked."""
     if not (isinstance(obj, list) and len(obj) == 2 and obj[0] in _DTYPES and isinstance(obj[1], bytes)):
         raise TraceError(f"{where}: malformed column")
     dt = _DTYPES[obj[0]]
     if len(obj[1]) != n * dt.itemsize:
         raise TraceError(f"{where}: column holds {len(obj[1]) // max(dt.itemsize, 1)} values, expected {n}")
-    return np.frombuffer(obj[1], dtype=dt).astype(np.int64)
+    return np.frombuffer(obj[1], dtype=dt)
 
 
 def encode_chunk(events: np.ndarray, rows: np.ndarray, strings: list[str], blobs: list[bytes]) -> bytes:
@@ -103,8 +104,20 @@ def encode_chunk(events: np.ndarray, rows: np.ndarray, strings: list[str], blobs
     return msgpack.packb(body)
 
 
-def decode_chunk(body: bytes, where: str) -> tuple[np.ndarray, np.ndarray, list[str], list[bytes]]:
-    """Unpack a chunk body into (events (n, 10) int64, rows (m, 5) int64, strings, blobs)."""
+@dataclass
+class Chunk:
+    """One decoded chunk: narrow columns by name (``t`` still as deltas) and its side tables."""
+
+    n: int
+    m: int
+    t0: int
+    cols: dict[str, np.ndarray]
+    rows: list[np.ndarray]
+    strings: list[str]
+    blobs: list[bytes]
+
+
+def decode_chunk(body: bytes, where: str) -> Chunk:
     try:
         obj = msgpack.unpackb(body, raw=False, strict_map_key=True)
     except Exception as e:  # msgpack reports malformed input with several exception types
@@ -121,14 +134,6 @@ def decode_chunk(body: bytes, where: str) -> tuple[np.ndarray, np.ndarray, list[
         raise TraceError(f"{where}: string table holds a non-string")
     if not all(isinstance(b, bytes) for b in obj["blobs"]):
         raise TraceError(f"{where}: blob table holds a non-bytes value")
-    events = np.empty((n, len(EVENT_COLUMNS)), dtype=np.int64)
-    for j, name in enumerate(EVENT_COLUMNS):
-        events[:, j] = widen(obj["cols"].get(name), n, f"{where}, column {name!r}")
-    if n:
-        events[0, 1] = 0
-        np.cumsum(events[:, 1], out=events[:, 1])
-        events[:, 1] += obj["t0"]
-    rows = np.empty((m, len(ROW_COLUMNS)), dtype=np.int64)
-    for j, name in enumerate(ROW_COLUMNS):
-        rows[:, j] = widen(obj["rows"].get(name), m, f"{where}, row column {name!r}")
-    return events, rows, obj["strings"], obj["blobs"]
+    cols = {name: column(obj["cols"].get(name), n, f"{where}, column {name!r}") for name in EVENT_COLUMNS}
+    rows = [column(obj["rows"].get(name), m, f"{where}, row column {name!r}") for name in ROW_COLUMNS]
+    return Chunk(n, m, obj["t0"], cols, rows, obj["strings"], obj["blobs"])

@@ -14,11 +14,11 @@ from typing import BinaryIO
 import msgpack
 import numpy as np
 
-from .codec import decode_chunk, unpack_record
+from .codec import Chunk, decode_chunk, unpack_record
 from .errors import TraceError
-from .model import EVENT_WIDTH, Trace
+from .model import Trace
 from .schema import FORMAT_NAME, MAGIC, N_ARGS, ROW_WIDTH, VERSION
-from .validate import check_raw, validate, validate_header
+from .validate import validate, validate_header
 
 Source = str | os.PathLike | bytes | BinaryIO
 
@@ -69,12 +69,17 @@ class TraceReader:
         tag, body = unpack_record(record, offset)
         return tag, body, offset
 
-    def chunks(self, partial: bool = False) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """Yield (index of the first event, events (n, 10), rows (m, 5)) per chunk.
+    def chunks(self, partial: bool = False, check: bool = True) -> Iterator[tuple[int, Trace]]:
+        """Yield (index of its first event, the chunk's events as a Trace) per chunk.
 
-        ``strings`` and ``blobs`` grow as chunks arrive. With ``partial``, a file cut short ends
-        the iteration and sets ``cut_short`` instead of raising.
+        Chunk traces share ``strings`` and ``blobs``, which grow as chunks arrive; their events
+        are not validated against each other (``load`` does that). With ``partial``, a file cut
+        short ends the iteration and sets ``cut_short`` instead of raising.
         """
+        for first, chunk in self._chunks(partial):
+            yield first, assemble(self.header, [chunk], self.strings, self.blobs, self.name if check else None)
+
+    def _chunks(self, partial: bool) -> Iterator[tuple[int, Chunk]]:
         while True:
             try:
                 tag, body, offset = self._next_record()
@@ -100,12 +105,12 @@ class TraceReader:
                 return
             if tag != "C":
                 raise TraceError(f"{where}: unknown record tag {tag!r}", offset=offset)
-            events, rows, strings, blobs = decode_chunk(body, f"{where} (chunk from event {self.events_read})")
-            self.strings.extend(strings)
-            self.blobs.extend(blobs)
+            chunk = decode_chunk(body, f"{where} (chunk from event {self.events_read})")
+            self.strings.extend(chunk.strings)
+            self.blobs.extend(chunk.blobs)
             first = self.events_read
-            self.events_read += len(events)
-            yield first, events, rows
+            self.events_read += chunk.n
+            yield first, chunk
 
     def close(self) -> None:
         if self._own:
@@ -125,27 +130,53 @@ def load(source: Source, *, partial: bool = False, check: bool = True) -> Trace:
     saying where it stops. ``check=False`` skips validation (only for files you wrote).
     """
     with TraceReader(source) as reader:
-        blocks = list(reader.chunks(partial=partial))
-        events = np.concatenate([b[1] for b in blocks]) if blocks else np.empty((0, EVENT_WIDTH), np.int64)
-        rows = np.concatenate([b[2] for b in blocks]) if blocks else np.empty((0, ROW_WIDTH), np.int64)
-        if check:
-            check_raw(events, reader.name)
-        trace = Trace(
-            header=reader.header,
-            kind=events[:, 0].astype(np.uint8),
-            t=events[:, 1].copy(),
-            site=events[:, 2].astype(np.int32),
-            args=np.ascontiguousarray(events[:, 3 : 3 + N_ARGS]),
-            nrows=events[:, 3 + N_ARGS].astype(np.int32),
-            rows=rows,
-            strings=reader.strings,
-            blobs=reader.blobs,
-            end=reader.end,
-            cut_short=reader.cut_short,
-        )
-        if check:
-            validate(trace, name=reader.name)
+        chunks = [chunk for _, chunk in reader._chunks(partial)]
+        trace = assemble(reader.header, chunks, reader.strings, reader.blobs, reader.name if check else None)
+        trace.end, trace.cut_short = reader.end, reader.cut_short
+    if check:
+        validate(trace, name=reader.name)
     return trace
+
+
+_NARROWED = (("kind", 0, 255), ("site", -1, 2**31 - 1), ("nrows", 0, 2**31 - 1))
+
+
+def assemble(header: dict, chunks: list[Chunk], strings: list[str], blobs: list[bytes],
+             check_as: str | None) -> Trace:
+    """Columns of consecutive chunks as one Trace; ``check_as`` names the file when range checks apply.
+
+    ``args`` and ``rows`` are column-major: consumers read them a column at a time.
+    """
+    n = sum(c.n for c in chunks)
+    m = sum(c.m for c in chunks)
+    kind = np.empty(n, np.uint8)
+    t = np.empty(n, np.int64)
+    site = np.empty(n, np.int32)
+    nrows = np.empty(n, np.int32)
+    args = np.empty((n, N_ARGS), np.int64, order="F")
+    rows = np.empty((m, ROW_WIDTH), np.int64, order="F")
+    lo = rlo = 0
+    for c in chunks:
+        hi, rhi = lo + c.n, rlo + c.m
+        if check_as is not None:
+            for name, low, high in _NARROWED:
+                col = c.cols[name]
+                if c.n and (int(col.min()) < low or int(col.max()) > high):
+                    i = int(np.flatnonzero((col < low) | (col > high))[0])
+                    raise TraceError(f"{check_as}: event {lo + i}: {name} {int(col[i])} is out of range", event=lo + i)
+        kind[lo:hi] = c.cols["kind"]
+        site[lo:hi] = c.cols["site"]
+        nrows[lo:hi] = c.cols["nrows"]
+        np.cumsum(c.cols["t"], dtype=np.int64, out=t[lo:hi])
+        if c.n:
+            t[lo:hi] += c.t0 - int(c.cols["t"][0])
+        for j in range(N_ARGS):
+            args[lo:hi, j] = c.cols[f"a{j}"]
+        for j in range(ROW_WIDTH):
+            rows[rlo:rhi, j] = c.rows[j]
+        lo, rlo = hi, rhi
+    return Trace(header=header, kind=kind, t=t, site=site, args=args, nrows=nrows, rows=rows,
+                 strings=strings, blobs=blobs)
 
 
 def _open(source: Source) -> tuple[str, BinaryIO, bool]:

@@ -35,15 +35,6 @@ def validate_header(header: dict, where: str) -> None:
         raise TraceError(f"{where}: header field 'capture.mode' must be one of {CAPTURE_MODES}")
 
 
-def check_raw(events: np.ndarray, name: str) -> None:
-    """Columns that are narrowed on load (kind, site, nrows) must fit before they are cast."""
-    for j, column, lo, hi in ((0, "kind", 0, 255), (2, "site", -1, 2**31 - 1), (9, "nrows", 0, 2**31 - 1)):
-        bad = (events[:, j] < lo) | (events[:, j] > hi)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise TraceError(f"{name}: event {i}: {column} {int(events[i, j])} is out of range", event=i)
-
-
 def validate(trace: Trace, name: str = "trace") -> None:
     """Raise TraceError at the first malformed event; return quietly for a well-formed trace."""
     n = len(trace)

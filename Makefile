@@ -1,0 +1,31 @@
+# Two entry points on a fresh machine: `make demo` (the main job, end to end) and `make test`.
+# Each builds what it needs: a virtual environment with the package and its test tools, and
+# Mesa's lavapipe Vulkan driver when wgpu finds no GPU adapter.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export XDG_RUNTIME_DIR ?= /tmp
+
+.PHONY: demo test setup lint clean
+
+setup: $(VENV)/.ready
+
+$(VENV)/.ready: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	scripts/ensure-vulkan.sh $(PY)
+	touch $@
+
+demo: setup
+	$(PY) -m examples.demo
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) out

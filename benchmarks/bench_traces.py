@@ -1,0 +1,89 @@
+"""Trace format speed: streaming write, whole-trace save, load (validated) for a 1 M-event trace.
+
+    python benchmarks/bench_traces.py [--events 1000000] [--json out.json]
+
+The trace is a synthetic eager program (sim.programs) in digest mode: the event mix of a real
+recording (bind groups with rows, passes, dispatches, queue writes, submits). The streaming write
+replays its events through TraceWriter.append, the call the recorder makes per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+from wgtrace.sim.programs import build, random_ops
+from wgtrace.traces import TraceWriter, load, save
+
+
+def synthetic(n_events: int):
+    ops = random_ops(np.random.default_rng(7), max(n_events // 2, 1), max_words=1024)
+    trace = build(ops, seed=7, data="digest")
+    while len(trace) < n_events:
+        ops += random_ops(np.random.default_rng(len(ops)), n_events // 8)
+        trace = build(ops, seed=7, data="digest")
+    return trace
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    trace = synthetic(args.events)
+    n = len(trace)
+    rows_of = [trace.rows_of(i).tolist() if trace.nrows[i] else None for i in range(n)]
+    events = list(zip(trace.kind.tolist(), trace.site.tolist(), *trace.args.T.tolist(), rows_of, strict=True))
+
+    def stream() -> bytes:
+        f = io.BytesIO()
+        w = TraceWriter(f, trace.header)
+        w._string_list.extend(trace.strings)
+        append = w.append
+        for k, s, a0, a1, a2, a3, a4, a5, r in events:
+            append(k, s, a0, a1, a2, a3, a4, a5, r)
+        w.close()
+        return f.getvalue()
+
+    def bulk() -> bytes:
+        f = io.BytesIO()
+        save(trace, f)
+        return f.getvalue()
+
+    data = bulk()
+    results = {
+        "events": n,
+        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus, "
+                   f"python {platform.python_version()}".strip(),
+        "write_stream_events_per_s": n / best(stream, args.repeat),
+        "write_bulk_events_per_s": n / best(bulk, args.repeat),
+        "load_events_per_s": n / best(lambda: load(data), args.repeat),
+        "load_unchecked_events_per_s": n / best(lambda: load(data, check=False), args.repeat),
+        "bytes_per_event": len(data) / n,
+        "file_bytes": len(data),
+    }
+    for key, value in results.items():
+        print(f"{key:<30} {value:,.2f}" if isinstance(value, float) else f"{key:<30} {value}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
