@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (`| head`): stop quietly, as other tools do
+        return 0
     except InputError as e:
         print(f"wgtrace {args.command}: error: {e}", file=sys.stderr)
         return 2

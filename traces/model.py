@@ -88,7 +88,7 @@ class Trace:
         """One event as a plain dict with named fields (for reports, tests and people)."""
         k = Kind(int(self.kind[i]))
         spec = SPECS[k]
-        out: dict[str, Any] = {"index": i, "kind": KIND_NAMES[k], "site": self.site_of(i), "t": int(self.t[i])}
+        out: dict[str, Any] = {"event": i, "kind": KIND_NAMES[k], "site": self.site_of(i), "t": int(self.t[i])}
         for j, f in enumerate(spec.args):
             v = int(self.args[i, j])
             if f.role in (STR, OPT_STR):

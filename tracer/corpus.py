@@ -1,0 +1,63 @@
+"""Re-record the committed corpus: each program of ``examples/`` in digest mode, into ``traces/corpus/``.
+
+Run from the repository root (the examples are a package there, not part of the install):
+
+    python -m wgtrace.tracer.corpus [--out traces/corpus] [NAME ...]
+
+Each recording is exactly what ``wgtrace record -o traces/corpus/NAME.wgtrace -- python -m
+examples.MODULE ARGS`` writes; the list of recordings is ``CORPUS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..traces.errors import InputError
+from ..traces.reader import load
+from .recording import Recorder
+from .runner import Program, check, run
+
+# trace name -> (example module, its arguments)
+CORPUS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mlp_train": ("examples.mlp_train", ()),
+    "mlp_train_hazard": ("examples.mlp_train", ("--hazard",)),
+    "image_filters": ("examples.image_filters", ()),
+    "nbody": ("examples.nbody", ()),
+    "prefix_sum": ("examples.prefix_sum", ()),
+}
+
+
+def record(name: str, out_dir: str) -> str:
+    """Record one corpus program; returns the trace path. Raises if the program fails."""
+    module, args = CORPUS[name]
+    program = Program(module, True, args, ("python", "-m", module, *args))
+    check(program)
+    path = os.path.join(out_dir, f"{name}.wgtrace")
+    code = run(program, Recorder(path, data="digest", program=list(program.command)))
+    if code != 0:
+        raise RuntimeError(f"{' '.join(program.command)} exited with {code}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wgtrace.tracer.corpus", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=os.path.join("traces", "corpus"), help="directory of the corpus")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"only these (default: all of {', '.join(CORPUS)})")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - CORPUS.keys())
+    if unknown:
+        parser.error(f"unknown corpus program(s) {', '.join(unknown)}; known: {', '.join(CORPUS)}")
+    try:
+        for name in args.names or CORPUS:
+            path = record(name, args.out)
+            print(f"{path}: {len(load(path)):,} events, {os.path.getsize(path):,} bytes", file=sys.stderr)
+    except InputError as e:
+        print(f"corpus: error: {e} (run from the repository root)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
