@@ -1,9 +1,131 @@
-"""Subcommands of this package (being written)."""
+"""``wgtrace sim`` and ``wgtrace compare``: plan traces under pool and pass policies, print the metrics.
+
+Traces load with ``partial=True``: a recording cut short is still the program up to that point,
+and its plan is worth a look; the output says when a trace was cut short.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from ..traces import load
+from ..traces.errors import InputError
+from ..traces.summary import bytes_text
+from .cost import DEFAULT, Costs
+from .passes import parse_passes, pass_names
+from .planner import plan
+from .pools import PolicyError, parse_pool, pool_names
+from .simulate import Metrics, simulate
+
+TEXT_FIELDS = (
+    ("events", "events", str), ("buffers_created", "buffers created", str),
+    ("buffers_destroyed", "buffers destroyed", str), ("peak_reserved_bytes", "peak reserved", bytes_text),
+    ("peak_in_use_bytes", "peak in use", bytes_text), ("final_reserved_bytes", "reserved at the end", bytes_text),
+    ("fragmentation_at_peak", "fragmentation at peak", lambda v: f"{v:.1%}"),
+    ("mean_fragmentation", "mean fragmentation", lambda v: f"{v:.1%}"), ("passes_begun", "passes", str),
+    ("encoders", "encoders", str), ("submits", "submits", str), ("dispatches", "dispatches", str),
+    ("copies", "copies", str), ("clears", "clears", str), ("queue_writes", "queue writes", str),
+    ("bytes_written", "bytes written", bytes_text), ("mapped_writes", "mapped writes", str),
+    ("staged_bytes", "staged bytes", bytes_text), ("reads", "reads", str), ("bytes_read", "bytes read", bytes_text),
+    ("bind_groups", "bind groups", str), ("set_pipelines", "set_pipeline calls", str),
+    ("set_bind_groups", "set_bind_group calls", str),
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this package's subcommands to ``wgtrace``."""
+    """Add ``sim`` and ``compare`` to ``wgtrace``."""
+    p = sub.add_parser("sim", help="plan a trace under a pool and a pass policy and print its metrics")
+    p.add_argument("trace")
+    p.add_argument("--pool", default="as-recorded", help="NAME[+fix|+fix-range]; one of " + ", ".join(pool_names()))
+    p.add_argument("--pass", dest="passes", default="as-recorded",
+                   help="NAME[:N][/UPLOAD]; one of " + ", ".join(pass_names()))
+    p.add_argument("--costs", help="a JSON file of cost parameters, as benchmarks/measure_costs.py prints them")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_sim)
+    p = sub.add_parser("compare", help="a table of metrics for every pool x pass policy, per trace")
+    p.add_argument("traces", nargs="+", metavar="TRACE")
+    p.add_argument("--pools", nargs="+", default=pool_names(), metavar="POOL", help="default: every pool")
+    p.add_argument("--passes", nargs="+", default=pass_names(), metavar="PASS", help="default: every pass policy")
+    p.add_argument("--costs", help="a JSON file of cost parameters, as benchmarks/measure_costs.py prints them")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_compare)
+
+
+def _costs(path: str | None) -> Costs:
+    if path is None:
+        return DEFAULT
+    try:
+        with open(path) as f:
+            return Costs.from_json(f.read())
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    except ValueError as e:
+        raise InputError(f"{path}: not a JSON object of cost parameters ({e})") from None
+
+
+def _load(path: str):
+    trace = load(path, partial=True)
+    if trace.cut_short:
+        print(f"note: {trace.cut_short}", file=sys.stderr)
+    return trace
+
+
+def _sim(args: argparse.Namespace) -> int:
+    pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), _costs(args.costs)
+    metrics = simulate(plan(_load(args.trace), pool, passes), costs)
+    if args.json:
+        print(json.dumps({"trace": args.trace, **metrics.to_dict()}, indent=2, sort_keys=True))
+        return 0
+    lines = [("trace", args.trace), ("pool", metrics.pool), ("passes", metrics.passes)]
+    lines += [(label, show(getattr(metrics, name))) for name, label, show in TEXT_FIELDS]
+    lines.append(("predicted CPU", f"{metrics.cost_us['total'] / 1000:.3f} ms ({costs.source})"))
+    width = max(len(k) for k, _ in lines)
+    for k, v in lines:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    pools = [parse_pool(p) for p in args.pools]
+    passes = [parse_passes(p) for p in args.passes]
+    costs = _costs(args.costs)
+    results = []
+    for path in args.traces:
+        trace = _load(path)
+        rows = []
+        for pool in pools:
+            for pass_policy in passes:
+                try:
+                    rows.append(simulate(plan(trace, pool, pass_policy), costs).to_dict())
+                except PolicyError as e:
+                    rows.append({"pool": pool.spec, "passes": pass_policy.spec, "error": str(e)})
+        results.append({"trace": path, "events": len(trace), "cut_short": trace.cut_short, "rows": rows})
+    if args.json:
+        print(json.dumps({"costs": costs.to_dict(), "traces": results}, indent=2, sort_keys=True))
+        return 0
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    for result in results:
+        console.print(_table(result, costs))
+    return 0
+
+
+def _table(result: dict, costs: Costs) -> Table:
+    table = Table(title=f"{result['trace']} ({result['events']:,} events); CPU: {costs.source}", title_justify="left")
+    for name in ("pool", "pass", "buffers", "peak reserved", "peak in use", "frag", "passes", "encoders",
+                 "submits", "writes", "staged", "copies", "dispatches", "CPU ms"):
+        table.add_column(name, justify="left" if name in ("pool", "pass") else "right")
+    for row in result["rows"]:
+        if "error" in row:
+            table.add_row(row["pool"], row["passes"], row["error"])
+            continue
+        m = Metrics(**row)
+        table.add_row(m.pool, m.passes, f"{m.buffers_created:,}", bytes_text(m.peak_reserved_bytes),
+                      bytes_text(m.peak_in_use_bytes), f"{m.fragmentation_at_peak:.0%}", f"{m.passes_begun:,}",
+                      f"{m.encoders:,}", f"{m.submits:,}", f"{m.queue_writes:,}", bytes_text(m.staged_bytes),
+                      f"{m.copies:,}", f"{m.dispatches:,}", f"{m.cost_us['total'] / 1000:,.2f}")
+    return table

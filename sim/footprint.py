@@ -100,47 +100,18 @@ def commands_and_footprints(trace: Trace) -> tuple[Commands, Footprints]:
     bg_first_row = trace.row_start[bg_events]
     bg_nrows = trace.nrows[bg_events].astype(np.int64)
 
-    dispatches, pipes = [], []
-    pair_cmd, pair_bg, pair_group, dynamic = [], [], [], []
-    bound: dict[int, dict[int, tuple[int, int]]] = {}
-    pipeline_of: dict[int, int] = {}
-    sel = trace.where(Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH, Kind.DISPATCH_INDIRECT)
-    for i, k, p, x, bg in zip(sel.tolist(), trace.kind[sel].tolist(), args[sel, 0].tolist(),
-                              args[sel, 1].tolist(), args[sel, 2].tolist(), strict=True):
-        if k == Kind.SET_PIPELINE:
-            pipeline_of[p] = x
-        elif k == Kind.SET_BIND_GROUP:
-            bound.setdefault(p, {})[x] = (bg, i if trace.nrows[i] else -1)
-        else:
-            pipe = pipeline_of.get(p, -1)
-            dispatches.append(i)
-            pipes.append(pipe)
-            if pipe < 0:
-                continue
-            groups = bound.get(p, {})
-            for g in pipeline_groups[pipe]:
-                if g in groups:
-                    b, dyn = groups[g]
-                    if dyn >= 0:
-                        dynamic.append((len(pair_cmd), dyn))
-                    pair_cmd.append(i)
-                    pair_bg.append(b)
-                    pair_group.append(g)
-
-    pair_cmd_a = np.array(pair_cmd, dtype=np.int64)
-    pair_bg_a = np.array(pair_bg, dtype=np.int64)
-    counts = bg_nrows[pair_bg_a]
+    dispatch_events, pipes, pair_cmd, pair_bg, pair_group, pair_set = _bound_state(trace, pipeline_groups)
+    counts = bg_nrows[pair_bg]
     first = np.cumsum(counts) - counts
-    row_ids = np.repeat(bg_first_row[pair_bg_a] - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+    row_ids = np.repeat(bg_first_row[pair_bg] - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
     bind_rows = rows[row_ids]
     extra = np.zeros(len(row_ids), dtype=np.int64)
-    for pair, set_event in dynamic:
-        _apply_dynamic_offsets(trace, int(bg_events[pair_bg_a[pair]]), trace.rows_of(set_event)[:, 0],
+    for pair in np.flatnonzero(trace.nrows[pair_set] > 0).tolist():
+        _apply_dynamic_offsets(trace, int(bg_events[pair_bg[pair]]), trace.rows_of(int(pair_set[pair]))[:, 0],
                                extra[first[pair]:first[pair] + counts[pair]])
-    bind_cmd = np.repeat(pair_cmd_a, counts)
+    bind_cmd = np.repeat(pair_cmd, counts)
     bind_start = bind_rows[:, 2] + extra
 
-    dispatch_events = np.array(dispatches, dtype=np.int64)
     dispatch_pass = args[dispatch_events, 0] if len(dispatch_events) else np.zeros(0, np.int64)
     indirect = trace.where(Kind.DISPATCH_INDIRECT)
     copies = trace.where(Kind.COPY)
@@ -148,7 +119,7 @@ def commands_and_footprints(trace: Trace) -> tuple[Commands, Footprints]:
 
     parts = [
         (bind_cmd, bind_rows[:, 1], bind_start, bind_start + bind_rows[:, 3], bind_rows[:, 4],
-         np.repeat(np.array(pair_group, dtype=np.int64), counts) * 65536 + bind_rows[:, 0]),
+         np.repeat(pair_group, counts) * 65536 + bind_rows[:, 0]),
         (indirect, args[indirect, 1], args[indirect, 2], args[indirect, 2] + INDIRECT_ARGS_BYTES,
          np.full(len(indirect), Use.INDIRECT), np.full(len(indirect), -1)),
         (copies, args[copies, 1], args[copies, 2], args[copies, 2] + args[copies, 5],
@@ -173,10 +144,53 @@ def commands_and_footprints(trace: Trace) -> tuple[Commands, Footprints]:
     corder = np.argsort(all_cmds, kind="stable")
     events = all_cmds[corder]
     pass_col = np.concatenate([dispatch_pass, np.full(len(copies) + len(clears), -1, dtype=np.int64)])[corder]
-    pipe_col = np.concatenate([np.array(pipes, dtype=np.int64),
+    pipe_col = np.concatenate([pipes,
                                np.full(len(copies) + len(clears), -1, dtype=np.int64)])[corder]
     commands = Commands(event=events, encoder=enc_of_event[events], compute_pass=pass_col, pipeline=pipe_col)
     return commands, footprints
+
+
+def _bound_state(trace: Trace, pipeline_groups: list[list[int]]) -> tuple[np.ndarray, ...]:
+    """Per dispatch, the pipeline set before it in its pass, and per group the pipeline uses, the bind group set.
+
+    Returns (dispatch events, their pipelines (-1 none), then one entry per (dispatch, bound group):
+    dispatch event, bind group, group index, the set_bind_group event). Pass state is a forward fill
+    over the pass's events in order, one numpy pass per group index instead of a loop over events.
+    """
+    args = trace.args
+    sel = trace.where(Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH, Kind.DISPATCH_INDIRECT)
+    order = sel[np.argsort(args[sel, 0], kind="stable")]
+    kind, pass_id = trace.kind[order], args[order, 0]
+    is_dispatch = (kind == Kind.DISPATCH) | (kind == Kind.DISPATCH_INDIRECT)
+    positions = np.arange(len(order))
+
+    def last_before(mask: np.ndarray) -> np.ndarray:
+        """For each dispatch, the position of the latest ``mask`` row of its own pass before it, or -1."""
+        last = np.maximum.accumulate(np.where(mask, positions, -1)) if len(order) else positions
+        last = last[is_dispatch]
+        ok = last >= 0
+        ok[ok] = pass_id[last[ok]] == pass_id[is_dispatch][ok]
+        return np.where(ok, last, -1)
+
+    set_pipe = last_before(kind == Kind.SET_PIPELINE)
+    dispatch_order = order[is_dispatch]
+    pipes = np.where(set_pipe >= 0, args[order[set_pipe], 1], -1)
+    n_groups = max((max(g) + 1 for g in pipeline_groups if g), default=0)
+    uses = np.zeros((len(pipeline_groups) + 1, n_groups), dtype=bool)  # row -1: no pipeline
+    for pipe, groups in enumerate(pipeline_groups):
+        uses[pipe, groups] = True
+    is_set_group = kind == Kind.SET_BIND_GROUP
+    parts = []
+    for g in range(n_groups):
+        bound = last_before(is_set_group & (args[order, 1] == g))
+        take = (bound >= 0) & uses[pipes, g]
+        set_events = order[bound[take]]
+        parts.append((dispatch_order[take], args[set_events, 2], np.full(int(take.sum()), g), set_events))
+    cols = [np.concatenate([p[j] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+            for j in range(4)]
+    by_event = np.argsort(dispatch_order, kind="stable")
+    pair_order = np.argsort(cols[0], kind="stable")
+    return (dispatch_order[by_event], pipes[by_event], *(c[pair_order] for c in cols))
 
 
 def _apply_dynamic_offsets(trace: Trace, bind_group_event: int, offsets: np.ndarray, out: np.ndarray) -> None:

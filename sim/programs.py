@@ -98,9 +98,9 @@ def random_ops(rng: np.random.Generator, n_ops: int, *, max_words: int = 256, ma
             a = alloc(("alloc", int(rng.integers(1, max_words + 1))))
             ops.append(("write", a))
             written.add(a)
-        elif r < 0.55:
-            k = int(rng.integers(1, min(MAX_INPUTS, len(readable)) + 1))
-            inputs = tuple(int(x) for x in rng.choice(readable, size=k, replace=False))
+        elif r < 0.55 and (storage := [a for a in readable if a not in uniforms]):
+            k = int(rng.integers(1, min(MAX_INPUTS, len(storage)) + 1))
+            inputs = tuple(int(x) for x in rng.choice(storage, size=k, replace=False))
             u = -1
             if rng.random() < p_uniform:
                 u = alloc(("uniform",))
@@ -110,10 +110,12 @@ def random_ops(rng: np.random.Generator, n_ops: int, *, max_words: int = 256, ma
             out = alloc(("alloc", int(rng.integers(1, max_words + 1))))
             ops.append(("dispatch", inputs, out, u))
             written.add(out)
-        elif r < 0.62:
-            dst = pick([a for a in live if a not in uniforms])
-            ops.append(("copy", pick(readable), dst))
-            written.add(dst)
+        elif r < 0.62 and len(live) > 1:
+            src = pick(readable)
+            dst = pick([a for a in live if a not in uniforms and a != src] or [src])
+            if dst != src:  # WebGPU refuses a copy within one buffer
+                ops.append(("copy", src, dst))
+                written.add(dst)
         elif r < 0.62 + p_rewrite:
             ops.append(("write", pick(readable)))
         elif r < 0.85:

@@ -1,0 +1,139 @@
+"""Plan + simulate throughput: events per second on one core, per pool, and how it grows with size.
+
+The trace is a synthetic program from ``wgtrace.sim.programs`` (``random_ops`` + ``build``, digest
+capture), made of chunks of 2,000 random ops whose allocations are renumbered to follow on and
+freed at the end of each chunk: ``random_ops`` keeps every allocation of a long program live, so
+one long draw costs quadratic time and unbounded memory. Each figure is the best of ``--repeat``
+cold runs in CPU seconds of this process (``process_time``: other load on the machine does not
+count): the per-trace lift (footprints, windows) is recomputed every time, so a figure covers
+everything ``plan`` + ``simulate`` do for one policy on a freshly loaded trace.
+
+    python benchmarks/bench_sim.py                       # every pool at 1 M events, growth to 1 M
+    python benchmarks/bench_sim.py --sizes 10000 100000 1000000 10000000 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from time import process_time
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from wgtrace.sim.passes import parse_passes
+from wgtrace.sim.planner import plan
+from wgtrace.sim.pools import parse_pool, pool_names
+from wgtrace.sim.programs import Op, build, random_ops
+from wgtrace.sim.simulate import simulate
+from wgtrace.traces import Trace
+
+CHUNK = 2000
+GROWTH_POLICIES = (("exclusive", "as-recorded"), ("sliced+fix", "as-recorded"), ("sliced+fix", "max-tasks:32"))
+
+
+def renumbered(ops: list[Op], base: int) -> tuple[list[Op], int]:
+    """``ops`` with allocation ids shifted by ``base``, and every allocation still live freed at the end."""
+    shift = lambda a: a + base if a >= 0 else a
+    out: list[Op] = []
+    for op in ops:
+        if op[0] == "dispatch":
+            out.append((op[0], tuple(map(shift, op[1])), shift(op[2]), shift(op[3])))
+        elif op[0] in ("write", "read", "free", "copy"):
+            out.append((op[0], *map(shift, op[1:])))
+        else:
+            out.append(op)
+    made = sum(1 for op in ops if op[0] in ("alloc", "uniform"))
+    freed = {op[1] for op in ops if op[0] == "free"}
+    out += [("free", base + a) for a in range(made) if a not in freed]
+    return out, base + made
+
+
+def program(events: int, seed: int = 0) -> Trace:
+    """A synthetic trace of about ``events`` events."""
+    rng = np.random.default_rng(seed)
+    ops: list[Op] = []
+    base = 0
+    per_op = len(build(random_ops(np.random.default_rng(seed), CHUNK), data="digest")) / CHUNK
+    while len(ops) * per_op < events:
+        chunk, base = renumbered(random_ops(rng, CHUNK), base)
+        ops += chunk
+    return build(ops, seed=seed, data="digest")
+
+
+def best_rate(trace: Trace, pool: str, passes: str, repeat: int) -> tuple[float, int]:
+    """(events per CPU second, plan events) of plan + simulate, best of ``repeat`` cold runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        trace._cache.clear()
+        t = process_time()
+        p = plan(trace, pool, passes)
+        simulate(p)
+        best = min(best, process_time() - t)
+    return len(trace) / best, len(p.trace)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="trace size for the per-pool table")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="trace sizes for the growth table")
+    parser.add_argument("--pools", nargs="+", default=pool_names())
+    parser.add_argument("--passes", nargs="+", default=["as-recorded", "max-tasks:32"])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    for spec in args.pools:
+        parse_pool(spec)
+    for spec in args.passes:
+        parse_passes(spec)
+
+    traces: dict[int, Trace] = {}
+
+    def trace_of(size: int) -> Trace:
+        if size not in traces:
+            traces[size] = program(size)
+        return traces[size]
+
+    per_pool = []
+    main_trace = trace_of(args.events)
+    for pool in args.pools:
+        for passes in args.passes:
+            rate, planned = best_rate(main_trace, pool, passes, args.repeat)
+            per_pool.append({"pool": pool, "passes": passes, "events": len(main_trace), "plan_events": planned,
+                             "events_per_s": round(rate)})
+    growth = []
+    for size in args.sizes:
+        trace = trace_of(size)
+        for pool, passes in GROWTH_POLICIES:
+            rate, _ = best_rate(trace, pool, passes, args.repeat if size < 5_000_000 else 1)
+            growth.append({"pool": pool, "passes": passes, "events": len(trace), "events_per_s": round(rate),
+                           "seconds": round(len(trace) / rate, 3)})
+        if size != args.events:
+            traces.pop(size)
+    machine = f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    if args.json:
+        print(json.dumps({"machine": machine, "per_pool": per_pool, "growth": growth}, indent=2))
+        return 0
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    table = Table(title=f"plan + simulate, {len(main_trace):,}-event trace ({machine})", title_justify="left")
+    for name in ("pool", "passes", "plan events", "events/CPU s"):
+        table.add_column(name, justify="left" if name in ("pool", "passes") else "right")
+    for row in per_pool:
+        table.add_row(row["pool"], row["passes"], f"{row['plan_events']:,}", f"{row['events_per_s']:,}")
+    console.print(table)
+    table = Table(title="growth", title_justify="left")
+    for name in ("pool", "passes", "events", "CPU s", "events/CPU s"):
+        table.add_column(name, justify="left" if name in ("pool", "passes") else "right")
+    for row in growth:
+        table.add_row(row["pool"], row["passes"], f"{row['events']:,}", f"{row['seconds']:.3f}",
+                      f"{row['events_per_s']:,}")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

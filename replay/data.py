@@ -1,0 +1,70 @@
+"""The bytes each write of a plan puts on the device.
+
+A write carries its recorded payload when the trace has one of the right size (looked up on the
+plan event, then on the source event it realises). Otherwise it gets deterministic synthetic
+bytes keyed by ``(seed, source event)``: the key is the SOURCE event (``plan.origin``), not the
+position in the plan, so one logical write carries the same bytes under every policy and a
+policy's reads can be compared byte for byte with the program-order reference.
+
+Synthetic bytes are random, except for buffers the program created as uniform or indirect
+buffers: those get zeros. They steer control flow (sizes, loop bounds, workgroup counts), and
+random values there make a kernel loop billions of times or dispatch billions of workgroups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..sim.plan import Plan
+from ..traces import Kind, Trace
+
+WRITES = (Kind.WRITE_BUFFER, Kind.MAPPED_WRITE)
+STEERING_USAGE = 0x40 | 0x100  # UNIFORM | INDIRECT
+_INSERTED_KEY = 1 << 40  # keys for writes a policy inserted (no source event), apart from source keys
+
+
+@dataclass(eq=False)
+class Payloads:
+    """``data[plan event]`` for every write; how many came from the recording and how many were made up."""
+
+    data: dict[int, bytes]
+    recorded: int
+    synthetic: int
+
+
+def synthetic(seed: int, key: int, size: int) -> bytes:
+    """``size`` deterministic bytes for the write keyed ``key``: same seed and key, same bytes."""
+    return np.random.default_rng([seed, key]).integers(0, 256, size, dtype=np.uint8).tobytes()
+
+
+def payloads(plan: Plan, seed: int = 0) -> Payloads:
+    """The bytes of every write of ``plan``, made before the replay starts so that no run times them."""
+    trace, source = plan.trace, plan.source
+    usage = source.args[source.where(Kind.BUFFER_CREATE), 2]
+    data: dict[int, bytes] = {}
+    recorded = 0
+    for i in trace.where(*WRITES).tolist():
+        size = int(trace.args[i, 2])
+        src = int(plan.origin[i])
+        blob = _blob(trace, i, size)
+        if blob is None and src >= 0:
+            blob = _blob(source, src, size)
+        if blob is not None:
+            recorded += 1
+        elif src >= 0 and source.kind[src] in WRITES and usage[source.args[src, 0]] & STEERING_USAGE:
+            blob = bytes(size)
+        else:
+            blob = synthetic(seed, src if src >= 0 else _INSERTED_KEY + i, size)
+        data[i] = blob
+    return Payloads(data, recorded, len(data) - recorded)
+
+
+def _blob(trace: Trace, i: int, size: int) -> bytes | None:
+    if int(trace.kind[i]) not in WRITES:
+        return None
+    b = int(trace.args[i, 3])
+    if b < 0 or b >= len(trace.blobs) or len(trace.blobs[b]) != size:
+        return None
+    return trace.blobs[b]

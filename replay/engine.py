@@ -1,0 +1,519 @@
+"""Executes a plan's physical program on a real wgpu device, event by event, in the plan's order.
+
+Each event kind has one small method, found in a list indexed by the kind code, so the hot loop
+is an index and a call per event on top of what wgpu-py itself costs. Everything that can be
+worked out before the GPU is touched (event columns as lists, submit rows, dynamic offsets,
+when objects may be released, which submits would abort the process) is, once per plan, in
+``Program``.
+
+Device errors are caught as the exceptions wgpu-py raises: wgpu-py 0.32 has no error scopes
+(``push_error_scope`` does not exist on its device), and instead captures every error wgpu-native
+reports during a call and raises it from that call. Errors inside an encoder only surface at
+``finish``; the engine then finds the command that caused it by bisection on the device itself:
+it re-encodes growing prefixes of that encoder's commands into scratch encoders (never
+submitted) and reports the first command whose prefix fails. A submit that wgpu-native would
+reject aborts the whole process (it panics instead of reporting), so those submits are found
+statically beforehand and refused with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from time import perf_counter, thread_time
+
+import numpy as np
+import wgpu
+
+from ..sim.footprint import commands_and_footprints, pass_encoders
+from ..traces import Access, Kind, Trace
+from ..traces.schema import KIND_NAMES
+from .device import DEFAULT_TIMEOUT_S, Watchdog
+
+CHUNK = 2048
+SET_BIND_GROUP_FULL = max(Kind) + 1  # opcode: a set_bind_group with dynamic offsets or its group's last use
+_BUFFER_TYPES = {Access.UNIFORM: "uniform", Access.READ_ONLY_STORAGE: "read-only-storage"}
+_ENCODER_COMMANDS = (Kind.PASS_BEGIN, Kind.PASS_END, Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH,
+                     Kind.DISPATCH_INDIRECT, Kind.COPY, Kind.CLEAR)
+
+
+class Refused(Exception):
+    """A call the engine does not make because wgpu-native would abort the process on it."""
+
+
+@dataclass
+class DeviceError:
+    """The first error of a run: the event that raised it and, when found, the event that caused it."""
+
+    event: int
+    kind: str
+    site: str
+    error: str
+    message: str
+    cause: int
+    cause_kind: str
+    cause_site: str
+
+    def line(self) -> str:
+        where = f"event {self.event} ({self.kind} at {self.site})"
+        if self.cause != self.event:
+            where += f", caused by event {self.cause} ({self.cause_kind} at {self.cause_site})"
+        return f"{self.error} at {where}: {self.message}"
+
+
+@dataclass(eq=False)
+class Run:
+    """One execution: what it read, how long it took, and the error that stopped it, if any.
+
+    ``issue_s`` is wall time from the first event to the last one issued (waits the program
+    itself makes, such as reads, included); ``cpu_s`` the replaying thread's CPU time over the
+    same span; ``wall_s`` runs on until the device has finished everything submitted.
+    """
+
+    reads: list[tuple[int, bytes]]
+    events: int
+    issue_s: float
+    cpu_s: float
+    wall_s: float
+    error: DeviceError | None = None
+
+
+@dataclass(eq=False)
+class Program:
+    """A plan decoded once into what the hot loop reads: plain lists and small lookup tables."""
+
+    trace: Trace
+    opcodes: list[int]
+    args: list[list[int]]
+    rows: dict[int, list[list[int]]]
+    dynamic: dict[int, list[int]]
+    last_set: set[int]
+    unused_bind_groups: set[int]
+    quiet_submits: set[int]
+    refuse: dict[int, str]
+    counts: dict[int, int]
+
+    @classmethod
+    def of(cls, trace: Trace) -> Program:
+        kind = trace.kind
+        with_rows = np.flatnonzero(trace.nrows > 0).tolist()
+        rows = {i: trace.rows_of(i).tolist() for i in with_rows}
+        sets = trace.where(Kind.SET_BIND_GROUP)
+        dynamic = {i: [r[0] for r in rows[i]] for i in sets.tolist() if i in rows}
+        n_bg = trace.count_kind(Kind.BIND_GROUP)
+        last = np.full(n_bg, -1, dtype=np.int64)
+        np.maximum.at(last, trace.args[sets, 2], sets)
+        last_set = set(last[last >= 0].tolist())
+        opcodes = kind.tolist()
+        for i in last_set | dynamic.keys():
+            opcodes[i] = SET_BIND_GROUP_FULL
+        counts = {int(k): trace.count_kind(k) for k in (Kind.BUFFER_CREATE, Kind.BIND_GROUP, Kind.PASS_BEGIN,
+                                                        Kind.ENCODER_CREATE)}
+        return cls(trace=trace, opcodes=opcodes, args=trace.args.tolist(), rows=rows,
+                   dynamic=dynamic, last_set=last_set, unused_bind_groups=set(np.flatnonzero(last < 0).tolist()),
+                   quiet_submits=_quiet_submits(trace), refuse=fatal_calls(trace), counts=counts)
+
+
+def _quiet_submits(trace: Trace) -> set[int]:
+    """Submits after which no encoder that a later submit uses is still unsubmitted."""
+    submitted = {int(r[0]) for i in trace.where(Kind.SUBMIT).tolist() for r in trace.rows_of(i)}
+    quiet, pending = set(), 0
+    for i in trace.where(Kind.ENCODER_CREATE, Kind.SUBMIT).tolist():
+        if trace.kind[i] == Kind.ENCODER_CREATE:
+            pending += int(trace.args[i, 0]) in submitted
+        else:
+            pending -= int(trace.nrows[i])
+            if pending <= 0:
+                quiet.add(i)
+    return quiet
+
+
+def fatal_calls(trace: Trace) -> dict[int, str]:
+    """Submits and queue reads that wgpu-native would reject by aborting the process, with why.
+
+    Such a submit names a command buffer that uses a buffer destroyed (``destroy()``) or mapped
+    at the time of the submit; a queue read of such a buffer submits a copy of it.
+    """
+    n = len(trace)
+    destroyed = np.full(trace.count_kind(Kind.BUFFER_CREATE), n, dtype=np.int64)
+    d = trace.where(Kind.BUFFER_DESTROY)
+    d = d[trace.args[d, 1] == 0]
+    np.minimum.at(destroyed, trace.args[d, 0], d)
+    mapped: dict[int, list[list[int]]] = {}
+    for i in trace.where(Kind.BUFFER_CREATE, Kind.MAP, Kind.UNMAP).tolist():
+        b, k = int(trace.args[i, 0]), trace.kind[i]
+        if k == Kind.MAP or (k == Kind.BUFFER_CREATE and trace.args[i, 4]):
+            mapped.setdefault(b, []).append([i, n])
+        elif k == Kind.UNMAP and b in mapped:
+            mapped[b][-1][1] = i
+    if len(d) == 0 and not mapped:
+        return {}
+
+    def state(b: int, at: int) -> str | None:
+        if destroyed[b] < at:
+            return f"buffer {b} was destroyed at event {int(destroyed[b])}"
+        for lo, hi in mapped.get(b, ()):
+            if lo < at < hi:
+                return f"buffer {b} is mapped (event {lo})"
+        return None
+
+    out: dict[int, str] = {}
+    reads = trace.where(Kind.QUEUE_READ)
+    for i in reads[(destroyed[trace.args[reads, 0]] < reads) | np.isin(trace.args[reads, 0], list(mapped))].tolist():
+        why = state(int(trace.args[i, 0]), i)
+        if why:
+            out[i] = f"refused: reading it would submit a copy that aborts the process: {why}"
+    _, fp = commands_and_footprints(trace)
+    submits = trace.where(Kind.SUBMIT)
+    submit_of = np.full(trace.count_kind(Kind.ENCODER_CREATE) + 1, -1, dtype=np.int64)
+    submit_of[trace.rows[np.repeat(trace.row_start[submits], trace.nrows[submits])
+                         + _ranks(trace.nrows[submits]), 0]] = np.repeat(submits, trace.nrows[submits])
+    at = submit_of[fp.encoder]
+    suspect = (at >= 0) & ((destroyed[fp.buffer] < at) | np.isin(fp.buffer, list(mapped)))
+    for j in np.flatnonzero(suspect).tolist():
+        s = int(at[j])
+        why = None if s in out else state(int(fp.buffer[j]), s)
+        if why:
+            out[s] = (f"refused: wgpu-native aborts the process on this submit: {why} while encoder "
+                      f"{int(fp.encoder[j])} uses it (event {int(fp.command[j])})")
+    return out
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count c, concatenated."""
+    return np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def condense(error: BaseException) -> str:
+    """wgpu's multi-line error text as one line, without its generic headings."""
+    lines = [ln.strip() for ln in str(error).splitlines()]
+    lines = [ln for ln in lines if ln and ln not in ("Validation Error", "Caused by:")]
+    return ": ".join(lines) or type(error).__name__
+
+
+def error_name(e: BaseException) -> str:
+    if isinstance(e, Refused):
+        return "refused"
+    if "device is lost" in str(e).lower() or "device lost" in str(e).lower():
+        return "device lost"
+    if isinstance(e, wgpu.GPUOutOfMemoryError):
+        return "out of memory"
+    if isinstance(e, wgpu.GPUValidationError):
+        return "validation error"
+    if isinstance(e, wgpu.GPUError):
+        return "device error"
+    return f"wgpu-py {type(e).__name__}"
+
+
+class Engine:
+    """Replays plans on one device; build one per device and reuse it across plans and repeats.
+
+    ``at`` is the event last known to be under way: set per chunk of events and by every call
+    that waits on the device or hands it work (submits, maps, reads), so that the watchdog can
+    say where a replay that stopped making progress stands.
+    """
+
+    def __init__(self, device: wgpu.GPUDevice, timeout: float = DEFAULT_TIMEOUT_S):
+        self.device = device
+        self.queue = device.queue
+        self.at: int | None = None
+        self._runs = 0
+        self.program: Program | None = None
+        self._watchdog = Watchdog(timeout, self._progress, self._where)
+        self._fence = device.create_buffer(size=4, usage=wgpu.BufferUsage.COPY_SRC)
+        self._table: list[Callable[[int, list[int]], None]] = [self._unknown] * (SET_BIND_GROUP_FULL + 1)
+        for kind, method in {
+            Kind.DEVICE: self._skip, Kind.OPAQUE: self._skip,
+            Kind.BUFFER_CREATE: self._buffer_create, Kind.BUFFER_DESTROY: self._buffer_destroy,
+            Kind.SHADER_MODULE: self._shader_module, Kind.BIND_GROUP_LAYOUT: self._bind_group_layout,
+            Kind.PIPELINE_LAYOUT: self._pipeline_layout, Kind.COMPUTE_PIPELINE: self._compute_pipeline,
+            Kind.BIND_GROUP: self._bind_group, Kind.ENCODER_CREATE: self._encoder_create,
+            Kind.ENCODER_FINISH: self._encoder_finish, Kind.PASS_BEGIN: self._pass_begin,
+            Kind.PASS_END: self._pass_end, Kind.SET_PIPELINE: self._set_pipeline,
+            Kind.SET_BIND_GROUP: self._set_bind_group, SET_BIND_GROUP_FULL: self._set_bind_group_full,
+            Kind.DISPATCH: self._dispatch,
+            Kind.DISPATCH_INDIRECT: self._dispatch_indirect, Kind.COPY: self._copy, Kind.CLEAR: self._clear,
+            Kind.WRITE_BUFFER: self._write_buffer, Kind.SUBMIT: self._submit, Kind.MAP: self._map,
+            Kind.UNMAP: self._unmap, Kind.READ: self._read, Kind.MAPPED_WRITE: self._mapped_write,
+            Kind.QUEUE_READ: self._queue_read,
+        }.items():
+            self._table[kind] = method
+
+    def close(self) -> None:
+        self._watchdog.stop()
+
+    def _progress(self) -> tuple[int, int] | None:
+        at = self.at
+        return None if at is None else (self._runs, at)
+
+    def _where(self) -> str:
+        at, program = self.at, self.program
+        if at is None or program is None:
+            return "between replays"
+        trace = program.trace
+        if at >= len(trace):
+            return "waiting for the device to finish everything submitted"
+        return f"at event {at} ({KIND_NAMES[int(trace.kind[at])]} at {trace.site_of(at)})"
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, program: Program, data: dict[int, bytes],
+            progress: Callable[[int], None] | None = None) -> Run:
+        """Execute ``program`` once, from nothing, and release everything it created."""
+        self._start(program, data)
+        table, args = self._table, program.args
+        ops = [table[k] for k in program.opcodes]
+        n = len(ops)
+        i, failure = 0, None
+        self._runs += 1
+        c0, t0 = thread_time(), perf_counter()
+        try:
+            for lo in range(0, n, CHUNK):
+                self.at = lo
+                hi = min(n, lo + CHUNK)
+                for i, op, a in zip(range(lo, hi), ops[lo:hi], args[lo:hi], strict=True):
+                    op(i, a)
+                if progress is not None:
+                    progress(hi)
+            i = n
+        except Exception as e:  # every failure of a call becomes the run's reported error
+            failure = e
+        t1, c1 = perf_counter(), thread_time()
+        error = None
+        if failure is None:
+            self.at = n
+            try:
+                self.queue.read_buffer(self._fence, 0, 4)
+            except Exception as e:  # a device lost at the very end is still this run's error
+                failure, i = e, n - 1
+        t2 = perf_counter()
+        if failure is not None:
+            error = self._report(program, i, failure)
+        run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error)
+        self._finish()
+        return run
+
+    def _start(self, program: Program, data: dict[int, bytes]) -> None:
+        c = program.counts
+        self.program = program
+        self.data = data
+        self.strings = program.trace.strings
+        self.buffers: list = [None] * c[Kind.BUFFER_CREATE]
+        self.bind_groups: list = [None] * c[Kind.BIND_GROUP]
+        self.passes: list = [None] * c[Kind.PASS_BEGIN]
+        self.encoders: list = [None] * c[Kind.ENCODER_CREATE]
+        self.command_buffers: list = [None] * c[Kind.ENCODER_CREATE]
+        self.modules: list = []
+        self.bind_group_layouts: list = []
+        self.pipeline_layouts: list = []
+        self.pipelines: list = []
+        self.auto_layouts: dict[tuple[int, int], wgpu.GPUBindGroupLayout] = {}
+        self.limbo: list[tuple[list, int, object]] = []
+        self.reads: list[tuple[int, bytes]] = []
+
+    def _finish(self) -> None:
+        for b in self.buffers:
+            if b is not None:
+                b.destroy()
+        self._start(self.program, {})
+        self.at = None
+
+    def _release(self, table: list, index: int) -> None:
+        """Drop the engine's handle as the program did, but keep it reachable until no encoder is pending.
+
+        wgpu keeps whatever an unsubmitted encoder uses alive anyway; the engine keeps the Python
+        handle as well so that a failed encoder can be re-encoded to find the failing command.
+        """
+        self.limbo.append((table, index, table[index]))
+        table[index] = None
+
+    # -- one method per event kind --------------------------------------------------------------
+
+    def _skip(self, i: int, a: list[int]) -> None:
+        pass
+
+    def _unknown(self, i: int, a: list[int]) -> None:
+        raise Refused(f"unknown event kind {int(self.program.trace.kind[i])}")
+
+    def _buffer_create(self, i: int, a: list[int]) -> None:
+        self.buffers[a[0]] = self.device.create_buffer(size=a[1], usage=a[2], mapped_at_creation=bool(a[4]),
+                                                       label=self.strings[a[3]] if a[3] >= 0 else "")
+
+    def _buffer_destroy(self, i: int, a: list[int]) -> None:
+        buffer = self.buffers[a[0]]
+        if buffer is None:
+            return
+        if a[1]:
+            self._release(self.buffers, a[0])
+        else:
+            buffer.destroy()
+
+    def _shader_module(self, i: int, a: list[int]) -> None:
+        self.modules.append(self.device.create_shader_module(code=self.strings[a[1]],
+                                                            label=self.strings[a[2]] if a[2] >= 0 else ""))
+
+    def _bind_group_layout(self, i: int, a: list[int]) -> None:
+        entries = [{"binding": b, "visibility": wgpu.ShaderStage.COMPUTE,
+                    "buffer": {"type": _BUFFER_TYPES.get(access, "storage"), "has_dynamic_offset": bool(dyn)}}
+                   for b, access, dyn, *_ in self.program.rows.get(i, ())]
+        self.bind_group_layouts.append(self.device.create_bind_group_layout(entries=entries))
+
+    def _pipeline_layout(self, i: int, a: list[int]) -> None:
+        layouts = [self.bind_group_layouts[r[0]] for r in self.program.rows.get(i, ())]
+        self.pipeline_layouts.append(self.device.create_pipeline_layout(bind_group_layouts=layouts))
+
+    def _compute_pipeline(self, i: int, a: list[int]) -> None:
+        layout = "auto" if a[3] < 0 else self.pipeline_layouts[a[3]]
+        self.pipelines.append(self.device.create_compute_pipeline(
+            layout=layout, compute={"module": self.modules[a[1]], "entry_point": self.strings[a[2]]},
+            label=self.strings[a[4]] if a[4] >= 0 else ""))
+
+    def _bind_group(self, i: int, a: list[int]) -> None:
+        if a[1] >= 0:
+            layout = self.bind_group_layouts[a[1]]
+        else:
+            layout = self.auto_layouts.get((a[2], a[3]))
+            if layout is None:
+                layout = self.auto_layouts[a[2], a[3]] = self.pipelines[a[2]].get_bind_group_layout(a[3])
+        buffers = self.buffers
+        entries = [{"binding": r[0], "resource": {"buffer": buffers[r[1]], "offset": r[2], "size": r[3]}}
+                   for r in self.program.rows.get(i, ())]
+        self.bind_groups[a[0]] = self.device.create_bind_group(layout=layout, entries=entries,
+                                                               label=self.strings[a[4]] if a[4] >= 0 else "")
+        if a[0] in self.program.unused_bind_groups:
+            self._release(self.bind_groups, a[0])
+
+    def _encoder_create(self, i: int, a: list[int]) -> None:
+        self.encoders[a[0]] = self.device.create_command_encoder(label=self.strings[a[1]] if a[1] >= 0 else "")
+
+    def _encoder_finish(self, i: int, a: list[int]) -> None:
+        self.command_buffers[a[0]] = self.encoders[a[0]].finish()
+        self.encoders[a[0]] = None
+
+    def _pass_begin(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]] = self.encoders[a[1]].begin_compute_pass()
+
+    def _pass_end(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]].end()
+        self.passes[a[0]] = None
+
+    def _set_pipeline(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]].set_pipeline(self.pipelines[a[1]])
+
+    def _set_bind_group(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]].set_bind_group(a[1], self.bind_groups[a[2]])
+
+    def _set_bind_group_full(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]].set_bind_group(a[1], self.bind_groups[a[2]], self.program.dynamic.get(i, ()))
+        if i in self.program.last_set:
+            self._release(self.bind_groups, a[2])
+
+    def _dispatch(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]].dispatch_workgroups(a[1], a[2], a[3])
+
+    def _dispatch_indirect(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]].dispatch_workgroups_indirect(self.buffers[a[1]], a[2])
+
+    def _copy(self, i: int, a: list[int]) -> None:
+        self.encoders[a[0]].copy_buffer_to_buffer(self.buffers[a[1]], a[2], self.buffers[a[3]], a[4], a[5])
+
+    def _clear(self, i: int, a: list[int]) -> None:
+        self.encoders[a[0]].clear_buffer(self.buffers[a[1]], a[2], a[3])
+
+    def _write_buffer(self, i: int, a: list[int]) -> None:
+        self.queue.write_buffer(self.buffers[a[0]], a[1], self.data[i])
+
+    def _submit(self, i: int, a: list[int]) -> None:
+        self.at = i
+        if i in self.program.refuse:
+            raise Refused(self.program.refuse[i])
+        cbs = self.command_buffers
+        encoders = [r[0] for r in self.program.rows.get(i, ())]
+        self.queue.submit([cbs[e] for e in encoders])
+        for e in encoders:
+            cbs[e] = None
+        if i in self.program.quiet_submits:
+            self.limbo.clear()
+
+    def _map(self, i: int, a: list[int]) -> None:
+        self.at = i
+        self.buffers[a[0]].map_sync(a[1], a[2], a[3])
+
+    def _unmap(self, i: int, a: list[int]) -> None:
+        self.buffers[a[0]].unmap()
+
+    def _read(self, i: int, a: list[int]) -> None:
+        self.reads.append((i, bytes(self.buffers[a[0]].read_mapped(a[1], a[2]))))
+
+    def _mapped_write(self, i: int, a: list[int]) -> None:
+        self.buffers[a[0]].write_mapped(self.data[i], a[1])
+
+    def _queue_read(self, i: int, a: list[int]) -> None:
+        self.at = i
+        if i in self.program.refuse:
+            raise Refused(self.program.refuse[i])
+        self.reads.append((i, bytes(self.queue.read_buffer(self.buffers[a[0]], a[1], a[2]))))
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def _report(self, program: Program, i: int, e: BaseException) -> DeviceError:
+        trace = program.trace
+        i = min(i, len(trace) - 1)
+        cause = i
+        if trace.kind[i] == Kind.ENCODER_FINISH:
+            cause = self._locate(program, i)
+        return DeviceError(event=i, kind=KIND_NAMES[int(trace.kind[i])], site=trace.site_of(i), error=error_name(e),
+                           message=condense(e), cause=cause, cause_kind=KIND_NAMES[int(trace.kind[cause])],
+                           cause_site=trace.site_of(cause))
+
+    def _locate(self, program: Program, finish: int) -> int:
+        """The command of the encoder finished at ``finish`` whose prefix first fails, by bisection."""
+        trace = program.trace
+        encoder = int(trace.args[finish, 0])
+        events = _encoder_events(trace, encoder, finish)
+        saved = self.encoders, self.passes
+
+        def fails(k: int) -> bool:
+            for table, index, obj in list(self.limbo):
+                table[index] = obj
+            self.encoders = [None] * len(saved[0])
+            self.encoders[encoder] = self.device.create_command_encoder()
+            self.passes = [None] * len(saved[1])
+            try:
+                for j in events[:k]:
+                    self._table[program.opcodes[j]](j, program.args[j])
+                for p in self.passes:
+                    if p is not None:
+                        p.end()
+                self.encoders[encoder].finish()
+            except Exception:  # the device's own verdict on this prefix
+                return True
+            return False
+
+        try:
+            lo, hi = 0, len(events)
+            if not fails(hi):
+                return finish
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if fails(mid):
+                    hi = mid
+                else:
+                    lo = mid
+            return events[hi - 1]
+        finally:
+            self.encoders, self.passes = saved
+
+
+def _encoder_events(trace: Trace, encoder: int, finish: int) -> list[int]:
+    """The commands recorded into ``encoder`` (its passes' included), in order, up to ``finish``."""
+    idx = trace.where(*_ENCODER_COMMANDS)
+    idx = idx[idx < finish]
+    kinds = trace.kind[idx]
+    owner = trace.args[idx, 0].copy()
+    in_pass = ~np.isin(kinds, (Kind.COPY, Kind.CLEAR, Kind.PASS_BEGIN))
+    enc_of_pass = pass_encoders(trace)
+    owner[in_pass] = enc_of_pass[owner[in_pass]]
+    begins = kinds == Kind.PASS_BEGIN
+    owner[begins] = trace.args[idx[begins], 1]
+    return idx[owner == encoder].tolist()

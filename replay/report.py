@@ -1,0 +1,113 @@
+"""One replay of a trace under one policy, end to end: plan, run, repeat, verify, report.
+
+The first (warm-up) run's reads are the ones verified; every timed repeat must read the same
+bytes again, or the report says the program is not deterministic on this device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..sim import planner
+from ..sim.plan import Plan
+from ..traces import Trace
+from .data import payloads
+from .engine import DeviceError, Engine, Program, Run
+from .measure import figures, progress_bar, spread
+from .verify import Verdict, keyed, reference_plan, verify
+
+AS_RECORDED = "as-recorded"
+
+
+def plan_for(trace: Trace, pool: str = AS_RECORDED, passes: str = AS_RECORDED) -> Plan:
+    """The plan of ``trace`` under the two policies; ``as-recorded`` for both is the recording itself."""
+    if pool == AS_RECORDED and passes == AS_RECORDED:
+        return Plan.as_recorded(trace)
+    return planner.plan(trace, pool, passes)
+
+
+@dataclass(eq=False)
+class Report:
+    """Everything one replay found: plan figures, timings, verification and the first device error."""
+
+    pool: str
+    passes: str
+    adapter: str
+    seed: int
+    figures: dict[str, Any]
+    recorded_writes: int
+    synthetic_writes: int
+    runs: list[Run] = field(default_factory=list)
+    verdict: Verdict = field(default_factory=Verdict)
+    error: DeviceError | None = None
+    reference_error: DeviceError | None = None
+    deterministic: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.verdict.ok and self.deterministic and self.reference_error is None
+
+    def timings(self) -> dict[str, dict[str, float]]:
+        runs = [r for r in self.runs if r.error is None]
+        if not runs:
+            return {}
+        dispatches = max(1, self.figures["dispatches"])
+        cpu = spread([r.cpu_s for r in runs])
+        predicted = self.figures["predicted_cpu_s"]
+        return {
+            "issue_s": spread([r.issue_s for r in runs]),
+            "cpu_s": cpu,
+            "wall_s": spread([r.wall_s for r in runs]),
+            "issue_us_per_dispatch": spread([r.issue_s / dispatches * 1e6 for r in runs]),
+            "cpu_us_per_dispatch": spread([r.cpu_s / dispatches * 1e6 for r in runs]),
+            "predicted_cpu_s": predicted,
+            "prediction_error": (predicted - cpu["median"]) / cpu["median"] if cpu["median"] > 0 else None,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pool": self.pool, "passes": self.passes, "adapter": self.adapter, "seed": self.seed, "ok": self.ok,
+            "plan": self.figures,
+            "data": {"recorded_writes": self.recorded_writes, "synthetic_writes": self.synthetic_writes},
+            "timings": self.timings(),
+            "reads": {"checked": self.verdict.reads, "vs_recording": self.verdict.vs_recording,
+                      "vs_reference": self.verdict.vs_reference, "deterministic": self.deterministic},
+            "divergences": [vars(d) for d in self.verdict.divergences],
+            "error": vars(self.error) if self.error else None,
+            "reference_error": vars(self.reference_error) if self.reference_error else None,
+        }
+
+
+def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDED, passes: str = AS_RECORDED,
+           repeat: int = 1, warmup: int = 1, seed: int = 0, reference: bool = True, label: str = "replay") -> Report:
+    """Plan ``trace``, run it ``warmup`` + ``repeat`` (at least 1) times, and verify the first run's reads."""
+    plan = plan_for(trace, pool, passes)
+    program = Program.of(plan.trace)
+    data = payloads(plan, seed)
+    report = Report(pool=pool, passes=passes, adapter=adapter, seed=seed, figures=figures(plan),
+                    recorded_writes=data.recorded, synthetic_writes=data.synthetic)
+    ref_plan = reference_plan(trace) if reference else None
+    n = len(plan.trace)
+    with progress_bar(n * (warmup + repeat) + (len(ref_plan.trace) if ref_plan else 0), label) as part:
+        first: Run | None = None
+        first_reads: dict[int, bytes] = {}
+        for k in range(warmup + repeat):
+            run = engine.run(program, data.data, part(n))
+            if run.error is not None:
+                report.error = run.error
+                return report
+            if first is None:
+                first, first_reads = run, keyed(plan, run.reads)
+            elif keyed(plan, run.reads) != first_reads:
+                report.deterministic = False
+            if k >= warmup:
+                report.runs.append(run)
+        ref_reads = None
+        if ref_plan is not None:
+            ref_run = engine.run(Program.of(ref_plan.trace), payloads(ref_plan, seed).data, part(len(ref_plan.trace)))
+            report.reference_error = ref_run.error
+            if ref_run.error is None:
+                ref_reads = keyed(ref_plan, ref_run.reads)
+    report.verdict = verify(plan, first.reads, ref_reads, recording=data.synthetic == 0)
+    return report

@@ -1,0 +1,109 @@
+"""A CPU cost model: microseconds of host time per recorded call, summed over a plan.
+
+Every parameter is the mean host time of one call (or one MiB) of raw wgpu-py, as measured by
+``benchmarks/measure_costs.py``; that script prints a JSON object of exactly these fields, which
+``Costs.from_json`` reads back. The defaults are LAVAPIPE figures (Mesa llvmpipe, Vulkan, one
+core of the development machine) until the H100 run replaces them: ``DEFAULT.source`` says which.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+
+from ..traces import Kind, Trace
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Host microseconds per call, and per MiB where the bytes matter."""
+
+    source: str = ("LAVAPIPE, not H100: llvmpipe (LLVM 15.0.6, 256 bits), Vulkan, Mesa 22.3.6, wgpu-py 0.32.0, "
+                   "2-core x86_64 VM; benchmarks/measure_costs.py --calls 200 --trials 5")
+    buffer_create: float = 8.855
+    buffer_destroy: float = 1.511
+    bind_group: float = 30.82
+    encoder_create: float = 5.746
+    encoder_finish: float = 55.196
+    pass_begin: float = 5.55
+    pass_end: float = 1.906
+    set_pipeline: float = 0.711
+    set_bind_group: float = 1.37
+    dispatch: float = 0.951
+    dispatch_indirect: float = 0.859
+    copy: float = 1.748
+    clear: float = 1.728
+    submit: float = 42.624
+    write_call: float = 5.029
+    write_per_mib: float = 407.478
+    mapped_write_call: float = 4.572
+    mapped_write_per_mib: float = 78.604
+    unmap: float = 1.117
+    map: float = 182.91
+    read_call: float = 8.167
+    read_per_mib: float = 72.103
+    queue_read_call: float = 171.29
+    queue_read_per_mib: float = 189.177
+
+    @classmethod
+    def from_json(cls, text: str) -> Costs:
+        """Parameters as measure_costs.py prints them; fields it leaves out keep their defaults."""
+        values = json.loads(text)
+        if not isinstance(values, dict):
+            raise ValueError("expected a JSON object")
+        known = {f.name for f in fields(cls)}
+        for name, value in values.items():
+            if name in known and name != "source" and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"{name} must be a number of microseconds, not {value!r}")
+        return replace(cls(), **{k: v for k, v in values.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT = Costs()
+
+# kind -> (cost field per call, cost field per MiB or None)
+_PER_KIND = {
+    Kind.BUFFER_CREATE: ("buffer_create", None),
+    Kind.BUFFER_DESTROY: ("buffer_destroy", None),
+    Kind.BIND_GROUP: ("bind_group", None),
+    Kind.ENCODER_CREATE: ("encoder_create", None),
+    Kind.ENCODER_FINISH: ("encoder_finish", None),
+    Kind.PASS_BEGIN: ("pass_begin", None),
+    Kind.PASS_END: ("pass_end", None),
+    Kind.SET_PIPELINE: ("set_pipeline", None),
+    Kind.SET_BIND_GROUP: ("set_bind_group", None),
+    Kind.DISPATCH: ("dispatch", None),
+    Kind.DISPATCH_INDIRECT: ("dispatch_indirect", None),
+    Kind.COPY: ("copy", None),
+    Kind.CLEAR: ("clear", None),
+    Kind.SUBMIT: ("submit", None),
+    Kind.WRITE_BUFFER: ("write_call", "write_per_mib"),
+    Kind.MAPPED_WRITE: ("mapped_write_call", "mapped_write_per_mib"),
+    Kind.MAP: ("map", None),
+    Kind.UNMAP: ("unmap", None),
+    Kind.READ: ("read_call", "read_per_mib"),
+    Kind.QUEUE_READ: ("queue_read_call", "queue_read_per_mib"),
+}
+_SIZED = (Kind.WRITE_BUFFER, Kind.MAPPED_WRITE, Kind.READ, Kind.QUEUE_READ)  # a2 holds the byte count
+
+
+def predict(trace: Trace, costs: Costs = DEFAULT) -> dict[str, float]:
+    """Predicted host microseconds per kind of call (names as in ``Costs``) and their ``total``."""
+    counts = np.bincount(trace.kind, minlength=max(Kind) + 1)
+    out: dict[str, float] = {}
+    for kind, (per_call, per_mib) in _PER_KIND.items():
+        n = int(counts[kind])
+        if not n:
+            continue
+        us = n * getattr(costs, per_call)
+        if per_mib is not None and kind in _SIZED:
+            us += int(trace.args[trace.kind == kind, 2].sum()) / MIB * getattr(costs, per_mib)
+        out[per_call.removesuffix("_call")] = round(us, 3)
+    out["total"] = round(sum(out.values()), 3)
+    return out

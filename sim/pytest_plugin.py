@@ -1,0 +1,140 @@
+"""pytest plugin: fail the test whose wgpu calls have a hazard, with the finding as the failure.
+
+``pytest --wgpu-hazards`` records every test's wgpu calls (setup and body) with the tracer and runs
+the checker on the recording; a test whose recording has an error-severity finding (H1-H5) fails
+with the findings, and its trace is kept for ``wgtrace check``. The ``wgpu_hazards`` fixture does
+the same for the one test that asks for it, with or without the option.
+
+It lives in sim/ because the checker is what it runs; it reaches the tracer (and with it wgpu) only
+once a test is watched, so that installing the package costs every other pytest run nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_WATCH = pytest.StashKey["Watch"]()
+SHOWN = 10
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wgtrace")
+    group.addoption("--wgpu-hazards", action="store_true",
+                    help="record each test's wgpu calls and fail a test that introduces a hazard (wgtrace H1-H5)")
+    group.addoption("--wgpu-hazards-dir", metavar="DIR",
+                    help="keep the traces of failing tests here (default: a fresh temporary directory)")
+
+
+class Watch:
+    """One test's recording: started before its fixtures, checked after its body."""
+
+    def __init__(self, item: pytest.Item):
+        from ..tracer import recording
+
+        self.item = item
+        self.path = _trace_dir(item.config) / (_safe(item.nodeid) + ".wgtrace")
+        self._recording = recording(self.path, data="digest")
+        self._recording.__enter__()
+        self.active = True
+
+    def stop(self) -> None:
+        if self.active:
+            self.active = False
+            self._recording.__exit__(None, None, None)
+
+    def verdict(self) -> str | None:
+        """Stop recording and check it: the failure message, or None when no error-severity hazard."""
+        from ..traces import load
+        from .check import check
+
+        self.stop()
+        result = check(load(self.path))
+        if result.ok:
+            self.path.unlink(missing_ok=True)
+            return None
+        errors = result.errors
+        lines = [f"wgpu hazard: {len(errors)} error(s) in this test's wgpu calls "
+                 f"({', '.join(sorted({f.rule for f in errors}))})"]
+        lines += [f"  {f.rule} {f.message}" for f in errors[:SHOWN]]
+        if len(errors) > SHOWN:
+            lines.append(f"  ... and {len(errors) - SHOWN} more")
+        lines.append(f"trace kept: {self.path}  (see it again with: wgtrace check {self.path})")
+        return "\n".join(lines)
+
+
+def _trace_dir(config: pytest.Config) -> Path:
+    chosen = config.getoption("wgpu_hazards_dir")
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        return Path(chosen)
+    if not hasattr(config, "_wgtrace_hazard_dir"):
+        config._wgtrace_hazard_dir = Path(tempfile.mkdtemp(prefix="wgtrace-hazards-"))
+    return config._wgtrace_hazard_dir
+
+
+def _safe(nodeid: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in nodeid)[-150:]
+
+
+def _watch(item: pytest.Item) -> Watch:
+    watch = item.stash.get(_WATCH, None)
+    if watch is None:
+        watch = item.stash[_WATCH] = Watch(item)
+    return watch
+
+
+@pytest.fixture
+def wgpu_hazards(request: pytest.FixtureRequest) -> Watch:
+    """Record this test's wgpu calls from here on; the test fails if they have a hazard."""
+    return _watch(request.node)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    if item.config.getoption("wgpu_hazards"):
+        _watch(item)
+    try:
+        return (yield)
+    except BaseException:
+        _stop(item)
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    watch = item.stash.get(_WATCH, None)
+    if watch is None:
+        return (yield)
+    try:
+        outcome = yield
+    except BaseException:
+        watch.stop()
+        raise
+    message = watch.verdict()
+    if message:
+        pytest.fail(message, pytrace=False)
+    return outcome
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    try:
+        return (yield)
+    finally:
+        _stop(item)
+
+
+def _stop(item: pytest.Item) -> None:
+    watch = item.stash.get(_WATCH, None)
+    if watch is not None:
+        watch.stop()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    made = getattr(config, "_wgtrace_hazard_dir", None)
+    if made is not None and not any(made.iterdir()):
+        os.rmdir(made)

@@ -1,0 +1,43 @@
+"""A check result as text for people and as JSON for tools; both deterministic."""
+
+from __future__ import annotations
+
+import json
+
+from .check import CheckResult
+from .hazards import Finding
+
+
+def text(result: CheckResult, name: str, limit: int = 20) -> str:
+    """The human report: each finding (up to ``limit`` per rule), then the verdict and what it proves."""
+    lines = [f"wgtrace check {name}  (pool {result.pool}, passes {result.passes}, "
+             f"{result.stats['events']:,} events)"]
+    for r in result.rules:
+        found = result.of(r.id)
+        for x in found[:limit]:
+            lines.append(f"{x.severity} {x.rule} {r.name}: {x.message}")
+            lines.append(f"    {_where(x)}")
+        if len(found) > limit:
+            lines.append(f"  ... and {len(found) - limit:,} more {r.id} findings (--limit, or --json for all)")
+    counts = ", ".join(f"{r.id} {len(result.of(r.id))}" for r in result.rules if result.of(r.id))
+    if result.findings:
+        lines.append(f"{len(result.errors):,} errors, {len(result.warnings):,} warnings ({counts})")
+    verdict = "clean" if not result.findings else ("no errors" if result.ok else "HAZARDS FOUND")
+    lines.append(f"{verdict}. {result.proof()}")
+    return "\n".join(lines) + "\n"
+
+
+def _where(x: Finding) -> str:
+    parts = [f"event {x.event}"]
+    if x.other_event is not None:
+        parts.append(f"earlier: event {x.other_event} {x.other_call} at {x.other_site}")
+    if x.buffer is not None:
+        parts.append(f"buffer {x.buffer} bytes {x.lo}-{x.hi - 1}" if x.hi > x.lo else f"buffer {x.buffer}")
+    if x.allocations or x.other_allocations:
+        mine, theirs = (",".join(map(str, a)) or "-" for a in (x.allocations, x.other_allocations))
+        parts.append(f"allocations {mine} here, {theirs} at the earlier event")
+    return "; ".join(parts)
+
+
+def as_json(result: CheckResult, name: str) -> str:
+    return json.dumps({"trace": name, **result.as_dict()}, indent=2, sort_keys=True) + "\n"

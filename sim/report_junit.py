@@ -1,0 +1,37 @@
+"""A check result as JUnit XML: one test case per rule, so CI dashboards show which rule failed.
+
+Error-severity findings fail their rule's test case; warnings (H6) leave it passing and are listed
+in its output. No timestamps or durations, so the file is byte-identical for the same input.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from .check import CheckResult
+from .hazards import ERROR
+
+
+def junit(result: CheckResult, name: str) -> str:
+    failed = [r for r in result.rules if r.severity == ERROR and result.of(r.id)]
+    counts = {"tests": str(len(result.rules)), "failures": str(len(failed)), "errors": "0", "skipped": "0"}
+    root = ET.Element("testsuites", {"name": "wgtrace check", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": f"wgtrace check {name}", **counts, "time": "0"})
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("trace", name), ("pool", result.pool), ("passes", result.passes)):
+        ET.SubElement(props, "property", {"name": key, "value": value})
+    for r in result.rules:
+        case = ET.SubElement(suite, "testcase", {"classname": "wgtrace.check", "name": f"{r.id} {r.name}",
+                                                 "time": "0"})
+        found = result.of(r.id)
+        body = "\n".join(f"event {x.event} at {x.site}: {x.message}" for x in found)
+        if found and r.severity == ERROR:
+            failure = ET.SubElement(case, "failure", {"type": r.id, "message": f"{len(found)} {r.name} hazard(s): "
+                                                                               f"{found[0].message}"})
+            failure.text = body
+        elif found:
+            ET.SubElement(case, "system-out").text = f"{len(found)} warning(s)\n{body}"
+        elif r.id == "H1":
+            ET.SubElement(case, "system-out").text = result.proof()
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

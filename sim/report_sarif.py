@@ -1,0 +1,78 @@
+"""A check result as SARIF 2.1.0, so code hosts annotate the program's own lines.
+
+Each finding is a result located at its call site ("file:line" from the trace); the earlier
+command it conflicts with is a related location. Paths under ``root`` (the working directory by
+default) are written relative to it, so a host resolves them against the repository checkout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib.metadata import version
+from pathlib import Path
+
+from .check import CheckResult
+from .hazards import ERROR, Finding
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def sarif(result: CheckResult, name: str, root: str | os.PathLike | None = None) -> str:
+    base = Path(root or os.getcwd()).resolve()
+    rules = [{
+        "id": r.id,
+        "name": "".join(w.capitalize() for w in r.name.replace("-", " ").split()),
+        "shortDescription": {"text": r.name},
+        "fullDescription": {"text": r.summary},
+        "defaultConfiguration": {"level": "error" if r.severity == ERROR else "warning"},
+    } for r in result.rules]
+    index = {r.id: k for k, r in enumerate(result.rules)}
+    results = [_result(x, index[x.rule], name, base) for x in result.findings]
+    run = {
+        "tool": {"driver": {"name": "wgtrace", "version": version("wgtrace"), "rules": rules}},
+        "results": results,
+        "properties": {"trace": name, "pool": result.pool, "passes": result.passes, "proof": result.proof()},
+    }
+    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+
+
+def _result(x: Finding, rule_index: int, trace_name: str, base: Path) -> dict:
+    where = _location(x.site, base) or {"physicalLocation": {"artifactLocation": _artifact(trace_name, base)}}
+    out = {
+        "ruleId": x.rule,
+        "ruleIndex": rule_index,
+        "level": "error" if x.severity == ERROR else "warning",
+        "message": {"text": x.message},
+        "locations": [where],
+        "partialFingerprints": {"wgtrace/v1": hashlib.sha256(
+            f"{x.rule}|{x.site}|{x.other_site}|{x.call}|{x.other_call}".encode()).hexdigest()[:32]},
+        "properties": {"event": x.event, "buffer": x.buffer, "bytes": [x.lo, x.hi] if x.lo is not None else None,
+                       "allocations": list(x.allocations), "other_allocations": list(x.other_allocations)},
+    }
+    other = _location(x.other_site, base) if x.other_site else None
+    if other:
+        other["id"] = 1
+        other["message"] = {"text": f"{x.other_call} (event {x.other_event})"}
+        out["relatedLocations"] = [other]
+    return out
+
+
+def _location(site: str, base: Path) -> dict | None:
+    """A SARIF location for "file:line", or None for an unknown site."""
+    path, _, line = site.rpartition(":")
+    if not path or not line.isdigit():
+        return None
+    region = {"startLine": max(int(line), 1)}
+    return {"physicalLocation": {"artifactLocation": _artifact(path, base), "region": region}}
+
+
+def _artifact(path: str, base: Path) -> dict:
+    p = Path(path)
+    if not p.is_absolute():
+        return {"uri": p.as_posix(), "uriBaseId": "%SRCROOT%"}
+    try:
+        return {"uri": p.resolve().relative_to(base).as_posix(), "uriBaseId": "%SRCROOT%"}
+    except ValueError:
+        return {"uri": p.as_uri()}
