@@ -12,16 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from time import perf_counter, thread_time
-
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from replay.launch import flat
-
-    flat()
 
 import wgpu
 

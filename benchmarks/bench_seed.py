@@ -1,34 +1,28 @@
 """The seed's benchmark (CubeCL PR 56) reproduced on recorded programs.
 
-Replays corpus traces (mlp_train, the eager training program, first) under the pass and upload
-policies the seed compared: a compute pass per dispatch with staging-buffer uploads (CubeCL
-before the PR) against one pass for up to 16 dispatches with queue.write_buffer uploads and the
-exclusion fix (the PR), plus the neighbouring combinations. For each it reports CPU time per step
-(the replaying thread's CPU time, median over repeats), synchronised time per step, memory,
-passes and submits, whether the reads matched the program-order reference, and what sim's cost
-model predicted for the CPU time. A step is one submit of the recorded program (one training
-step in mlp_train).
+Replays corpus traces (the eager training program, recorded with its data, by default) under the
+pass and upload policies the seed compared: a compute pass per dispatch with staging-buffer
+uploads (CubeCL before the PR) against one pass for up to 16 dispatches with queue.write_buffer
+uploads and the exclusion fix (the PR), plus the neighbouring combinations. For each it reports
+CPU time per step (the replaying thread's CPU time, median over repeats), synchronised time per
+step, memory, passes and submits, whether the reads matched the program-order reference, and
+what sim's cost model predicted for the CPU time. A step is one submit of the recorded program.
 
-    python benchmarks/bench_seed.py [TRACE ...] [--repeat N] [--all] [--adapter NAME] [--json]
+Each replay runs in a process of its own (``wgtrace replay --json``): a policy with a hazard can
+hand a kernel garbage loop bounds, and a GPU without loop caps then never finishes it. That
+replay is reported as hung; the others still run.
+
+    python benchmarks/bench_seed.py [TRACE ...] [--repeat N] [--all] [--adapter NAME] [--costs FILE] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import subprocess
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from replay.launch import flat
-
-    flat()
-
-from wgtrace.replay.device import adapter_name, open_device
-from wgtrace.replay.engine import Engine
-from wgtrace.replay.report import Report, replay
 from wgtrace.replay.truth import device_rule
 from wgtrace.sim.passes import pass_names
 from wgtrace.sim.pools import pool_names
@@ -36,6 +30,7 @@ from wgtrace.traces import Kind, load
 from wgtrace.traces.errors import InputError
 
 CORPUS = Path(__file__).resolve().parent.parent / "traces" / "corpus"
+DEFAULT_TRACES = (CORPUS / "mlp_train_full.wgtrace",)
 OLD = ("before PR 56: pass per dispatch, staging uploads", "exclusive-pages", "pass-per-dispatch/staging-copy")
 SEED = ("PR 56: one pass per 16 dispatches, write_buffer, fix", "exclusive-pages+fix", "max-tasks:16")
 POLICIES = (
@@ -50,20 +45,36 @@ POLICIES = (
 )
 
 
-def row(label: str, report: Report, steps: int) -> dict:
-    t = report.timings()
-    f = report.figures
-    if report.error:
-        status = f"device error ({device_rule(report.error.message)})"
-    elif not report.verdict.ok:
-        status = f"diverged ({len(report.verdict.divergences)} reads" + (
-            ", synthetic data)" if report.synthetic_writes else ")")
+def replay(trace: Path, pool: str, passes: str, args: argparse.Namespace) -> tuple[dict | None, str]:
+    """One replay in its own process: (its JSON report or None, the error line it printed)."""
+    command = [sys.executable, "-m", "wgtrace.traces", "replay", str(trace), "--pool", pool, "--pass", passes,
+               "--repeat", str(args.repeat), "--seed", str(args.seed), "--timeout", str(args.timeout), "--json"]
+    for flag, value in (("--adapter", args.adapter), ("--costs", args.costs)):
+        if value:
+            command += [flag, value]
+    done = subprocess.run(command, capture_output=True, text=True)
+    error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+    try:
+        return json.loads(done.stdout), error
+    except json.JSONDecodeError:
+        return None, error or f"exit code {done.returncode}"
+
+
+def row(label: str, pool: str, passes: str, report: dict | None, error: str, steps: int) -> dict:
+    out = {"policy": label, "pool": pool, "passes": passes, "steps": steps}
+    if report is None:
+        return {**out, "status": "hung" if "no progress" in error else "failed", "error": error}
+    plan, t = report["plan"], report["timings"]
+    if report["error"]:
+        status = f"device error ({device_rule(report['error']['message'])})"
+    elif report["divergences"]:
+        status = f"diverged ({len(report['divergences'])} reads" + (
+            ", synthetic data)" if report["data"]["synthetic_writes"] else ")")
     else:
         status = "ok"
-    out = {"policy": label, "pool": report.pool, "passes": report.passes, "status": status, "steps": steps,
-           "passes_begun": f["passes_begun"], "submits": f["submits"], "peak_bytes": f["peak_reserved_bytes"],
-           "created_bytes": f["created_bytes"], "predicted_cpu_ms_per_step": f["predicted_cpu_s"] / steps * 1e3,
-           "error": report.error.line() if report.error else None}
+    out.update(status=status, passes_begun=plan["passes_begun"], submits=plan["submits"],
+               peak_bytes=plan["peak_reserved_bytes"], created_bytes=plan["created_bytes"],
+               predicted_cpu_ms_per_step=plan["predicted_cpu_s"] / steps * 1e3)
     if t:
         out.update(cpu_ms_per_step=t["cpu_s"]["median"] / steps * 1e3,
                    cpu_ms_per_step_range=[t["cpu_s"]["min"] / steps * 1e3, t["cpu_s"]["max"] / steps * 1e3],
@@ -75,40 +86,38 @@ def row(label: str, report: Report, steps: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("traces", nargs="*", help="trace files (default: every corpus trace, mlp_train first)")
+    parser.add_argument("traces", nargs="*", help="trace files (default: mlp_train recorded with its data)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per policy (default 5)")
     parser.add_argument("--all", action="store_true", help="every pool x pass combination, not only the seed's")
     parser.add_argument("--adapter", default=None)
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic data for digest-only traces")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds without progress before a replay is "
+                                                                     "called hung (default 30)")
+    parser.add_argument("--costs", help="cost parameters for the prediction, as measure_costs.py prints them")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    paths = [Path(p) for p in args.traces] or sorted(CORPUS.glob("*.wgtrace"), key=lambda p: p.stem != "mlp_train")
+    paths = [Path(p) for p in args.traces] or list(DEFAULT_TRACES)
     try:
-        device = open_device(args.adapter)
         traces = [(p, load(p)) for p in paths]
     except InputError as e:
         print(f"bench_seed: error: {e}", file=sys.stderr)
         return 2
-    if not traces:
-        print(f"bench_seed: error: no traces given and none in {CORPUS}", file=sys.stderr)
-        return 2
-    policies = POLICIES
+    policies = list(POLICIES)
     if args.all:
-        policies = [*POLICIES, *((f"{pool} x {passes}", pool, passes) for pool in pool_names()
-                                 for passes in pass_names())]
-    engine = Engine(device)
-    results = []
+        policies += [(f"{pool} x {passes}", pool, passes) for pool in pool_names() for passes in pass_names()]
+    results, adapter = [], "?"
     for path, trace in traces:
         steps = max(1, trace.count_kind(Kind.SUBMIT))
-        rows = [row(label, replay(trace, engine, adapter="", pool=pool, passes=passes, repeat=args.repeat,
-                                  seed=args.seed, label=f"{path.stem} {pool} {passes}"), steps)
-                for label, pool, passes in policies]
+        rows = []
+        for label, pool, passes in policies:
+            report, error = replay(path, pool, passes, args)
+            adapter = report["adapter"] if report else adapter
+            rows.append(row(label, pool, passes, report, error, steps))
         results.append({"trace": str(path), "capture": trace.header["capture"]["mode"], "steps": steps,
                         "rows": rows, "seed_speedup": _speedup(rows)})
-    engine.close()
-    adapter = adapter_name(device.adapter)
     if args.json:
-        print(json.dumps({"adapter": adapter, "repeat": args.repeat, "results": results}, indent=2))
+        print(json.dumps({"adapter": adapter, "repeat": args.repeat, "costs": args.costs, "results": results},
+                         indent=2))
     else:
         for r in results:
             print("\n".join(_table(adapter, args.repeat, r)))
@@ -129,6 +138,10 @@ def _table(adapter: str, repeat: int, r: dict) -> list[str]:
              f"  {'policy':<54}{'cpu/step':>10}{'synced':>10}{'model':>10}{'err':>7}{'passes':>8}{'submits':>8}"
              f"{'peak':>10}  status"]
     for x in r["rows"]:
+        if "passes_begun" not in x:
+            lines.append(f"  {x['policy']:<54}{'-':>10}{'-':>10}{'-':>10}{'-':>7}{'-':>8}{'-':>8}{'-':>10}  "
+                         f"{x['status']}: {x['error']}")
+            continue
         if "cpu_ms_per_step" in x:
             times = (f"{x['cpu_ms_per_step']:>8.3f}ms{x['synced_ms_per_step']:>8.3f}ms"
                      f"{x['predicted_cpu_ms_per_step']:>8.3f}ms{x['prediction_error']:>+7.0%}")

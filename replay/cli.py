@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 
+from ..sim.cost import load_costs
 from ..traces import load
 from ..traces.errors import InputError
 from ..traces.summary import bytes_text
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=_natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("--no-reference", dest="reference", action="store_false",
                    help="skip the program-order reference replay")
+    p.add_argument("--costs", help="cost parameters for the prediction, as benchmarks/measure_costs.py prints them")
     p.set_defaults(run=_replay)
 
     p = sub.add_parser("truth", help="random programs: does the GPU diverge exactly when the checker says H1?")
@@ -79,7 +81,8 @@ def _replay(args: argparse.Namespace) -> int:
     trace = load(args.trace)
     engine, adapter = _open(args)
     report = replay(trace, engine, adapter=adapter, pool=args.pool, passes=args.passes, repeat=args.repeat,
-                    warmup=args.warmup, seed=args.seed, reference=args.reference, label=os.path.basename(args.trace))
+                    warmup=args.warmup, seed=args.seed, reference=args.reference, label=os.path.basename(args.trace),
+                    costs=load_costs(args.costs))
     if args.json:
         print(json.dumps({"trace": args.trace, **report.as_dict()}, indent=2))
     else:
@@ -116,6 +119,8 @@ def _lines(name: str, r: Report) -> list[str]:
     v = r.verdict
     out.append(f"reads    {v.reads:,} checked: {v.vs_recording:,} against the recording, {v.vs_reference:,} against "
                f"the program-order reference" + ("" if r.deterministic else "; NOT the same bytes on every repeat"))
+    if r.recording_not_compared:
+        out.append(f"         not against the recording: {r.recording_not_compared}")
     out.extend(f"DIVERGED {d.line()}" for d in v.divergences)
     if r.error:
         out.append(f"ERROR    {r.error.line()}")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..sim.cost import DEFAULT, Costs
 from ..sim.plan import Plan
 from ..sim.simulate import simulate
 from ..traces import Kind
@@ -23,9 +24,9 @@ _FIGURES = ("events", "buffers_created", "peak_reserved_bytes", "peak_in_use_byt
             "staged_bytes", "reads", "bytes_read", "bind_groups")
 
 
-def figures(plan: Plan) -> dict[str, Any]:
+def figures(plan: Plan, costs: Costs = DEFAULT) -> dict[str, Any]:
     """The plan's counts and memory, the events replay skips, and the cost model's predicted CPU time."""
-    metrics = simulate(plan)
+    metrics = simulate(plan, costs)
     out: dict[str, Any] = {k: getattr(metrics, k) for k in _FIGURES}
     out["created_bytes"] = int(plan.trace.args[plan.trace.where(Kind.BUFFER_CREATE), 1].sum())
     out["opaque"] = plan.trace.count_kind(Kind.OPAQUE)

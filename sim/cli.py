@@ -14,9 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..traces import load
-from ..traces.errors import InputError
 from ..traces.summary import bytes_text
-from .cost import DEFAULT, Costs
+from .cost import Costs, load_costs
 from .passes import parse_passes, pass_names
 from .planner import plan
 from .pools import PolicyError, parse_pool, pool_names
@@ -56,18 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_compare)
 
 
-def _costs(path: str | None) -> Costs:
-    if path is None:
-        return DEFAULT
-    try:
-        with open(path) as f:
-            return Costs.from_json(f.read())
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    except ValueError as e:
-        raise InputError(f"{path}: not a JSON object of cost parameters ({e})") from None
-
-
 def _load(path: str):
     trace = load(path, partial=True)
     if trace.cut_short:
@@ -76,7 +63,7 @@ def _load(path: str):
 
 
 def _sim(args: argparse.Namespace) -> int:
-    pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), _costs(args.costs)
+    pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), load_costs(args.costs)
     metrics = simulate(plan(_load(args.trace), pool, passes), costs)
     if args.json:
         print(json.dumps({"trace": args.trace, **metrics.to_dict()}, indent=2, sort_keys=True))
@@ -93,7 +80,7 @@ def _sim(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     pools = [parse_pool(p) for p in args.pools]
     passes = [parse_passes(p) for p in args.passes]
-    costs = _costs(args.costs)
+    costs = load_costs(args.costs)
     results = []
     for path in args.traces:
         trace = _load(path)

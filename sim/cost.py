@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields, replace
 import numpy as np
 
 from ..traces import Kind, Trace
+from ..traces.errors import InputError
 
 MIB = 1 << 20
 
@@ -107,3 +108,16 @@ def predict(trace: Trace, costs: Costs = DEFAULT) -> dict[str, float]:
         out[per_call.removesuffix("_call")] = round(us, 3)
     out["total"] = round(sum(out.values()), 3)
     return out
+
+
+def load_costs(path: str | None) -> Costs:
+    """Cost parameters from a JSON file as measure_costs.py prints it; the defaults when ``path`` is None."""
+    if path is None:
+        return DEFAULT
+    try:
+        with open(path) as f:
+            return Costs.from_json(f.read())
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    except ValueError as e:
+        raise InputError(f"{path}: not a JSON object of cost parameters ({e})") from None

@@ -142,7 +142,8 @@ def build(ops: Sequence[Op], *, seed: int = 0, alignment: int = 256, safe: bool 
     limits = {"min-storage-buffer-offset-alignment": alignment, "min-uniform-buffer-offset-alignment": alignment,
               "max-storage-buffer-binding-size": 1 << 27, "max-uniform-buffer-binding-size": 1 << 16}
     b = TraceBuilder(make_header(program=["sim.programs", f"seed={seed}"], limits=limits,
-                                 adapter={"device": "synthetic"}, capture={"mode": data, "payload_cap": 0}))
+                                 adapter={"device": "synthetic"}, capture={"mode": data, "payload_cap": 0},
+                                 portable_results=True))
     sizes: list[int] = []
     pipelines: dict[tuple[int, bool], int] = {}
     counters = {"bind_group": 0, "encoder": 0, "pass": 0, "module": 0}

@@ -1,4 +1,7 @@
-"""Re-record the committed corpus: each program of ``examples/`` in digest mode, into ``traces/corpus/``.
+"""Re-record the committed corpus: the programs of ``examples/``, into ``traces/corpus/``.
+
+Digest mode keeps the traces small; one full recording of the training program carries its
+payloads, so replays of it run on the program's real data and check the recorded read-backs.
 
 Run from the repository root (the examples are a package there, not part of the install):
 
@@ -19,23 +22,24 @@ from ..traces.reader import load
 from .recording import Recorder
 from .runner import Program, check, run
 
-# trace name -> (example module, its arguments)
-CORPUS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "mlp_train": ("examples.mlp_train", ()),
-    "mlp_train_hazard": ("examples.mlp_train", ("--hazard",)),
-    "image_filters": ("examples.image_filters", ()),
-    "nbody": ("examples.nbody", ()),
-    "prefix_sum": ("examples.prefix_sum", ()),
+# trace name -> (example module, its arguments, capture mode)
+CORPUS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "mlp_train": ("examples.mlp_train", (), "digest"),
+    "mlp_train_full": ("examples.mlp_train", (), "full"),
+    "mlp_train_hazard": ("examples.mlp_train", ("--hazard",), "digest"),
+    "image_filters": ("examples.image_filters", (), "digest"),
+    "nbody": ("examples.nbody", (), "digest"),
+    "prefix_sum": ("examples.prefix_sum", (), "digest"),
 }
 
 
 def record(name: str, out_dir: str) -> str:
     """Record one corpus program; returns the trace path. Raises if the program fails."""
-    module, args = CORPUS[name]
+    module, args, data = CORPUS[name]
     program = Program(module, True, args, ("python", "-m", module, *args))
     check(program)
     path = os.path.join(out_dir, f"{name}.wgtrace")
-    code = run(program, Recorder(path, data="digest", program=list(program.command)))
+    code = run(program, Recorder(path, data=data, program=list(program.command)))
     if code != 0:
         raise RuntimeError(f"{' '.join(program.command)} exited with {code}")
     return path

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The GPU figures of BENCHMARKS.md, in one batch, on a machine with a real GPU (the H100 here).
+# Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), seed or truth
+# Expects wgtrace importable (installed, or the wheel on PYTHONPATH) and a Vulkan driver.
+set -uo pipefail
+out=${1:?output directory}
+part=${2:-bench}
+mkdir -p "$out"
+py=${PYTHON:-python3}
+adapter=${ADAPTER:-}
+a=(); [ -n "$adapter" ] && a=(--adapter "$adapter")
+run() { echo "+ $*" >&2; "$@"; echo "rc=$? for $1 $2" >&2; }
+if [ "$part" = bench ]; then
+  run $py benchmarks/measure_costs.py --calls 200 --trials 5 >"$out/costs.json"
+  run $py benchmarks/bench_tracer.py --repeats 9 --json "$out/tracer.json" >"$out/tracer.txt"
+  run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout one-pass --json >"$out/replay_one_pass.json"
+  run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout pass-per-dispatch --json >"$out/replay_ppd.json"
+elif [ "$part" = seed ]; then
+  run $py benchmarks/bench_seed.py "${a[@]}" --repeat 10 --costs "${COSTS:-$out/costs.json}" --json >"$out/seed.json"
+else
+  # two processes of 425 random programs each (12 cases a program): 10,200 cases
+  for s in 1 2; do
+    run $py -m wgtrace.traces truth "${TRUTH_PROGRAMS:-425}" --seed "$s" "${a[@]}" --json >"$out/truth_$s.json" &
+  done
+  wait
+fi
