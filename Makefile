@@ -19,7 +19,7 @@ $(VENV)/.ready: pyproject.toml
 	touch $@
 
 demo: setup
-	$(PY) -m examples.demo
+	scripts/demo.sh
 
 test: setup
 	$(PY) -m pytest -q

@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+
+from rich.console import Console
+from rich.table import Table
 
 from ..sim.cost import load_costs
-from ..traces import load
+from ..traces import Kind, Trace, load
 from ..traces.errors import InputError
 from ..traces.summary import bytes_text
 from .device import DEFAULT_TIMEOUT_S, adapter_name, open_device
@@ -27,9 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to ``wgtrace``."""
     p = sub.add_parser("replay", help="run a trace on the GPU under a pool and pass policy; verify and time it")
     p.add_argument("trace")
-    p.add_argument("--pool", default=AS_RECORDED, help="pool policy, NAME[+fix|+fix-range] (default: as-recorded)")
-    p.add_argument("--pass", dest="passes", default=AS_RECORDED,
-                   help="pass policy, NAME[:N][/UPLOAD] (default: as-recorded)")
+    p.add_argument("--pool", action="append", help="pool policy, NAME[+fix|+fix-range] (default: as-recorded); "
+                                                   "repeat --pool/--pass pairs to replay and compare several")
+    p.add_argument("--pass", dest="passes", action="append",
+                   help="pass policy, NAME[:N][/UPLOAD] (default: as-recorded), paired with --pool in order")
     _device_options(p)
     p.add_argument("--repeat", type=_positive, default=1, help="timed runs (default 1)")
     p.add_argument("--warmup", type=_natural, default=1, help="untimed runs first (default 1)")
@@ -77,18 +82,53 @@ def _open(args: argparse.Namespace) -> tuple[Engine, str]:
     return Engine(device, args.timeout), adapter_name(device.adapter)
 
 
+def _policies(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The (pool, passes) pairs asked for: --pool and --pass pair up in order; a missing one is as-recorded."""
+    pools, passes = args.pool or [AS_RECORDED], args.passes or [AS_RECORDED]
+    if len(pools) != len(passes) and min(len(pools), len(passes)) > 1:
+        raise InputError(f"{len(pools)} --pool and {len(passes)} --pass options: give them in pairs")
+    n = max(len(pools), len(passes))
+    return [(pools[min(i, len(pools) - 1)], passes[min(i, len(passes) - 1)]) for i in range(n)]
+
+
 def _replay(args: argparse.Namespace) -> int:
     trace = load(args.trace)
+    policies = _policies(args)
+    costs = load_costs(args.costs)
     engine, adapter = _open(args)
-    report = replay(trace, engine, adapter=adapter, pool=args.pool, passes=args.passes, repeat=args.repeat,
-                    warmup=args.warmup, seed=args.seed, reference=args.reference, label=os.path.basename(args.trace),
-                    costs=load_costs(args.costs))
-    if args.json:
-        print(json.dumps({"trace": args.trace, **report.as_dict()}, indent=2))
-    else:
-        print("\n".join(_lines(args.trace, report)))
+    reports = [replay(trace, engine, adapter=adapter, pool=pool, passes=passes, repeat=args.repeat,
+                      warmup=args.warmup, seed=args.seed, reference=args.reference,
+                      label=f"{os.path.basename(args.trace)} {pool} {passes}", costs=costs)
+               for pool, passes in policies]
     engine.close()
-    return 0 if report.ok else 1
+    if args.json:
+        out = [{"trace": args.trace, **r.as_dict()} for r in reports]
+        print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
+    else:
+        print("\n\n".join("\n".join(_lines(args.trace, r)) for r in reports))
+        if len(reports) > 1:
+            Console(width=None if sys.stdout.isatty() else 160).print(_comparison(trace, reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _comparison(trace: Trace, reports: list[Report]) -> Table:
+    """The replays side by side, per step of the program (one step per recorded submit)."""
+    steps = max(1, trace.count_kind(Kind.SUBMIT))
+    table = Table(title=f"per step ({steps} steps: one per recorded submit), median of the timed runs")
+    for name in ("pool", "pass policy", "cpu ms", "synced ms", "model ms", "passes", "submits", "peak memory", "reads"):
+        table.add_column(name, justify="left" if name in ("pool", "pass policy", "reads") else "right")
+    base = None
+    for r in reports:
+        t, f = r.timings(), r.figures
+        cpu = t["cpu_s"]["median"] * 1e3 / steps if t else None
+        base = base or cpu
+        speed = f" ({base / cpu:.2f}x)" if cpu and base and r is not reports[0] else ""
+        verdict = "OK" if r.ok else ("device error" if r.error else f"{len(r.verdict.divergences)} diverged")
+        table.add_row(r.pool, r.passes, f"{cpu:.3f}{speed}" if cpu else "-",
+                      f"{t['wall_s']['median'] * 1e3 / steps:.3f}" if t else "-",
+                      f"{f['predicted_cpu_s'] * 1e3 / steps:.3f}", f"{f['passes_begun']:,}", f"{f['submits']:,}",
+                      bytes_text(f["peak_reserved_bytes"]), verdict)
+    return table
 
 
 def _lines(name: str, r: Report) -> list[str]:

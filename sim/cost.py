@@ -2,8 +2,8 @@
 
 Every parameter is the mean host time of one call (or one MiB) of raw wgpu-py, as measured by
 ``benchmarks/measure_costs.py``; that script prints a JSON object of exactly these fields, which
-``Costs.from_json`` reads back. The defaults are LAVAPIPE figures (Mesa llvmpipe, Vulkan, one
-core of the development machine) until the H100 run replaces them: ``DEFAULT.source`` says which.
+``Costs.from_json`` reads back. The defaults were measured on the H100 (``DEFAULT.source``);
+``wgtrace sim --costs FILE`` takes another machine's figures, e.g. lavapipe's.
 """
 
 from __future__ import annotations
@@ -23,32 +23,32 @@ MIB = 1 << 20
 class Costs:
     """Host microseconds per call, and per MiB where the bytes matter."""
 
-    source: str = ("LAVAPIPE, not H100: llvmpipe (LLVM 15.0.6, 256 bits), Vulkan, Mesa 22.3.6, wgpu-py 0.32.0, "
-                   "2-core x86_64 VM; benchmarks/measure_costs.py --calls 200 --trials 5")
-    buffer_create: float = 8.855
-    buffer_destroy: float = 1.511
-    bind_group: float = 30.82
-    encoder_create: float = 5.746
-    encoder_finish: float = 55.196
-    pass_begin: float = 5.55
-    pass_end: float = 1.906
-    set_pipeline: float = 0.711
-    set_bind_group: float = 1.37
-    dispatch: float = 0.951
-    dispatch_indirect: float = 0.859
-    copy: float = 1.748
-    clear: float = 1.728
-    submit: float = 42.624
-    write_call: float = 5.029
-    write_per_mib: float = 407.478
-    mapped_write_call: float = 4.572
-    mapped_write_per_mib: float = 78.604
-    unmap: float = 1.117
-    map: float = 182.91
-    read_call: float = 8.167
-    read_per_mib: float = 72.103
-    queue_read_call: float = 171.29
-    queue_read_per_mib: float = 189.177
+    source: str = ("H100: NVIDIA H100 80GB HBM3, Vulkan, driver 580.159.04, wgpu-py 0.32.0, Python 3.12, via the "
+                   "device tool; benchmarks/measure_costs.py --calls 200 --trials 5 (benchmarks/costs_h100.json)")
+    buffer_create: float = 16.289
+    buffer_destroy: float = 2.982
+    bind_group: float = 52.692
+    encoder_create: float = 9.268
+    encoder_finish: float = 339.631
+    pass_begin: float = 9.55
+    pass_end: float = 2.806
+    set_pipeline: float = 1.849
+    set_bind_group: float = 3.179
+    dispatch: float = 2.099
+    dispatch_indirect: float = 2.081
+    copy: float = 3.527
+    clear: float = 3.078
+    submit: float = 16.396
+    write_call: float = 8.558
+    write_per_mib: float = 269.84
+    mapped_write_call: float = 6.12
+    mapped_write_per_mib: float = 80.307
+    unmap: float = 2.33
+    map: float = 140.58
+    read_call: float = 12.459
+    read_per_mib: float = 97.164
+    queue_read_call: float = 176.823
+    queue_read_per_mib: float = 128.991
 
     @classmethod
     def from_json(cls, text: str) -> Costs:
