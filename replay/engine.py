@@ -166,8 +166,7 @@ def fatal_calls(trace: Trace) -> dict[int, str]:
     _, fp = commands_and_footprints(trace)
     submits = trace.where(Kind.SUBMIT)
     submit_of = np.full(trace.count_kind(Kind.ENCODER_CREATE) + 1, -1, dtype=np.int64)
-    submit_of[trace.rows[np.repeat(trace.row_start[submits], trace.nrows[submits])
-                         + _ranks(trace.nrows[submits]), 0]] = np.repeat(submits, trace.nrows[submits])
+    submit_of[trace.rows[trace.row_ids(submits), 0]] = np.repeat(submits, trace.nrows[submits])
     at = submit_of[fp.encoder]
     suspect = (at >= 0) & ((destroyed[fp.buffer] < at) | np.isin(fp.buffer, list(mapped)))
     for j in np.flatnonzero(suspect).tolist():
@@ -177,11 +176,6 @@ def fatal_calls(trace: Trace) -> dict[int, str]:
             out[s] = (f"refused: wgpu-native aborts the process on this submit: {why} while encoder "
                       f"{int(fp.encoder[j])} uses it (event {int(fp.command[j])})")
     return out
-
-
-def _ranks(counts: np.ndarray) -> np.ndarray:
-    """0..c-1 for each count c, concatenated."""
-    return np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def condense(error: BaseException) -> str:

@@ -45,9 +45,13 @@ POLICIES: tuple[tuple[str, str], ...] = (
     ("exclusive-pages", "pass-per-dispatch"),
     ("exclusive-pages", "batched/staging-copy"),
     ("exclusive-pages", "max-tasks:32/flush-write"),
+    # sub-allocating pools: sliced and size-class bind read-write and keep uniforms apart, as CubeCL
+    # since #814, so the GPU runs them and judges H1 under sub-allocation (with and without the fix);
+    # PR 56's pool keeps the usage-scope conflicts (H2) of Burn #1996
     ("size-class", "batched"),
     ("size-class+fix", "max-tasks:16"),
     ("sliced", "batched"),
+    ("sliced+fix", "batched"),
     ("sliced-pr56+fix", "max-tasks:16"),
 )
 

@@ -10,7 +10,12 @@ that ran it, and the pass state it needs. Then the physical program is emitted i
   a page is a BUFFER_CREATE (usage: the union the pooled buffers need), and a page the pool gives
   back is destroyed once no encoder holding commands is left unsubmitted. Buffers that can be
   mapped (MAP_READ / MAP_WRITE) are never pooled, nor is anything under ``exclusive``. A mapped
-  write into a pooled buffer (created mapped) becomes an upload: pages are never mapped.
+  write into a pooled buffer (created mapped) becomes an upload: pages are never mapped. Under a
+  policy with ``separate_uniform_pool``, allocations with UNIFORM usage reserve from a second
+  instance of its pools, so their pages never hold storage; under one with
+  ``read_write_bindings``, read-only storage bindings of the other pooled buffers become
+  read-write, layouts and WGSL included (``read_write_bindings`` below): no page is bound
+  writable beside another usage in one dispatch (H2), as in CubeCL since #814.
 - Passes: ``as-recorded`` keeps the program's encoders, passes and submits; the others re-record
   every submitted command (see passes.py). Commands of encoders the program never submits ran
   nothing: re-recording policies drop them.
@@ -43,10 +48,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..traces import Kind, Trace
+from .bindings import read_write_bindings
 from .footprint import commands_and_footprints
 from .passes import PassPolicy, parse_passes
 from .plan import Allocations, Plan
-from .pools import COPY_DST, COPY_SRC, MAP_WRITE, MAPPABLE, Device, Exclusion, PolicyError, PoolPolicy, parse_pool
+from .pools import (
+    COPY_DST,
+    COPY_SRC,
+    MAP_WRITE,
+    MAPPABLE,
+    UNIFORM,
+    Device,
+    Exclusion,
+    Manager,
+    PolicyError,
+    PoolPolicy,
+    parse_pool,
+)
 
 REC = 5  # loop record: source event to copy (or -1 - synthetic row), kind, a0, source event being handled, origin
 SYN = 7  # synthetic row: a1..a5, nrows, row source (a source event, or -2 - index into the synthetic rows)
@@ -129,7 +147,7 @@ class Program:
         direct = _of(trace, Kind.WRITE_BUFFER, Kind.MAP, Kind.UNMAP, Kind.READ, Kind.MAPPED_WRITE, Kind.QUEUE_READ)
         bind_groups = _of(trace, Kind.BIND_GROUP)
         bg_counts = trace.nrows[bind_groups]
-        bg_rows = np.repeat(trace.row_start[bind_groups], bg_counts) + _ranks(bg_counts)
+        bg_rows = trace.row_ids(bind_groups)
         last_use = np.full(n_buffers, -1, dtype=np.int64)
         np.maximum.at(last_use, np.concatenate([args[direct, 0], fp.buffer, trace.rows[bg_rows, 1]]),
                       np.concatenate([direct, fp.command, np.repeat(bind_groups, bg_counts)]))
@@ -143,7 +161,7 @@ class Program:
         n_encoders = trace.count_kind(Kind.ENCODER_CREATE)
         encoder_submit = np.full(n_encoders, n, dtype=np.int64)
         sub_counts = trace.nrows[submits]
-        sub_rows = np.repeat(trace.row_start[submits], sub_counts) + _ranks(sub_counts)
+        sub_rows = trace.row_ids(submits)
         np.minimum.at(encoder_submit, trace.rows[sub_rows, 0], np.repeat(submits, sub_counts))
         cmd_submit = encoder_submit[commands.encoder]
 
@@ -276,7 +294,16 @@ class _Planner:
         self.cur = 0
         self.window_open = False
         self.pending_destroys: list[int] = []
-        self.manager = pool.manager(Device.from_limits(trace.limits), self) if pool.pooled else None
+        # per allocation, the pools it reserves from: uniforms apart where the policy keeps them apart
+        uniform = (program.usage & UNIFORM) != 0
+        self.managers: list[Manager] = []
+        if pool.pooled:
+            device = Device.from_limits(trace.limits)
+            storage_pools = pool.manager(device, self)
+            uniform_pools = pool.manager(device, self) if pool.separate_uniform_pool else storage_pools
+            self.managers = [uniform_pools if u else storage_pools for u in uniform.tolist()]
+        # pooled buffers whose read-only storage bindings the plan makes read-write (see read_write_bindings)
+        self.read_write = self.pooled & ~uniform if pool.read_write_bindings else None
 
     def alloc(self, size: int) -> int:
         page = self.next_buffer
@@ -373,8 +400,8 @@ class _Planner:
         p = self.program
         n, kinds, a0 = p.n, p.kinds, p.a0
         out, phys, offset = self.out, self.phys, self.offset
-        manager, fix = self.manager, self.pool.fix
-        exclusion = Exclusion(fix == "range") if manager is not None and fix else None
+        managers, fix = self.managers, self.pool.fix
+        exclusion = Exclusion(fix == "range") if self.pool.pooled and fix else None
         pooled, uploaded, sizes = self.pooled.tolist(), p.uploaded.tolist(), p.size.tolist()
         window_open, window_start = p.window_open.tolist(), p.window_start.tolist()
         last_command_use = p.last_command_use.tolist()
@@ -391,7 +418,7 @@ class _Planner:
                 self.cur = f
                 self.window_open = window_open[f]
                 end_rec[b], end_at[b] = len(out) // REC, f
-                manager.free(phys[b], offset[b])
+                managers[b].free(phys[b], offset[b])
                 if exclusion is not None and window_open[f] and last_command_use[b] >= window_start[f]:
                     exclusion.add(phys[b], offset[b], offset[b] + max(sizes[b], 1))
 
@@ -412,7 +439,7 @@ class _Planner:
                 b = a0[i]
                 if pooled[b]:
                     start_rec[b], start_at[b] = len(out) // REC, i
-                    phys[b], offset[b], self.reserved[b] = manager.reserve(
+                    phys[b], offset[b], self.reserved[b] = managers[b].reserve(
                         sizes[b], exclusion if uploaded[b] else None)
                 else:
                     phys[b] = self.next_buffer
@@ -431,8 +458,8 @@ class _Planner:
         max_tasks = self.passes.max_tasks
         flush_write = self.passes.upload.flushes_first
         staged = self.passes.upload.staged
-        manager, fix = self.manager, self.pool.fix
-        exclusion = Exclusion(fix == "range") if manager is not None and fix else None
+        managers, fix = self.managers, self.pool.fix
+        exclusion = Exclusion(fix == "range") if self.pool.pooled and fix else None
         out, syn_rows, synth = self.out, self.syn_rows, self.synth
         emit = out.extend
         phys, offset = self.phys, self.offset
@@ -498,7 +525,7 @@ class _Planner:
                 fi += 1
                 self.cur = f
                 end_rec[b], end_at[b] = len(out) // REC, f
-                manager.free(phys[b], offset[b])
+                managers[b].free(phys[b], offset[b])
                 if exclusion is not None and used_epoch[b] == epoch and enc >= 0:
                     exclusion.add(phys[b], offset[b], offset[b] + max(sizes[b], 1))
 
@@ -568,7 +595,7 @@ class _Planner:
                 b = a0[i]
                 if pooled[b]:
                     start_rec[b], start_at[b] = len(out) // REC, i
-                    phys[b], offset[b], self.reserved[b] = manager.reserve(
+                    phys[b], offset[b], self.reserved[b] = managers[b].reserve(
                         sizes[b], exclusion if uploaded[b] else None)
                 else:
                     phys[b] = self.next_buffer
@@ -596,6 +623,9 @@ class _Planner:
     def _assemble(self, placed: np.ndarray) -> Plan:
         """Merge the placed events with the loop's records, fill every column, map buffers to pages."""
         trace, program = self.trace, self.program
+        src_args, src_rows, strings = trace.args, trace.rows, trace.strings
+        if self.read_write is not None:
+            src_args, src_rows, strings = read_write_bindings(trace, self.read_write)
         rec = np.frombuffer(self.out, dtype=np.int64).reshape(-1, REC)
         syn = np.frombuffer(self.syn, dtype=np.int64).reshape(-1, SYN)
         m = len(placed) + len(rec)
@@ -618,7 +648,7 @@ class _Planner:
         k = -1 - src[~copied]
         args = np.empty((m, 6), dtype=np.int64)
         args[:, 0] = a0
-        args[copied, 1:] = trace.args[s, 1:]
+        args[copied, 1:] = src_args[s, 1:]
         args[~copied, 1:] = syn[k, :5]
         nrows = np.empty(m, dtype=np.int64)
         nrows[copied] = trace.nrows[s]
@@ -631,16 +661,16 @@ class _Planner:
         site[~copied] = trace.site[cur[~copied]]
         has = np.flatnonzero(nrows)
         if len(self.syn_rows):
-            all_rows = np.concatenate([trace.rows, np.frombuffer(self.syn_rows, dtype=np.int64).reshape(-1, ROW)])
+            all_rows = np.concatenate([src_rows, np.frombuffer(self.syn_rows, dtype=np.int64).reshape(-1, ROW)])
         else:
-            all_rows = trace.rows
+            all_rows = src_rows
         rows = all_rows[np.repeat(row_from[has], nrows[has]) + _ranks(nrows[has])]
         phys = np.array(self.phys, dtype=np.int64)
         offset = np.array(self.offset, dtype=np.int64)
         _remap(kind, args, rows, nrows, phys, offset)
 
         planned = Trace(header=dict(trace.header), kind=kind.astype(np.uint8), t=trace.t[cur], site=site,
-                        args=args, nrows=nrows.astype(np.int32), rows=rows, strings=trace.strings,
+                        args=args, nrows=nrows.astype(np.int32), rows=rows, strings=strings,
                         blobs=trace.blobs, end=dict(trace.end) if trace.end is not None else None,
                         cut_short=trace.cut_short)
         n_buffers = len(program.size)

@@ -9,6 +9,12 @@ The seed's fix (PR 56) is an option of every pool: an allocation that will be fi
 write is reserved with an ``Exclusion`` of the storage the still-open encoder uses, either whole
 pages (``+fix``, as PR 56 did) or byte ranges (``+fix-range``, which the seed called finer but more
 complex). A policy object holds parameters only; ``manager`` builds the mutable pools for one plan.
+
+Sub-allocation also puts tensors that one dispatch binds differently on one page, which WebGPU's
+usage scope forbids (rule H2: a page bound writable beside read-only or uniform). Two class-level
+flags say whether a policy avoids that as CubeCL does since #814: ``read_write_bindings`` (the
+planner binds every storage binding of a pooled buffer read-write) and ``separate_uniform_pool``
+(allocations with UNIFORM usage take pages of their own pool instance, so no page holds both).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ MAP_READ = 0x1
 MAP_WRITE = 0x2
 COPY_SRC = 0x4
 COPY_DST = 0x8
+UNIFORM = 0x40
 MAPPABLE = MAP_READ | MAP_WRITE
 
 KIB = 1024
@@ -684,11 +691,17 @@ class Manager:
 
 @dataclass(frozen=True)
 class PoolPolicy:
-    """A named pool policy: parameters only. ``fix`` is "", "page" (``+fix``) or "range" (``+fix-range``)."""
+    """A named pool policy: parameters only. ``fix`` is "", "page" (``+fix``) or "range" (``+fix-range``).
+
+    ``read_write_bindings`` and ``separate_uniform_pool`` (see the module doc) are False by default:
+    true only for policies whose pages can hold several allocations and that must avoid H2.
+    """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     pooled: ClassVar[bool] = True
+    read_write_bindings: ClassVar[bool] = False
+    separate_uniform_pool: ClassVar[bool] = False
     fix: str = ""
 
     @property
@@ -725,10 +738,14 @@ class SubSlices(PoolPolicy):
     A pool for zero-sized requests, a ladder of sliced pools (page ``max_page_size / 4^k`` down to
     below 32 MiB, slices up to page / 2^k), then exclusive pages up to ``max_page_size`` released
     after ``dealloc_period`` reservations. Alignment: ``min_uniform_buffer_offset_alignment``.
+    Usage scopes as since cubecl #814 (commit d16a03013, "Fix memory corruption on wgpu"): storage
+    bound read-write, metadata and scalars (uniforms) in a pool of their own.
     """
 
     name: ClassVar[str] = "sliced"
     summary: ClassVar[str] = "CubeCL today: sliced page ladder + exclusive tail pool"
+    read_write_bindings: ClassVar[bool] = True
+    separate_uniform_pool: ClassVar[bool] = True
 
     def ladder(self, device: Device) -> list[tuple[int, int]]:
         alignment = device.uniform_alignment
@@ -762,7 +779,8 @@ class Pr56(PoolPolicy):
     Chunks of ``max_page_size`` (rounded down to 8) with slices up to a chunk, then chunks of a
     quarter down to below 32 MiB with slices up to chunk / 2^(pools so far); pools tried in order
     of max slice, each a next-fit ring. Requests up to ``alignment`` bytes take a small chunk each.
-    Alignment: ``min_storage_buffer_offset_alignment``. Nothing is ever released.
+    Alignment: ``min_storage_buffer_offset_alignment``. Nothing is ever released. Bindings keep the
+    program's access and uniforms share pages with storage: the H2 of Burn #1996 that #814 fixed.
     """
 
     name: ClassVar[str] = "sliced-pr56"
@@ -828,11 +846,15 @@ class SizeClassPolicy(PoolPolicy):
     2 MiB on a 128 MiB device); a page holds ``slots_per_page`` = 16 slots but is at least
     ``min_page_size`` = 64 KiB (our choice: a slab per bucket, small enough that many buckets stay
     cheap); ``dealloc_period`` is CubeCL's base 5000 reservations; slots align to the larger of the
-    storage and uniform offset alignments, so any binding of a slot is legal.
+    storage and uniform offset alignments, so any binding of a slot is legal. Usage scopes as CubeCL
+    today (read-write storage bindings, uniforms in a pool of their own): chosen so that its plans
+    are usable on a real GPU, where slots of one page bound differently in a dispatch are an H2.
     """
 
     name: ClassVar[str] = "size-class"
     summary: ClassVar[str] = "power-of-two buckets carved from shared pages"
+    read_write_bindings: ClassVar[bool] = True
+    separate_uniform_pool: ClassVar[bool] = True
 
     def shape(self, device: Device) -> tuple[int, int, int]:
         rungs = SubSlices().ladder(device)

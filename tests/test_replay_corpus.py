@@ -18,6 +18,7 @@ from wgtrace.replay.truth import device_rule, judge, reference_reads
 from wgtrace.sim.passes import pass_names
 from wgtrace.sim.pools import pool_names
 from wgtrace.traces import load
+from wgtrace.traces.cli import main
 
 CORPUS = sorted((Path(__file__).parent.parent / "traces" / "corpus").glob("*.wgtrace"))
 FULL_GRID_EVENTS = 2000
@@ -53,3 +54,12 @@ def test_every_policy_replays_and_agrees_with_the_checker(engine, path):
             wrong.append(f"{pool} {passes}: H1 {case.h1}, diverged {case.diverged}, checker errors "
                          f"{case.checker_errors}, device error {case.device_error}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_mlp_train_under_sliced_fix_batched_runs_and_reads_what_the_recording_read(capsys):
+    """Sub-allocated, batched and with pooled storage bound read-write (#814), the training program
+    passes WebGPU validation and every read matches the recording (full data) and the reference."""
+    path = Path(__file__).parent.parent / "traces" / "corpus" / "mlp_train_full.wgtrace"
+    assert main(["replay", str(path), "--pool", "sliced+fix", "--pass", "batched"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict  OK" in out and "9 checked: 9 against the recording, 9 against the program-order" in out

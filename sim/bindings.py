@@ -1,0 +1,134 @@
+"""Read-write bindings, for pools with ``read_write_bindings`` (CubeCL since #814).
+
+WebGPU forbids a buffer bound writable beside any other usage in one dispatch (H2), and a page
+holds many allocations, so the plan binds every storage binding of a pooled buffer read-write.
+Two writable bindings of one buffer in a dispatch are allowed. A binding's access is its
+layout's, so what flips is a layout slot, with everything that must agree with it; the source
+trace's columns are rewritten once and cached on it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..traces import Access, Kind, Trace
+
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+_READ_ONLY_STORAGE = re.compile(r"((?:@\s*\w+\s*(?:\([^()]*\)\s*)?)+)(var\s*<\s*storage\s*(?:,\s*read\s*)?>)")
+_GROUP_OR_BINDING = re.compile(r"@\s*(group|binding)\s*\(\s*(0[xX][0-9a-fA-F]+|\d+)[iu]?\s*,?\s*\)")
+_L, _P, _M = 0, 1, 2  # slot node tags: explicit bind group layout, a pipeline's auto layout, a shader module
+IntOrArray = int | np.ndarray
+
+
+def read_write_wgsl(code: str, bindings: Iterable[tuple[int, int]]) -> tuple[str, set[tuple[int, int]]]:
+    """``code`` with the read-only storage declarations (``var<storage, read>``, ``var<storage>``) of
+    ``bindings`` (group, binding) made ``var<storage, read_write>``; and the bindings it found none for
+    (a binding number given by a constant expression, or not a read-only storage variable).
+
+    Comments are blanked before matching, so a commented-out declaration is never rewritten.
+    """
+    masked = _COMMENT.sub(lambda m: " " * len(m.group()), code)
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    for m in _READ_ONLY_STORAGE.finditer(masked):
+        attrs = {name: int(value, 0) for name, value in _GROUP_OR_BINDING.findall(m.group(1))}
+        if "group" in attrs and "binding" in attrs:
+            spans[attrs["group"], attrs["binding"]] = m.span(2)
+    wanted = set(bindings)
+    parts, at = [], 0
+    for lo, hi in sorted(spans[b] for b in wanted & spans.keys()):
+        parts += [code[at:lo], "var<storage, read_write>"]
+        at = hi
+    return "".join(parts) + code[at:], wanted - spans.keys()
+
+
+def _node(tag: int, owner: IntOrArray, group: IntOrArray, binding: IntOrArray) -> IntOrArray:
+    """One int per layout slot or shader declaration (numpy arrays or ints alike)."""
+    return ((owner << 16 | group) << 16 | binding) << 2 | tag
+
+
+def read_write_bindings(trace: Trace, buffers: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``trace``'s args, rows and strings with every read-only storage binding of ``buffers`` made read-write.
+
+    The unit is a slot: a binding of an explicit bind group layout, or of a pipeline's auto layout
+    (pipeline, group). A pipeline joins each of its layout's slots to its module's declaration of
+    that binding, so union-find gathers what must agree: pipelines sharing a module, pipeline
+    layouts sharing a bind group layout. A slot through which some bind group binds one of
+    ``buffers`` read-only flips whole: every bind group row through it and every layout and
+    pipeline row in its set (access 2 -> 3), and each module's declarations, rewritten once into a
+    new string (auto layouts then derive read-write on replay). Unpooled buffers bound through a
+    flipped slot are bound read-write too. A set with a declaration the WGSL rewrite cannot find
+    is left as recorded, so the plan never disagrees with its shaders.
+    """
+    key = ("sim.read_write_bindings", buffers.tobytes())
+    cached = trace._cache.get(key)
+    if cached is not None:
+        return cached
+    args, rows = trace.args, trace.rows.copy()
+    groups = trace.where(Kind.BIND_GROUP)
+    counts = trace.nrows[groups]
+    bg_rows = trace.row_ids(groups)
+    layout, pipeline, group = (np.repeat(args[groups, c], counts) for c in (1, 2, 3))
+    binding = rows[bg_rows, 0]
+    bg_nodes = np.where(layout >= 0, _node(_L, layout, 0, binding), _node(_P, pipeline, group, binding))
+    read_only = rows[bg_rows, 4] == Access.READ_ONLY_STORAGE
+    seeds = np.unique(bg_nodes[read_only & buffers[rows[bg_rows, 1]]]).tolist()
+    if not seeds:
+        cached = trace._cache[key] = (args, trace.rows, trace.strings)
+        return cached
+
+    parent: dict[int, int] = {}
+
+    def find(a: int) -> int:
+        while (up := parent.get(a, a)) != a:
+            a = up
+        return a
+
+    pipeline_layouts = trace.where(Kind.PIPELINE_LAYOUT)
+    modules = trace.where(Kind.SHADER_MODULE)
+    declared: list[tuple[int, int, int, int]] = []  # module, group, binding, its pipeline row
+    for p, event in enumerate(trace.where(Kind.COMPUTE_PIPELINE).tolist()):
+        module, own = int(args[event, 1]), int(args[event, 3])
+        layouts = trace.rows_of(int(pipeline_layouts[own]))[:, 0].tolist() if own >= 0 else []
+        for r, (g, b) in enumerate(trace.rows_of(event)[:, :2].tolist()):
+            slot = _node(_L, layouts[g], 0, b) if own >= 0 else _node(_P, p, g, b)
+            parent[find(_node(_M, module, g, b))] = find(slot)
+            declared.append((module, g, b, int(trace.row_start[event]) + r))
+    flipped = {find(s) for s in seeds}
+    while True:  # drop the sets a module lacks a declaration for, then rewrite again: at most a few rounds
+        wanted: dict[int, set[tuple[int, int]]] = {}
+        for module, g, b, _ in declared:
+            if find(_node(_M, module, g, b)) in flipped:
+                wanted.setdefault(module, set()).add((g, b))
+        codes = {m: read_write_wgsl(trace.strings[int(args[modules[m], 1])], wanted[m]) for m in sorted(wanted)}
+        lost = {find(_node(_M, m, g, b)) for m, (_, missing) in codes.items() for g, b in missing}
+        if not lost:
+            break
+        flipped -= lost
+
+    def flip(row_ids: np.ndarray, nodes: np.ndarray, access_column: int) -> None:
+        unique, inverse = np.unique(nodes, return_inverse=True)
+        hit = np.array([find(n) in flipped for n in unique.tolist()], dtype=bool)[inverse]
+        hit &= rows[row_ids, access_column] == Access.READ_ONLY_STORAGE
+        rows[row_ids[hit], access_column] = Access.STORAGE
+
+    flip(bg_rows, bg_nodes, 4)
+    explicit_layouts = trace.where(Kind.BIND_GROUP_LAYOUT)
+    counts = trace.nrows[explicit_layouts]
+    layout_rows = trace.row_ids(explicit_layouts)
+    flip(layout_rows, _node(_L, np.repeat(np.arange(len(explicit_layouts)), counts), 0, rows[layout_rows, 0]), 1)
+    if declared:
+        module, g, b, row_ids = (np.array(c, dtype=np.int64) for c in zip(*declared, strict=True))
+        flip(row_ids, _node(_M, module, g, b), 2)
+
+    args, strings = args.copy(), list(trace.strings)
+    added: dict[str, int] = {}
+    for m, (code, _) in codes.items():
+        if code not in added:
+            added[code] = len(strings)
+            strings.append(code)
+        args[modules[m], 1] = added[code]
+    cached = trace._cache[key] = (args, rows, strings)
+    return cached
