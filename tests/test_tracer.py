@@ -7,7 +7,10 @@ wrappers installed before the recorder's (``counting``), and each event count mu
 from __future__ import annotations
 
 import importlib
+import inspect
+import json
 import sys
+import textwrap
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +24,8 @@ from wgpu.backends.wgpu_native import _api
 
 from wgtrace.tracer import recording
 from wgtrace.tracer.instrument import OPAQUE, RECORDED
-from wgtrace.traces import Access, Kind, load
+from wgtrace.tracer.sites import line_at
+from wgtrace.traces import Access, Kind, TraceBuilder, load
 from wgtrace.traces.digest import digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,6 +236,81 @@ def test_explicit_layouts_and_dynamic_offsets(tmp_path):
     sbg = int(trace.where(Kind.SET_BIND_GROUP)[0])
     assert trace.rows_of(sbg)[:, 0].tolist() == [256]
     assert trace.args[int(trace.where(Kind.DISPATCH)[0]), 1:4].tolist() == [1, 2, 3]
+
+
+def _own_parameters(method) -> list[tuple]:
+    return [(p.name, p.kind, p.default) for p in inspect.signature(method, follow_wrapped=False).parameters.values()]
+
+
+def test_wrappers_take_the_methods_own_parameters_and_one_shot_iterators(tmp_path):
+    dev = device()
+    plain = {(cls, name): _own_parameters(getattr(cls, name)) for cls, m in RECORDED.items() for name in m}
+    visible = wgpu.ShaderStage.COMPUTE
+    with recording(tmp_path / "t.wgtrace"):
+        assert {key: _own_parameters(getattr(*key)) for key in plain} == plain
+        layout = dev.create_bind_group_layout(entries=(e for e in [
+            {"binding": 0, "visibility": visible, "buffer": {}},
+            {"binding": 1, "visibility": visible, "buffer": {"type": "read-only-storage"}},
+            {"binding": 2, "visibility": visible, "buffer": {"type": "storage"}},
+            {"binding": 3, "visibility": visible, "buffer": {"type": "storage"}},
+        ]))
+        pipeline = dev.create_compute_pipeline(
+            layout=dev.create_pipeline_layout(bind_group_layouts=iter([layout])),
+            compute={"module": dev.create_shader_module(code=SHADER), "entry_point": "main"})
+        buffers = [dev.create_buffer(size=256, usage=wgpu.BufferUsage.UNIFORM if i == 0 else STORAGE)
+                   for i in range(4)]
+        group = dev.create_bind_group(layout=layout, entries=iter(
+            [{"binding": i, "resource": {"buffer": b}} for i, b in enumerate(buffers)]))
+        encoder = dev.create_command_encoder()
+        compute = encoder.begin_compute_pass()
+        compute.set_pipeline(pipeline=pipeline)
+        compute.set_bind_group(index=0, bind_group=group)
+        compute.dispatch_workgroups(workgroup_count_x=2)
+        with pytest.raises(TypeError) as recorded_error:  # the wrapper's own, as the method would raise it
+            compute.dispatch_workgroups(2, workgroup_count_x=2)
+        compute.end()
+        dev.queue.submit(cb for cb in [encoder.finish()])
+    with pytest.raises(TypeError) as plain_error:
+        dev.create_command_encoder().begin_compute_pass().dispatch_workgroups(2, workgroup_count_x=2)
+    assert str(recorded_error.value) == str(plain_error.value)
+    trace = load(tmp_path / "t.wgtrace")
+    assert len(trace.event(int(trace.where(Kind.BIND_GROUP_LAYOUT)[0]))["rows"]) == 4
+    assert [r["bind_group_layout"] for r in trace.event(int(trace.where(Kind.PIPELINE_LAYOUT)[0]))["rows"]] == [0]
+    assert [r["buffer"] for r in trace.event(int(trace.where(Kind.BIND_GROUP)[0]))["rows"]] == [0, 1, 2, 3]
+    assert trace.args[int(trace.where(Kind.SET_BIND_GROUP)[0]), 1:3].tolist() == [0, 0]
+    assert trace.args[trace.where(Kind.DISPATCH), 1:4].tolist() == [[2, 1, 1]]
+    assert trace.rows_of(int(trace.where(Kind.SUBMIT)[0]))[:, 0].tolist() == [0]
+
+
+def test_drop_sites_take_the_line_f_lineno_gives():
+    """Drops keep (code, offset) and look the line up later (line_at): it must be f_lineno's line."""
+    seen = []
+
+    def trace(frame, event, arg):
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            seen.append((frame.f_code, frame.f_lasti, frame.f_lineno))
+        return trace
+
+    sys.settrace(trace)
+    try:
+        json.dumps({"a": [1, 2, {"b": None}]}, indent=2, sort_keys=True)
+        textwrap.fill("several words to wrap " * 10, 30)
+    finally:
+        sys.settrace(None)
+    assert len(seen) > 1000
+    assert [line_at(code, lasti) for code, lasti, _ in seen] == [lineno for _, _, lineno in seen]
+
+
+def test_append_keeps_its_errors():
+    """The recorder's append packs events with struct; a bad value still raises what array raised."""
+    builder = TraceBuilder()
+    with pytest.raises(TypeError):
+        builder.append(int(Kind.DISPATCH), -1, 0, 1.5)
+    with pytest.raises(OverflowError):
+        builder.append(int(Kind.DISPATCH), -1, 0, 1 << 64)
+    assert builder.append(int(Kind.DISPATCH), -1, np.int64(3), 1, 1, 1) == 0
+    assert builder.build().args[0, :4].tolist() == [3, 1, 1, 1]
 
 
 def test_full_capture_payloads_digests_and_cap(tmp_path):

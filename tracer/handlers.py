@@ -66,19 +66,23 @@ def result_only(handler: Callable[..., None]) -> Callable[..., None]:
     return handler
 
 
-def takes_sequences(handler: Callable[..., None]) -> Callable[..., None]:
+def takes_sequences(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Mark a handler whose call takes sequences (entries, command buffers) that it reads after wgpu has.
 
-    Its wrapper turns one-shot iterators into lists before the real call, so wgpu and the handler
-    both see every item; wgpu iterates them exactly once either way.
+    Its wrapper turns one-shot iterators given for the named parameters into lists before the real
+    call, so wgpu and the handler both see every item; wgpu iterates them exactly once either way.
     """
-    handler.takes_sequences = True
-    return handler
+
+    def mark(handler: Callable[..., None]) -> Callable[..., None]:
+        handler.takes_sequences = names
+        return handler
+
+    return mark
 
 
 def _flat(data: Any) -> memoryview:
     """A flat byte view of any buffer-protocol object, in memory order."""
-    m = data if isinstance(data, memoryview) else memoryview(data)
+    m = data if type(data) is memoryview else memoryview(data)  # memoryview cannot be subclassed
     if not m.c_contiguous:
         m = memoryview(m.tobytes(order="A"))
     return m.cast("B") if m.ndim != 1 or m.format != "B" else m
@@ -244,7 +248,7 @@ def create_shader_module(rec: Recorder, frame: FrameType, self: Any, module: Any
     rec.append(SHADER_MODULE, rec.site(frame), mid, rec.string(source), rec.opt_string(label), device)
 
 
-@takes_sequences
+@takes_sequences("entries")
 def create_bind_group_layout(rec: Recorder, frame: FrameType, self: Any, layout: Any, *, label: str = "",
                              entries: Iterable[Any]) -> None:
     device = ref(rec, self, frame)
@@ -279,7 +283,7 @@ def _layout_id(rec: Recorder, layout: Any, frame: FrameType) -> int:
     return lid
 
 
-@takes_sequences
+@takes_sequences("bind_group_layouts")
 def create_pipeline_layout(rec: Recorder, frame: FrameType, self: Any, layout: Any, *, label: str = "",
                            bind_group_layouts: Iterable[Any], immediate_size: int = 0) -> None:
     device = ref(rec, self, frame)
@@ -340,7 +344,7 @@ def get_bind_group_layout(rec: Recorder, frame: FrameType, self: Any, layout: An
     setattr(layout, rec.key, (ref(rec, self, frame), int(index)))
 
 
-@takes_sequences
+@takes_sequences("entries")
 def create_bind_group(rec: Recorder, frame: FrameType, self: Any, group: Any, *, label: str = "", layout: Any,
                       entries: Iterable[Any]) -> None:
     tag = getattr(layout, rec.key, None)
@@ -396,11 +400,14 @@ def set_pipeline(rec: Recorder, frame: FrameType, self: Any, _: None, pipeline: 
 def set_bind_group(rec: Recorder, frame: FrameType, self: Any, _: None, index: int, bind_group: Any,
                    dynamic_offsets_data: Any = (), dynamic_offsets_data_start: int | None = None,
                    dynamic_offsets_data_length: int | None = None) -> None:
+    pid, gid = ref(rec, self, frame), ref(rec, bind_group, frame)
+    if dynamic_offsets_data_start is None and not len(dynamic_offsets_data):  # the common case, kept short
+        rec.append(SET_BIND_GROUP, rec.site(frame), pid, int(index), gid)
+        return
     offsets = dynamic_offsets_data
     if dynamic_offsets_data_start is not None:
         offsets = offsets[dynamic_offsets_data_start : dynamic_offsets_data_start + dynamic_offsets_data_length]
     rows = [(int(o),) for o in offsets] if len(offsets) else None
-    pid, gid = ref(rec, self, frame), ref(rec, bind_group, frame)
     rec.append(SET_BIND_GROUP, rec.site(frame), pid, int(index), gid, rows=rows)
 
 
@@ -438,7 +445,7 @@ def finish(rec: Recorder, frame: FrameType, self: Any, command_buffer: Any, *, l
 
 # -- queue ------------------------------------------------------------------------------------
 
-@takes_sequences
+@takes_sequences("command_buffers")
 def submit(rec: Recorder, frame: FrameType, self: Any, _: None, command_buffers: Iterable[Any]) -> None:
     rows = [(ref(rec, cb, frame),) for cb in command_buffers]
     did = ref(rec, self, frame)
@@ -452,7 +459,9 @@ def write_buffer(rec: Recorder, frame: FrameType, self: Any, _: None, buffer: An
     m = _flat(data)
     start = int(data_offset)
     length = m.nbytes - start if not size else int(size)
-    blob, hi, lo = rec.capture.fields(m[start : start + length], rec.blob)
+    if start or length != m.nbytes:
+        m = m[start : start + length]
+    blob, hi, lo = rec.capture.fields(m, rec.blob)
     rec.append(WRITE_BUFFER, rec.site(frame), bid, int(buffer_offset), length, blob, hi, lo)
 
 

@@ -7,11 +7,21 @@ step, so calls from several threads are recorded in the order wgpu ran them. A w
 calls other wgpu methods (``queue.read_buffer`` makes a buffer, an encoder, a copy, a submit and a
 mapped read) is one event: calls made while a wrapped call is running are not recorded. Drops
 are seen by hooking ``GPUBuffer._release``, which the buffer's finalizer calls.
+
+A wrapper has exactly the parameters of the method it wraps (it is generated from the method's
+signature, see ``_source``). A ``(self, *args, **kwargs)`` wrapper would pack a tuple and a dict at
+every call and unpack them twice, for the real method and for the handler: that cost more than
+writing the event. Defaults are the method's own objects, so the real method gets what it would
+have got. (A call whose arguments do not fit the signature raises the method's own TypeError
+from the wrapper, before wgpu is reached, so no note of it is written.)
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+import linecache
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -82,7 +92,7 @@ def install(rec: Recorder) -> list[Callable[[], None]]:
             undo.append(_patch(cls, name, _wrap(rec, cls, name, handler)))
     for cls, names in OPAQUE.items():
         for name in names:
-            undo.append(_patch(cls, name, _wrap(rec, cls, name, h.opaque(f"{cls.__name__}.{name}"))))
+            undo.append(_patch(cls, name, _wrap(rec, cls, name, h.opaque(f"{cls.__name__}.{name}"), exact=False)))
     undo.append(_patch(_api.GPUBuffer, "_release", _drop_hook(rec)))
     return undo
 
@@ -100,63 +110,137 @@ def _patch(cls: type, name: str, wrapper: Callable) -> Callable[[], None]:
     return undo
 
 
-def _wrap(rec: Recorder, cls: type, name: str, handler: Handler) -> Callable:
-    """The recording wrapper of ``cls.name``.
+# The body of every wrapper. ``_state[0]`` (a list cell, the cheapest shared flag): 0 idle; 1 inside
+# the real call, whose own wgpu calls pass straight through; 2 recording, when SIGTERM and SIGINT wait
+# for the event to be whole; 3 stopped, when every call passes straight through (a bound method taken
+# while recording can outlive the recording).
+_TEMPLATE = """\
+def {name}({params}):
+{sequences}    _acquire()
+    try:
+        if _state[0]:  # nested in a recorded call, or the recording has stopped
+            return _real({forward})
+        _state[0] = 1
+        try:
+            _result = _real({forward})
+        except BaseException as _error:
+            _raised(_getframe(1), {self}, _error)
+            raise
+        _state[0] = 2
+        try:
+            if _drops:
+                _drain_drops()
+            _handler(_rec, _getframe(1), {self}, _result{handler_args})
+        except Exception as _bug:
+            _rec.internal_error(_bug)
+        if _state[0] == 2:
+            _state[0] = 0
+    finally:
+        _release()
+    if _rec.signalled:
+        _rec.deliver(_rec.signalled)
+    return _result
+"""
+_GENERIC = inspect.Signature([
+    inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+    inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+    inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+])
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
-    ``rec.state[0]`` (a list cell, the cheapest shared flag): 0 idle; 1 inside the real call, whose
-    own wgpu calls pass straight through; 2 recording, when SIGTERM and SIGINT wait for the event to be
-    whole; 3 stopped, when every call passes straight through (a bound method taken while
-    recording can outlive the recording).
+
+def _wrap(rec: Recorder, cls: type, name: str, handler: Handler, exact: bool = True) -> Callable:
+    """The recording wrapper of ``cls.name``: the real call, then the handler under the recorder's lock.
+
+    ``exact``: the wrapper has the method's own signature; else ``(self, *args, **kwargs)``, for
+    handlers that look at how the arguments were given (opaque notes list them in call order).
     """
     real = getattr(cls, name)
-    acquire, release = rec.lock.acquire, rec.lock.release
-    state, drops = rec.state, rec.drops
-    getframe = sys._getframe
     qualname = f"{cls.__name__}.{name}"
-    with_args = not getattr(handler, "result_only", False)
-    sequences = getattr(handler, "takes_sequences", False)
+    state = rec.state
+    signature = _signature(real) if exact else _GENERIC
+    if not set(getattr(handler, "takes_sequences", ())) <= signature.parameters.keys():
+        signature = _GENERIC  # a sequence parameter under another name: materialise every argument
+    source, defaults = _source(name, signature, handler)
 
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if sequences:
-            args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
-            kwargs = {k: list(v) if isinstance(v, Iterator) else v for k, v in kwargs.items()}
-        acquire()
+    def raised(frame: Any, obj: Any, error: BaseException) -> None:
+        """A note for a call that raised (the program then gets the exception unchanged)."""
+        state[0] = 2
         try:
-            if state[0]:  # nested in a recorded call, or the recording has stopped
-                return real(self, *args, **kwargs)
-            state[0] = 1
-            try:
-                result = real(self, *args, **kwargs)
-            except BaseException as e:
-                state[0] = 2
-                try:
-                    if drops:
-                        rec.drain_drops()
-                    h.raised(rec, getframe(1), qualname, self, e)
-                except Exception as bug:
-                    rec.internal_error(bug)
-                if state[0] == 2:
-                    state[0] = 0
-                raise
-            state[0] = 2
-            try:
-                if drops:
-                    rec.drain_drops()
-                if with_args:
-                    handler(rec, getframe(1), self, result, *args, **kwargs)
-                else:
-                    handler(rec, getframe(1), self, result)
-            except Exception as bug:
-                rec.internal_error(bug)
-            if state[0] == 2:
-                state[0] = 0
-        finally:
-            release()
-        if rec.signalled:
-            rec.deliver(rec.signalled)
-        return result
+            if rec.drops:
+                rec.drain_drops()
+            h.raised(rec, frame, qualname, obj, error)
+        except Exception as bug:
+            rec.internal_error(bug)
+        if state[0] == 2:
+            state[0] = 0
 
-    return functools.update_wrapper(wrapper, real)
+    namespace = {
+        **defaults, "_real": real, "_handler": handler, "_rec": rec, "_state": state, "_drops": rec.drops,
+        "_drain_drops": rec.drain_drops, "_acquire": rec.lock.acquire, "_release": rec.lock.release,
+        "_getframe": sys._getframe, "_raised": raised, "_listed": _listed,
+    }
+    # Named inside this package, so that call sites skip the wrapper's frames like any of wgtrace's;
+    # the linecache entry lets tracebacks through a wrapper show its source.
+    filename = os.path.join(_HERE, f"<wrapper of {qualname}>")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return functools.update_wrapper(namespace[name], real)
+
+
+def _signature(method: Callable) -> inspect.Signature:
+    """The method's own parameters (not those of a function it says it wraps), else ``_GENERIC``."""
+    try:
+        signature = inspect.signature(method, follow_wrapped=False)
+    except (TypeError, ValueError):  # no signature to read
+        return _GENERIC
+    params = list(signature.parameters.values())
+    if (not params or params[0].kind is not params[0].POSITIONAL_OR_KEYWORD  # no self
+            or any(p.kind is p.POSITIONAL_ONLY for p in params)
+            or any(p.name.startswith("_") for p in params)):  # a name that could shadow the template's
+        return _GENERIC
+    return signature
+
+
+def _source(name: str, signature: inspect.Signature, handler: Handler) -> tuple[str, dict[str, Any]]:
+    """The wrapper's source, and the names its parameters' defaults take in its namespace."""
+    sequences = getattr(handler, "takes_sequences", ())
+    params, forward, listed, defaults = [], [], [], {}
+    for p in signature.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            params.append(f"*{p.name}")
+            forward.append(f"*{p.name}")
+            if sequences:
+                listed.append(f"{p.name} = tuple(map(_listed, {p.name}))")
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            params.append(f"**{p.name}")
+            forward.append(f"**{p.name}")
+            if sequences:
+                listed.append(f"{p.name} = {{key: _listed(value) for key, value in {p.name}.items()}}")
+            continue
+        if p.kind is p.KEYWORD_ONLY and not any(text.startswith("*") for text in params):
+            params.append("*")
+        if p.default is p.empty:
+            params.append(p.name)
+        else:
+            default = f"_default_{len(defaults)}"
+            defaults[default] = p.default
+            params.append(f"{p.name}={default}")
+        forward.append(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name)
+        if p.name in sequences:
+            listed.append(f"{p.name} = _listed({p.name})")
+    handler_args = "" if getattr(handler, "result_only", False) else "".join(f", {a}" for a in forward[1:])
+    source = _TEMPLATE.format(name=name, params=", ".join(params), forward=", ".join(forward), self=forward[0],
+                              handler_args=handler_args, sequences="".join(f"    {line}\n" for line in listed))
+    return source, defaults
+
+
+def _listed(value: Any) -> Any:
+    """A one-shot iterator as a list, so that wgpu and the handler both see every item."""
+    if type(value) is list or type(value) is tuple or not isinstance(value, Iterator):
+        return value
+    return list(value)
 
 
 def _drop_hook(rec: Recorder) -> Callable:

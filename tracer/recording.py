@@ -62,7 +62,7 @@ class Recorder:
         self.writer: TraceWriter | None = None
         self.sites: Sites | None = None
         self.adopted: Counter[str] = Counter()
-        self.drops: deque[tuple[int, CodeType | None, int, int]] = deque()
+        self.drops: deque[tuple[int, CodeType | None, int]] = deque()
         self._destroyed: set[int] = set()  # buffers destroyed and not yet dropped
         self._next = [0] * len(Obj)
         self._last_flush = 0.0
@@ -211,14 +211,14 @@ class Recorder:
             self._destroyed.discard(bid)
             return
         frame = self.sites.outside(frame)
-        self.drops.append((bid, frame.f_code, frame.f_lasti, frame.f_lineno) if frame else (bid, None, 0, 0))
+        self.drops.append((bid, frame.f_code, frame.f_lasti) if frame else (bid, None, 0))
 
     def drain_drops(self) -> None:
         """Write the drops queued since the last event (popleft: a drop may be queued meanwhile)."""
         drops, at = self.drops, self.sites.at
         while drops:
-            bid, code, lasti, lineno = drops.popleft()
-            self.append(BUFFER_DESTROY, at(code, lasti, lineno) if code is not None else -1, bid, 1)
+            bid, code, lasti = drops.popleft()
+            self.append(BUFFER_DESTROY, at(code, lasti) if code is not None else -1, bid, 1)
 
 
 def _main_thread() -> bool:

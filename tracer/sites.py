@@ -16,6 +16,19 @@ from types import CodeType, FrameType
 _UNSEEN = object()
 
 
+def line_at(code: CodeType, lasti: int) -> int | None:
+    """The line of the instruction at byte offset ``lasti``: what ``f_lineno`` of a frame there says.
+
+    A frame's ``f_lineno`` scans the code's line table from the start, so it costs in proportion to
+    how far into the code the frame is (microseconds, deep in a long function): a drop keeps the
+    offset, and the line is looked up only for an offset not seen before.
+    """
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line
+    return None
+
+
 def package_dir(module_file: str) -> str:
     """The directory of a package, with a trailing separator, for prefix tests."""
     return os.path.dirname(os.path.abspath(module_file)) + os.sep
@@ -48,12 +61,12 @@ class Sites:
                 site = per_offset[frame.f_lasti] = intern(text(frame.f_code.co_filename, frame.f_lineno))
             return site
 
-        def at(code: CodeType, lasti: int, lineno: int) -> int:
+        def at(code: CodeType, lasti: int) -> int:
             """The site id of a program frame that ``outside`` returned earlier, given by its parts."""
             per_offset = codes[id(code)]
             site = per_offset.get(lasti)
             if site is None:
-                site = per_offset[lasti] = intern(text(code.co_filename, lineno))
+                site = per_offset[lasti] = intern(text(code.co_filename, line_at(code, lasti)))
             return site
 
         self.lookup = lookup
