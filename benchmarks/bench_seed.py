@@ -39,6 +39,8 @@ POLICIES = (
     ("PR 56 without the exclusion fix", "exclusive-pages", "max-tasks:16"),
     ("PR 56 with its own sub-sliced pools", "sliced-pr56+fix", "max-tasks:16"),
     ("CubeCL today: submit before every write", "exclusive-pages", "max-tasks:32/flush-write"),
+    ("CubeCL today with its sub-sliced pools (#814)", "sliced", "max-tasks:32/flush-write"),
+    ("sub-sliced pools (#814), write_buffer, fix", "sliced+fix", "max-tasks:16"),
     ("one pass until the program submits, fix", "exclusive-pages+fix", "batched"),
     ("pass per dispatch, write_buffer, fix", "exclusive-pages+fix", "pass-per-dispatch"),
     ("the recording itself", "as-recorded", "as-recorded"),

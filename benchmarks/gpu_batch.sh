@@ -18,9 +18,9 @@ if [ "$part" = bench ]; then
 elif [ "$part" = seed ]; then
   run $py benchmarks/bench_seed.py "${a[@]}" --repeat 10 --costs "${COSTS:-$out/costs.json}" --json >"$out/seed.json"
 else
-  # two processes of 425 random programs each (12 cases a program): 10,200 cases
+  # two processes of 385 random programs each (13 cases a program): 10,010 cases
   for s in 1 2; do
-    run $py -m wgtrace.traces truth "${TRUTH_PROGRAMS:-425}" --seed "$s" "${a[@]}" --json >"$out/truth_$s.json" &
+    run $py -m wgtrace.traces truth "${TRUTH_PROGRAMS:-385}" --seed "$s" "${a[@]}" --json >"$out/truth_$s.json" &
   done
   wait
 fi

@@ -21,11 +21,15 @@ from .verify import Verdict, keyed, reference_plan, verify
 AS_RECORDED = "as-recorded"
 
 
-def plan_for(trace: Trace, pool: str = AS_RECORDED, passes: str = AS_RECORDED) -> Plan:
-    """The plan of ``trace`` under the two policies; ``as-recorded`` for both is the recording itself."""
+def plan_for(trace: Trace, pool: str = AS_RECORDED, passes: str = AS_RECORDED, limits: dict | None = None) -> Plan:
+    """The plan of ``trace`` under the two policies; ``as-recorded`` for both is the recording itself.
+
+    ``limits`` (the replaying device's) lays pooled pages out for that device, as a runtime on it
+    would: a trace recorded where offsets align to 32 bytes replays where they must align to 64.
+    """
     if pool == AS_RECORDED and passes == AS_RECORDED:
         return Plan.as_recorded(trace)
-    return planner.plan(trace, pool, passes)
+    return planner.plan(trace, pool, passes, limits=limits)
 
 
 @dataclass(eq=False)
@@ -105,7 +109,7 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDE
            repeat: int = 1, warmup: int = 1, seed: int = 0, reference: bool = True, label: str = "replay",
            costs: Costs = DEFAULT) -> Report:
     """Plan ``trace``, run it ``warmup`` + ``repeat`` (at least 1) times, and verify the first run's reads."""
-    plan = plan_for(trace, pool, passes)
+    plan = plan_for(trace, pool, passes, limits=dict(engine.device.limits))
     program = Program.of(plan.trace)
     data = payloads(plan, seed)
     report = Report(pool=pool, passes=passes, adapter=adapter, seed=seed, figures=figures(plan, costs),

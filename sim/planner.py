@@ -260,21 +260,26 @@ def _bind_keys(trace: Trace, sets: np.ndarray) -> dict[int, int]:
 
 
 def plan(trace: Trace, pool: str | PoolPolicy = "as-recorded", passes: str | PassPolicy = "as-recorded", *,
-         seed: int = 0) -> Plan:
-    """The physical program of ``trace`` under a pool policy and a pass policy (names: see pools, passes)."""
+         seed: int = 0, limits: dict | None = None) -> Plan:
+    """The physical program of ``trace`` under a pool policy and a pass policy (names: see pools, passes).
+
+    ``limits`` lays the pages out for another device than the recording's (its offset alignments
+    and binding sizes, as wgpu-py names them); the plan's header then carries them, so the checker
+    judges the plan against the device it is meant for.
+    """
     pool_policy, pass_policy = parse_pool(pool), parse_passes(passes)
     program = Program.of(trace)
     if program.n_devices > 1 and (pool_policy.pooled or not pass_policy.records):
         raise PolicyError(f"the trace uses {program.n_devices} devices; only exclusive x as-recorded plans "
                           f"more than one")
-    return _Planner(trace, program, pool_policy, pass_policy).run()
+    return _Planner(trace, program, pool_policy, pass_policy, limits).run()
 
 
 class _Planner:
     """One plan's emission state; also the Storage its pools take pages from."""
 
-    def __init__(self, trace: Trace, program: Program, pool: PoolPolicy, passes: PassPolicy):
-        self.trace, self.program, self.pool, self.passes = trace, program, pool, passes
+    def __init__(self, trace: Trace, program: Program, pool: PoolPolicy, passes: PassPolicy, limits: dict | None):
+        self.trace, self.program, self.pool, self.passes, self.limits = trace, program, pool, passes, limits
         self.pooled = np.zeros(len(program.size), dtype=bool)
         if pool.pooled:
             self.pooled = ((program.usage & MAPPABLE) == 0) & ~(program.mapped & program.read_mapped)
@@ -298,7 +303,7 @@ class _Planner:
         uniform = (program.usage & UNIFORM) != 0
         self.managers: list[Manager] = []
         if pool.pooled:
-            device = Device.from_limits(trace.limits)
+            device = Device.from_limits(limits if limits is not None else trace.limits)
             storage_pools = pool.manager(device, self)
             uniform_pools = pool.manager(device, self) if pool.separate_uniform_pool else storage_pools
             self.managers = [uniform_pools if u else storage_pools for u in uniform.tolist()]
@@ -669,7 +674,10 @@ class _Planner:
         offset = np.array(self.offset, dtype=np.int64)
         _remap(kind, args, rows, nrows, phys, offset)
 
-        planned = Trace(header=dict(trace.header), kind=kind.astype(np.uint8), t=trace.t[cur], site=site,
+        header = dict(trace.header)
+        if self.limits is not None:
+            header["limits"] = dict(self.limits)
+        planned = Trace(header=header, kind=kind.astype(np.uint8), t=trace.t[cur], site=site,
                         args=args, nrows=nrows.astype(np.int32), rows=rows, strings=strings,
                         blobs=trace.blobs, end=dict(trace.end) if trace.end is not None else None,
                         cut_short=trace.cut_short)

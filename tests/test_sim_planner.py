@@ -302,3 +302,17 @@ def test_corpus_trace_is_reproduced_and_plans_under_every_policy(path):
                 Kind.DISPATCH_INDIRECT)
             if fixed(pool, passes):
                 assert hoisted_writes(p.trace) <= base
+
+
+def test_pages_are_laid_out_for_the_device_given():
+    """A trace recorded where offsets align to 32 bytes, planned for a device that wants 256."""
+    from wgtrace.sim.check import check
+
+    trace = load(next(p for p in CORPUS if p.endswith("mlp_train.wgtrace")))
+    assert trace.limits["min-storage-buffer-offset-alignment"] == 32
+    stricter = {**trace.limits, "min-storage-buffer-offset-alignment": 256, "min-uniform-buffer-offset-alignment": 256}
+    p = plan(trace, "sliced+fix", "batched", limits=stricter)
+    assert p.trace.header["limits"] == stricter and trace.header["limits"] != stricter
+    assert (p.allocations.offset > 0).any() and (p.allocations.offset % 256 == 0).all()
+    assert not check(p).of("H5")
+    assert (plan(trace, "sliced+fix", "batched").allocations.offset % 256 != 0).any()
