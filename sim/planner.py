@@ -36,8 +36,7 @@ creation); ``end`` the first plan event after it gave its storage back (``exclus
 first destroy; never destroyed: the plan's length). ``reserved`` counts the pool's padding.
 
 ``plan(trace, "as-recorded", "as-recorded")`` (``exclusive`` is the same pool) reproduces the
-trace event for event. Policies are deterministic; ``seed`` is accepted for policies that draw,
-and none does today.
+trace event for event. Every policy is deterministic: same trace, same policies, same plan.
 """
 
 from __future__ import annotations
@@ -260,7 +259,7 @@ def _bind_keys(trace: Trace, sets: np.ndarray) -> dict[int, int]:
 
 
 def plan(trace: Trace, pool: str | PoolPolicy = "as-recorded", passes: str | PassPolicy = "as-recorded", *,
-         seed: int = 0, limits: dict | None = None) -> Plan:
+         limits: dict | None = None) -> Plan:
     """The physical program of ``trace`` under a pool policy and a pass policy (names: see pools, passes).
 
     ``limits`` lays the pages out for another device than the recording's (its offset alignments
