@@ -171,7 +171,13 @@ class TraceBuilder:
             for r in rows:
                 flat += r
                 flat += (0,) * (ROW_WIDTH - len(r))
-            self._rows.fromlist(flat)
+            try:
+                if len(flat) != nrows * ROW_WIDTH:
+                    raise ValueError(f"rows hold at most {ROW_WIDTH} values each")
+                self._rows.fromlist(flat)
+            except (ValueError, TypeError, OverflowError):
+                del self._events[-EVENT_WIDTH:]  # the event goes with its rows
+                raise
         n = self._n
         self._n = n + 1
         if len(self._events) >= self._chunk_limit or t >= self._flush_due:
