@@ -284,6 +284,8 @@ class _Planner:
             self.pooled = ((program.usage & MAPPABLE) == 0) & ~(program.mapped & program.read_mapped)
         self.page_usage = (int(np.bitwise_or.reduce(program.usage[self.pooled])) | COPY_SRC | COPY_DST
                            if self.pooled.any() else 0)
+        self.pooled_flags, self.uploaded, self.sizes = (
+            self.pooled.tolist(), program.uploaded.tolist(), program.size.tolist())
         self.out = array("q")
         self.syn = array("q")
         self.syn_rows = array("q")
@@ -327,6 +329,18 @@ class _Planner:
         self.out.extend((-1 - len(self.syn) // SYN, kind, a0, self.cur, origin))
         self.syn.extend(rest)
         self.syn.extend((nrows, rowsrc))
+
+    def create(self, i: int, b: int, exclusion: Exclusion | None) -> None:
+        """Buffer creation at source event ``i``: a pooled allocation reserves its slice (avoiding what
+        ``exclusion`` holds when a queue write will fill it); any other buffer is created as recorded."""
+        if self.pooled_flags[b]:
+            self.start_mark[0][b], self.start_mark[1][b] = len(self.out) // REC, i
+            self.phys[b], self.offset[b], self.reserved[b] = self.managers[b].reserve(
+                self.sizes[b], exclusion if self.uploaded[b] else None)
+        else:
+            self.phys[b] = self.next_buffer
+            self.next_buffer += 1
+            self.out.extend((i, CREATE, self.phys[b], i, i))
 
     def close_window(self) -> None:
         """No encoder holding commands is left unsubmitted: pages given back can go now."""
@@ -404,12 +418,11 @@ class _Planner:
         p = self.program
         n, kinds, a0 = p.n, p.kinds, p.a0
         out, phys, offset = self.out, self.phys, self.offset
-        managers, fix = self.managers, self.pool.fix
+        managers, fix, create, sizes = self.managers, self.pool.fix, self.create, self.sizes
         exclusion = Exclusion(fix == "range") if self.pool.pooled and fix else None
-        pooled, uploaded, sizes = self.pooled.tolist(), p.uploaded.tolist(), p.size.tolist()
         window_open, window_start = p.window_open.tolist(), p.window_start.tolist()
         last_command_use = p.last_command_use.tolist()
-        (start_rec, start_at), (end_rec, end_at) = self.start_mark, self.end_mark
+        end_rec, end_at = self.end_mark
         free_at, free_buffer = frees
         fi = 0
 
@@ -440,15 +453,7 @@ class _Planner:
                 continue
             k = kinds[i]
             if k == CREATE:
-                b = a0[i]
-                if pooled[b]:
-                    start_rec[b], start_at[b] = len(out) // REC, i
-                    phys[b], offset[b], self.reserved[b] = managers[b].reserve(
-                        sizes[b], exclusion if uploaded[b] else None)
-                else:
-                    phys[b] = self.next_buffer
-                    self.next_buffer += 1
-                    out.extend((i, k, phys[b], i, i))
+                create(i, a0[i], exclusion)
             else:
                 out.extend((i, k, phys[a0[i]], i, i))
         release(n)
@@ -466,15 +471,14 @@ class _Planner:
         exclusion = Exclusion(fix == "range") if self.pool.pooled and fix else None
         out, syn_rows, synth = self.out, self.syn_rows, self.synth
         emit = out.extend
-        phys, offset = self.phys, self.offset
-        pooled, uploaded, sizes = self.pooled.tolist(), p.uploaded.tolist(), p.size.tolist()
+        phys, offset, create, sizes = self.phys, self.offset, self.create, self.sizes
         cmd_submit, fp_lo, fp_hi, fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer
         pipeline, pipeline_set, group_set, bind_key = p.pipeline, p.pipeline_set, p.group_set, p.bind_key
         command_of = dict(zip(p.cmd_event.tolist(), range(len(cmd_submit)), strict=True))
         n_groups = len(group_set)
         used_epoch = [-1] * len(sizes)
         sub_min = [0] * len(sizes)
-        (start_rec, start_at), (end_rec, end_at) = self.start_mark, self.end_mark
+        end_rec, end_at = self.end_mark
         free_at, free_buffer = frees
         fi = 0
         staging_drops: list[int] = []
@@ -596,15 +600,7 @@ class _Planner:
                 else:
                     emit((i, WRITE_BUFFER, b, i, i))
             elif k == CREATE:
-                b = a0[i]
-                if pooled[b]:
-                    start_rec[b], start_at[b] = len(out) // REC, i
-                    phys[b], offset[b], self.reserved[b] = managers[b].reserve(
-                        sizes[b], exclusion if uploaded[b] else None)
-                else:
-                    phys[b] = self.next_buffer
-                    self.next_buffer += 1
-                    emit((i, k, phys[b], i, i))
+                create(i, a0[i], exclusion)
             elif k == COPY or k == CLEAR:
                 open_encoder()
                 close_pass()
