@@ -1,7 +1,7 @@
 """Hazard checker speed: events per second on one core, and how the time grows with trace size.
 
 The traces come from a dedicated generator, built column by column with numpy so that a 10 M-event
-trace takes seconds rather than the hour ``sim.programs`` would: an eager runtime's loop, as
+trace takes seconds rather than the hour ``sim.synthetic`` would: an eager runtime's loop, as
 CubeCL's batched stream records it. Every op allocates a 16-byte uniform, fills it with a queue
 write, builds a bind group (the uniform, two read-only inputs, one read-write output, each a random
 256-aligned range of one of 256 shared 1 MiB storage buffers, each filled once at the start),

@@ -24,8 +24,7 @@ import sys
 from pathlib import Path
 
 from wgtrace.replay.truth import device_rule
-from wgtrace.sim.passes import pass_names
-from wgtrace.sim.pools import pool_names
+from wgtrace.sim.policies import pass_names, pool_names
 from wgtrace.traces import Kind, load
 from wgtrace.traces.errors import InputError
 

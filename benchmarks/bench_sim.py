@@ -1,6 +1,6 @@
 """Plan + simulate throughput: events per second on one core, per pool, and how it grows with size.
 
-The trace is a synthetic program from ``wgtrace.sim.programs`` (``random_ops`` + ``build``, digest
+The trace is a synthetic program from ``wgtrace.sim.synthetic`` (``random_ops`` + ``build``, digest
 capture), made of chunks of 2,000 random ops whose allocations are renumbered to follow on and
 freed at the end of each chunk: ``random_ops`` keeps every allocation of a long program live, so
 one long draw costs quadratic time and unbounded memory. Each figure is the best of ``--repeat``
@@ -24,11 +24,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from wgtrace.sim.passes import parse_passes
-from wgtrace.sim.planner import plan
-from wgtrace.sim.pools import parse_pool, pool_names
-from wgtrace.sim.programs import Op, build, random_ops
-from wgtrace.sim.simulate import simulate
+from wgtrace.sim import plan
+from wgtrace.sim.metrics import simulate
+from wgtrace.sim.policies import parse_passes, parse_pool, pool_names
+from wgtrace.sim.synthetic import Op, build, random_ops
 from wgtrace.traces import Trace
 
 CHUNK = 2000

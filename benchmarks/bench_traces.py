@@ -2,7 +2,7 @@
 
     python benchmarks/bench_traces.py [--events 1000000] [--json out.json]
 
-The trace is a synthetic eager program (sim.programs) in digest mode: the event mix of a real
+The trace is a synthetic eager program (sim.synthetic) in digest mode: the event mix of a real
 recording (bind groups with rows, passes, dispatches, queue writes, submits), with a distinct call
 site per op (a worst case for the string table). The streaming write replays its events through
 TraceWriter.append, the call the recorder makes per event; its net figure takes out the time the
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from wgtrace.sim.programs import build, random_ops
+from wgtrace.sim.synthetic import build, random_ops
 from wgtrace.traces import TraceWriter, load, save
 
 

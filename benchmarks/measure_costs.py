@@ -5,7 +5,7 @@ Self-contained: raw wgpu-py and numpy, nothing from wgtrace. Each figure is the 
 figures: the extra time of a 4 MiB call over a 256-byte one, scaled to 1 MiB). Calls are timed
 one by one with ``perf_counter_ns`` around the call alone, so setup never counts; the GPU is
 drained between batches so queued work does not leak into the next figure. The output's field
-names are those of ``wgtrace.sim.cost.Costs``; ``wgtrace sim --costs FILE`` reads it.
+names are those of ``wgtrace.sim.metrics.Costs``; ``wgtrace sim --costs FILE`` reads it.
 
     XDG_RUNTIME_DIR=/tmp python benchmarks/measure_costs.py > costs.json
 """

@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from ..sim.cost import load_costs
+from ..sim.metrics import load_costs
 from ..traces import Kind, Trace, load
 from ..traces.errors import InputError
 from ..traces.summary import bytes_text

@@ -1,6 +1,6 @@
 """What a replay costs: the plan's own figures (from the simulator) and timings over repeats.
 
-Memory, counts and the predicted CPU cost come from ``sim.simulate`` on the plan itself, not from
+Memory, counts and the predicted CPU cost come from ``sim.metrics.simulate`` on the plan itself, not from
 the device: the engine creates exactly the buffers the plan names, so those figures are exact and
 the same on every adapter, and the prediction can be set against what the replay measured.
 Timings are summarised by the median and the range over repeats.
@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..sim.cost import DEFAULT, Costs
+from ..sim.metrics import DEFAULT, Costs, simulate
 from ..sim.plan import Plan
-from ..sim.simulate import simulate
 from ..traces import Kind
 
 _FIGURES = ("events", "buffers_created", "peak_reserved_bytes", "peak_in_use_bytes", "passes_begun", "encoders",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sim import planner
-from ..sim.cost import DEFAULT, Costs
+from ..sim.metrics import DEFAULT, Costs
 from ..sim.plan import Plan
 from ..traces import Trace
 from .data import payloads

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sim import programs
+from ..sim import synthetic
 from ..sim.check import check
 from ..traces import Trace
 from .data import payloads
@@ -214,9 +214,9 @@ def run_cases(engine: Engine, n: int, *, seed: int = 0, n_ops: int = 40) -> Tabl
     """``n`` random programs, recorded unsafely (as-recorded only) and safely (under every policy)."""
     table = Table()
     for case in range(n):
-        ops = observable(programs.random_ops(np.random.default_rng([seed, case]), n_ops))
+        ops = observable(synthetic.random_ops(np.random.default_rng([seed, case]), n_ops))
         for recording in ("unsafe", "safe"):
-            source = programs.build(ops, seed=case, safe=recording == "safe")
+            source = synthetic.build(ops, seed=case, safe=recording == "safe")
             reference = reference_reads(engine, source, case)
             for pool, passes in POLICIES if recording == "safe" else POLICIES[:1]:
                 table.cases.append(judge(engine, source, pool, passes, reference, case=case, recording=recording))

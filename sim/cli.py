@@ -15,11 +15,10 @@ from rich.table import Table
 
 from ..traces import load
 from ..traces.summary import bytes_text
-from .cost import Costs, load_costs
-from .passes import parse_passes, pass_names
+from .metrics.cost import Costs, load_costs
+from .metrics.simulate import Metrics, simulate
 from .planner import plan
-from .pools import PolicyError, parse_pool, pool_names
-from .simulate import Metrics, simulate
+from .policies import PolicyError, parse_passes, parse_pool, pass_names, pool_names
 
 TEXT_FIELDS = (
     ("events", "events", str), ("buffers_created", "buffers created", str),

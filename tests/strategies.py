@@ -1,6 +1,6 @@
 """Hypothesis strategies for random logical programs, shared by the sim, checker and replay tests.
 
-``programs()`` drives ``sim.programs.random_ops`` with hypothesis' own choices instead of a
+``programs()`` drives ``sim.synthetic.random_ops`` with hypothesis' own choices instead of a
 numpy generator, so failing programs shrink to short ones.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from hypothesis import strategies as st
 
-from wgtrace.sim.programs import Op, random_ops
+from wgtrace.sim.synthetic import Op, random_ops
 
 
 class DrawnRng:
@@ -34,7 +34,7 @@ class DrawnRng:
 
 @st.composite
 def programs(draw: st.DrawFn, min_ops: int = 1, max_ops: int = 40, max_words: int = 64) -> list[Op]:
-    """A well-formed op list (see sim.programs) of ``min_ops`` to ``max_ops`` ops."""
+    """A well-formed op list (see sim.synthetic) of ``min_ops`` to ``max_ops`` ops."""
     n = draw(st.integers(min_ops, max_ops))
     return random_ops(DrawnRng(draw(st.data())), n, max_words=max_words)
 

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from test_check_rules import kernel_then_write
 
-from wgtrace.sim.programs import build
+from wgtrace.sim.synthetic import build
 from wgtrace.traces import save
 from wgtrace.traces.cli import main
 

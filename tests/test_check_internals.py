@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wgtrace.sim.hazards_intervals import Segments, group_keys
-from wgtrace.sim.hazards_owners import Owners
+from wgtrace.sim.check.intervals import Segments, group_keys
+from wgtrace.sim.check.owners import Owners
 from wgtrace.sim.plan import Allocations
 
 

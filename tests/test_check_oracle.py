@@ -3,7 +3,7 @@
 The plans are drawn event by event: several encoders open at once, commands recorded into any of
 them, encoders finished and submitted in any order (several per submit) or never, queue writes,
 mapped writes, queue reads and mapped reads over random byte ranges. Every example is also checked
-as a recorded program (``sim.programs``) elsewhere; here the point is the corners of queue order.
+as a recorded program (``sim.synthetic``) elsewhere; here the point is the corners of queue order.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wgtrace.sim import oracle
-from wgtrace.sim.check import check
+from wgtrace.sim.check import check, oracle
 from wgtrace.traces import Access, Kind, TraceBuilder, make_header, validate
 
 LIMITS = {"min-storage-buffer-offset-alignment": 4, "min-uniform-buffer-offset-alignment": 4}

@@ -12,12 +12,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wgtrace.sim import oracle
-from wgtrace.sim.check import check
-from wgtrace.sim.passes import pass_names
-from wgtrace.sim.planner import plan
-from wgtrace.sim.pools import pool_names
-from wgtrace.sim.programs import build
+from wgtrace.sim import plan
+from wgtrace.sim.check import check, oracle
+from wgtrace.sim.policies import pass_names, pool_names
+from wgtrace.sim.synthetic import build
 
 from strategies import programs
 

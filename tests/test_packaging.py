@@ -26,7 +26,7 @@ def test_wheel_holds_only_the_namespace_and_imports_from_it(tmp_path):
     code = ("import sys; sys.path[:0] = [sys.argv[1]]; sys.path.append(sys.argv[2]);"
             + "".join(f"import wgtrace.{p};" for p in PACKAGES)
             + "import wgtrace.traces as t; assert t.__file__.startswith(sys.argv[1]), t.__file__;"
-            + "from wgtrace.sim.planner import plan; from wgtrace.traces import load;"
+            + "from wgtrace.sim import plan; from wgtrace.traces import load;"
             + "import glob; plan(load(glob.glob(sys.argv[1] + '/wgtrace/traces/corpus/nbody.wgtrace')[0]), 'sliced')")
     done = subprocess.run([sys.executable, "-S", "-c", code, str(unpacked), sysconfig.get_paths()["purelib"]],
                           capture_output=True, text=True)

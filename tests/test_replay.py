@@ -17,13 +17,13 @@ from wgtrace.replay.device import adapter_name, open_device
 from wgtrace.replay.engine import Engine, Program
 from wgtrace.replay.report import replay
 from wgtrace.replay.truth import gpu_valid
-from wgtrace.sim import programs
+from wgtrace.sim import synthetic
 from wgtrace.sim.plan import Plan
 from wgtrace.traces import Kind, Trace, TraceBuilder, make_header, save
 from wgtrace.traces.cli import main
 from wgtrace.traces.digest import digest
 
-STORAGE = programs.STORAGE_USAGE
+STORAGE = synthetic.STORAGE_USAGE
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +42,9 @@ def model_reads(ops, seed: int) -> list[bytes]:
         if name == "alloc":
             mem.append(np.zeros(op[1], np.uint32))
         elif name == "uniform":
-            mem.append(np.zeros(programs.UNIFORM_BYTES // 4, np.uint32))
+            mem.append(np.zeros(synthetic.UNIFORM_BYTES // 4, np.uint32))
         elif name == "write":
-            mem[op[1]] = np.frombuffer(programs.op_payload(seed, i, 4 * len(mem[op[1]])), np.uint32).copy()
+            mem[op[1]] = np.frombuffer(synthetic.op_payload(seed, i, 4 * len(mem[op[1]])), np.uint32).copy()
         elif name == "dispatch":
             mem[op[2]] = _kernel([mem[a] for a in op[1]], len(mem[op[2]]), mem[op[3]] if op[3] >= 0 else None)
         elif name == "copy":
@@ -85,13 +85,13 @@ def with_expected_reads(trace: Trace, expected: list[bytes], payloads: bool) -> 
 
 
 def random_program(seed: int, n_ops: int = 40) -> list:
-    return gpu_valid(programs.random_ops(np.random.default_rng(seed), n_ops))
+    return gpu_valid(synthetic.random_ops(np.random.default_rng(seed), n_ops))
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_replay_reproduces_recorded_reads(engine, seed):
     ops = random_program(seed)
-    trace = with_expected_reads(programs.build(ops, seed=seed), model_reads(ops, seed), payloads=seed % 2 == 0)
+    trace = with_expected_reads(synthetic.build(ops, seed=seed), model_reads(ops, seed), payloads=seed % 2 == 0)
     report = replay(trace, engine, adapter="test", repeat=2)
     assert report.error is None
     assert report.synthetic_writes == 0
@@ -103,7 +103,7 @@ def test_replay_reproduces_recorded_reads(engine, seed):
 
 def test_synthetic_data_is_keyed_by_source_event(engine):
     ops = random_program(7)
-    trace = programs.build(ops, seed=7, data="digest")
+    trace = synthetic.build(ops, seed=7, data="digest")
     a = replay(trace, engine, adapter="test", seed=5, reference=False)
     b = replay(trace, engine, adapter="test", seed=5, reference=False)
     c = replay(trace, engine, adapter="test", seed=6, reference=False)
@@ -123,7 +123,7 @@ def _data(trace: Trace, seed: int) -> dict[int, bytes]:
 def test_hazard_divergence_names_the_read_and_counts_bytes(engine):
     ops = [("alloc", 64), ("write", 0), ("alloc", 64), ("dispatch", (0,), 1, -1), ("write", 0), ("read", 1),
            ("read", 0)]
-    trace = with_expected_reads(programs.build(ops, seed=1, safe=False), model_reads(ops, 1), payloads=True)
+    trace = with_expected_reads(synthetic.build(ops, seed=1, safe=False), model_reads(ops, 1), payloads=True)
     report = replay(trace, engine, adapter="test")
     assert report.error is None and not report.ok
     recording, reference = report.verdict.divergences
@@ -131,17 +131,17 @@ def test_hazard_divergence_names_the_read_and_counts_bytes(engine):
                                                                                    "recording", 256)
     assert reference.against == "reference" and reference.differ == recording.differ
     assert 200 < recording.differ <= 256
-    safe = with_expected_reads(programs.build(ops, seed=1, safe=True), model_reads(ops, 1), payloads=True)
+    safe = with_expected_reads(synthetic.build(ops, seed=1, safe=True), model_reads(ops, 1), payloads=True)
     assert replay(safe, engine, adapter="test").ok
 
 
 def _kernel_trace(build) -> Trace:
-    """A device, two storage buffers and the one-input kernel of sim.programs, then ``build(b)``."""
+    """A device, two storage buffers and the one-input kernel of sim.synthetic, then ``build(b)``."""
     b = TraceBuilder(make_header(program=["test"]))
     b.add(Kind.DEVICE, adapter="{}", limits="{}")
     for k in range(2):
         b.add(Kind.BUFFER_CREATE, buffer=k, size=1024, usage=STORAGE, device=0)
-    b.add(Kind.SHADER_MODULE, module=0, code=programs.kernel_wgsl(1, False), device=0)
+    b.add(Kind.SHADER_MODULE, module=0, code=synthetic.kernel_wgsl(1, False), device=0)
     b.add(Kind.COMPUTE_PIPELINE, pipeline=0, module=0, entry_point="main", device=0,
           rows=[(0, 0, 2), (0, 1, 3)])
     build(b)
@@ -198,7 +198,7 @@ def test_destroy_while_pending_is_refused_not_fatal(engine):
     e = replay(_kernel_trace(build), engine, adapter="test").error
     assert (e.error, e.kind, e.site) == ("refused", "submit", "app.py:6")
     assert "buffer 1 was destroyed" in e.message
-    assert replay(programs.build([("alloc", 8), ("write", 0), ("read", 0)]), engine, adapter="test").ok
+    assert replay(synthetic.build([("alloc", 8), ("write", 0), ("read", 0)]), engine, adapter="test").ok
 
 
 def test_submit_of_a_mapped_buffer_is_refused_not_fatal(engine):
@@ -226,7 +226,7 @@ def test_misaligned_binding_is_reported_at_the_bind_group(engine):
 def test_cli_replays_and_reports(tmp_path, capsys):
     ops = random_program(3)
     path = tmp_path / "p.wgtrace"
-    save(with_expected_reads(programs.build(ops, seed=3), model_reads(ops, 3), payloads=False), path)
+    save(with_expected_reads(synthetic.build(ops, seed=3), model_reads(ops, 3), payloads=False), path)
     assert main(["replay", str(path), "--repeat", "2", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"ok": true' in out and '"vs_recording"' in out
@@ -242,7 +242,7 @@ def test_cli_replays_and_reports(tmp_path, capsys):
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv):
     path = tmp_path / "p.wgtrace"
-    save(programs.build([("alloc", 8), ("write", 0), ("read", 0)]), path)
+    save(synthetic.build([("alloc", 8), ("write", 0), ("read", 0)]), path)
     assert main([a.format(trace=path) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("wgtrace replay: error:") and "\n" not in err

@@ -15,8 +15,7 @@ import pytest
 from wgtrace.replay.device import open_device
 from wgtrace.replay.engine import Engine
 from wgtrace.replay.truth import device_rule, judge, reference_reads
-from wgtrace.sim.passes import pass_names
-from wgtrace.sim.pools import pool_names
+from wgtrace.sim.policies import pass_names, pool_names
 from wgtrace.traces import load
 from wgtrace.traces.cli import main
 

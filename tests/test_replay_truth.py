@@ -9,7 +9,7 @@ import pytest
 from wgtrace.replay.device import open_device
 from wgtrace.replay.engine import Engine
 from wgtrace.replay.truth import POLICIES, agreement_lines, device_rule, gpu_valid, observable, run_cases
-from wgtrace.sim import programs
+from wgtrace.sim import synthetic
 from wgtrace.traces.cli import main
 
 
@@ -30,7 +30,7 @@ def test_truth_table_agrees_on_hundreds_of_cases(engine):
 
 
 def test_observable_programs_fold_every_overwritten_value_into_the_sink():
-    ops = observable(programs.random_ops(np.random.default_rng(3), 60))
+    ops = observable(synthetic.random_ops(np.random.default_rng(3), 60))
     n_allocs = sum(op[0] in ("alloc", "uniform") for op in ops)
     freed = {op[1] for op in ops if op[0] == "free"}
     read_at_end = {op[1] for op in ops[len(ops) - (n_allocs - len(freed)):]}

@@ -17,13 +17,12 @@ from hypothesis import strategies as st
 from wgtrace.replay.device import open_device
 from wgtrace.replay.engine import Engine
 from wgtrace.replay.report import replay
-from wgtrace.sim.bindings import read_write_wgsl
+from wgtrace.sim import plan
 from wgtrace.sim.check import check
-from wgtrace.sim.passes import pass_names
-from wgtrace.sim.planner import plan
-from wgtrace.sim.pools import POOLS, UNIFORM, parse_pool, pool_names
-from wgtrace.sim.programs import build
-from wgtrace.traces import Access, Kind, Trace, TraceBuilder, load, make_header, validate
+from wgtrace.sim.planner.bindings import read_write_wgsl
+from wgtrace.sim.policies import POOLS, parse_pool, pass_names, pool_names
+from wgtrace.sim.synthetic import build
+from wgtrace.traces import Access, BufferUsage, Kind, Trace, TraceBuilder, load, make_header, validate
 
 from strategies import programs
 
@@ -60,7 +59,7 @@ def test_mlp_train_under_pr56_keeps_the_usage_scope_conflict():
 
 def test_uniforms_take_pages_of_their_own_under_sliced_only():
     trace = load(MLP_TRAIN)
-    uniform = (trace.args[trace.where(Kind.BUFFER_CREATE), 2] & UNIFORM) != 0
+    uniform = (trace.args[trace.where(Kind.BUFFER_CREATE), 2] & BufferUsage.UNIFORM) != 0
     for pool, apart in (("sliced+fix", True), ("size-class", True), ("sliced-pr56+fix", False)):
         pages = plan(trace, pool, "batched").allocations.buffer
         shared = set(pages[uniform].tolist()) & set(pages[~uniform].tolist())

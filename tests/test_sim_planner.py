@@ -11,13 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wgtrace.sim import plan
 from wgtrace.sim.footprint import commands_and_footprints
-from wgtrace.sim.passes import parse_passes, pass_names
+from wgtrace.sim.metrics import memory, simulate
 from wgtrace.sim.plan import Plan
-from wgtrace.sim.planner import plan
-from wgtrace.sim.pools import Device, PolicyError, parse_pool, pool_names
-from wgtrace.sim.programs import build, random_ops
-from wgtrace.sim.simulate import memory, simulate
+from wgtrace.sim.policies import Device, PolicyError, parse_passes, parse_pool, pass_names, pool_names
+from wgtrace.sim.synthetic import build, random_ops
 from wgtrace.traces import Access, Kind, Trace, TraceBuilder, load, make_header, validate
 
 from strategies import programs

@@ -6,17 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wgtrace.sim.pools import (
-    POOLS,
-    Device,
-    Exclusion,
-    ExclusivePagesPolicy,
-    Pr56,
-    SizeClassPolicy,
-    SubSlices,
-    align_up,
-    dealloc_period_for,
-)
+from wgtrace.sim.policies import POOLS, Device, Exclusion
+from wgtrace.sim.policies.device import align_up
+from wgtrace.sim.policies.pool_policies import ExclusivePages, SizeClass, Sliced, SlicedPr56
+from wgtrace.sim.policies.pools import dealloc_period_for
 
 KIB, MIB = 1 << 10, 1 << 20
 SMALL_DEVICE = Device(max_page_size=32 * MIB, storage_alignment=256, uniform_alignment=256)
@@ -116,26 +109,26 @@ def test_exclusion_ranges_merge_and_answer_like_a_set_of_bytes(spans, lo, length
 
 def test_todays_ladder_matches_cubecl_for_the_webgpu_default_device():
     device = Device()
-    assert SubSlices().ladder(device) == [(8 * MIB, 2 * MIB), (32 * MIB, 16 * MIB)]
-    params = SubSlices().parameters(device)
+    assert Sliced().ladder(device) == [(8 * MIB, 2 * MIB), (32 * MIB, 16 * MIB)]
+    params = Sliced().parameters(device)
     assert params["exclusive"][1] == {"max_alloc_size": 128 * MIB, "dealloc_period": 5000}
     assert dealloc_period_for(1 << 30) == 10000
     assert dealloc_period_for(3 << 29) == 15000  # 2.5 rounds away from zero, as Rust does
 
 
 def test_pr56_preset_sorts_pools_by_max_slice():
-    assert Pr56().ladder(Device()) == [(8 * MIB, 2 * MIB), (32 * MIB, 16 * MIB), (128 * MIB, 128 * MIB)]
+    assert SlicedPr56().ladder(Device()) == [(8 * MIB, 2 * MIB), (32 * MIB, 16 * MIB), (128 * MIB, 128 * MIB)]
 
 
 def test_exclusive_pages_are_24_log_spaced_sizes_from_32_kib():
-    sizes = ExclusivePagesPolicy().sizes(Device())
+    sizes = ExclusivePages().sizes(Device())
     assert sizes[0] == 32 * KIB and sizes[-1] == 128 * MIB and len(sizes) == 24
     assert all(s % 256 == 0 for s in sizes) and sizes == sorted(set(sizes))
 
 
 def test_size_classes_round_up_to_powers_of_two_from_the_alignment():
     pages = Pages()
-    manager = SizeClassPolicy().manager(Device(), pages)
+    manager = SizeClass().manager(Device(), pages)
     got = [manager.reserve(s)[2] for s in (0, 1, 256, 257, 5000, 3 * MIB)]
     assert got == [256, 256, 256, 512, 8192, 4 * MIB]
 
@@ -143,7 +136,7 @@ def test_size_classes_round_up_to_powers_of_two_from_the_alignment():
 def test_a_freed_slice_is_reused_at_once_unless_excluded():
     """CubeCL frees a slice when its last handle drops; the fix keeps queue-filled allocations off it."""
     for by_range in (False, True):
-        manager = SubSlices().manager(Device(), Pages())
+        manager = Sliced().manager(Device(), Pages())
         a = manager.reserve(1000)
         b = manager.reserve(1000)
         manager.free(*a[:2])
@@ -161,7 +154,7 @@ def test_a_freed_slice_is_reused_at_once_unless_excluded():
 
 def test_exclusive_pool_releases_pages_after_its_period_of_disuse():
     pages = Pages()
-    manager = SubSlices().manager(Device(max_page_size=128 * MIB), pages)
+    manager = Sliced().manager(Device(max_page_size=128 * MIB), pages)
     big = manager.reserve(40 * MIB)
     manager.free(*big[:2])
     for _ in range(5000):

@@ -10,10 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from wgtrace.sim.cost import DEFAULT, Costs, predict
-from wgtrace.sim.planner import plan
-from wgtrace.sim.programs import build, random_ops
-from wgtrace.sim.simulate import memory, simulate
+from wgtrace.sim import plan
+from wgtrace.sim.metrics import DEFAULT, Costs, memory, predict, simulate
+from wgtrace.sim.synthetic import build, random_ops
 from wgtrace.traces import Kind, save
 from wgtrace.traces.cli import main
 
@@ -142,8 +141,7 @@ def test_a_malformed_costs_file_is_bad_input(trace_file, tmp_path):
 def test_compare_runs_every_combination_on_every_corpus_trace(capsys):
     from pathlib import Path
 
-    from wgtrace.sim.passes import pass_names
-    from wgtrace.sim.pools import pool_names
+    from wgtrace.sim.policies import pass_names, pool_names
 
     corpus = sorted(str(p) for p in (Path(__file__).parent.parent / "traces" / "corpus").glob("*.wgtrace"))
     assert len(corpus) >= 5

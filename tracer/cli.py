@@ -41,7 +41,7 @@ def _bytes(text: str) -> int:
 
 def _record(args: argparse.Namespace) -> int:
     from . import runner  # imports wgpu: only when recording, so that other subcommands start fast
-    from .recording import Recorder
+    from .recorder import Recorder
 
     program = runner.parse(["-m", *args.module] if args.module is not None else args.program)
     runner.check(program)

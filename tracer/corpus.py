@@ -19,7 +19,7 @@ import sys
 
 from ..traces.errors import InputError
 from ..traces.reader import load
-from .recording import Recorder
+from .recorder import Recorder
 from .runner import Program, check, run
 
 # trace name -> (example module, its arguments, capture mode)

@@ -17,7 +17,7 @@ from wgpu.backends.wgpu_native import _api
 
 from ..traces.schema import Access, Kind, Obj
 from . import wgsl
-from .recording import Recorder
+from .recorder import Recorder
 
 # Plain ints: looking an enum member up costs more than most of what a hot handler does.
 BIND_GROUP = int(Kind.BIND_GROUP)

@@ -29,7 +29,7 @@ from typing import Any
 from wgpu.backends.wgpu_native import _api
 
 from . import handlers as h
-from .recording import Recorder
+from .recorder import Recorder
 
 Handler = Callable[..., None]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from ..traces.errors import InputError
-from .recording import Recorder, describe
+from .recorder import Recorder, describe
 
 _PYTHON = re.compile(r"python[0-9.]*(\.exe)?$")
 USAGE = "give the program after --, e.g. `-- python app.py [args]` or `-- python -m module [args]`"

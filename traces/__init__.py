@@ -3,11 +3,11 @@
 from .errors import TraceError
 from .model import Trace, TraceBuilder
 from .reader import TraceReader, load
-from .schema import SPECS, Access, Kind, Obj
+from .schema import DEFAULT_LIMITS, SPECS, Access, BufferUsage, Kind, Obj
 from .validate import validate
 from .writer import TraceWriter, make_header, save
 
 __all__ = [
-    "SPECS", "Access", "Kind", "Obj", "Trace", "TraceBuilder", "TraceError", "TraceReader", "TraceWriter",
-    "load", "make_header", "save", "validate",
+    "DEFAULT_LIMITS", "SPECS", "Access", "BufferUsage", "Kind", "Obj", "Trace", "TraceBuilder", "TraceError",
+    "TraceReader", "TraceWriter", "load", "make_header", "save", "validate",
 ]

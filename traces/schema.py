@@ -9,7 +9,7 @@ every consumer read the same table instead of hard-coding positions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 
 FORMAT_NAME = "wgtrace"
 VERSION = (1, 0)
@@ -39,6 +39,30 @@ class Access(IntEnum):
     UNIFORM = 1
     READ_ONLY_STORAGE = 2
     STORAGE = 3
+
+
+class BufferUsage(IntFlag):
+    """``GPUBufferUsage`` bits, as WebGPU numbers them (a trace's BUFFER_CREATE ``usage``)."""
+
+    MAP_READ = 0x1
+    MAP_WRITE = 0x2
+    COPY_SRC = 0x4
+    COPY_DST = 0x8
+    INDEX = 0x10
+    VERTEX = 0x20
+    UNIFORM = 0x40
+    STORAGE = 0x80
+    INDIRECT = 0x100
+    QUERY_RESOLVE = 0x200
+
+
+# WebGPU's default limits, for a trace that does not say which its device had (keys as wgpu-py spells them).
+DEFAULT_LIMITS = {
+    "min-storage-buffer-offset-alignment": 256,
+    "min-uniform-buffer-offset-alignment": 256,
+    "max-storage-buffer-binding-size": 1 << 27,
+    "max-uniform-buffer-binding-size": 1 << 16,
+}
 
 
 class Kind(IntEnum):

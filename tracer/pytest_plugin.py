@@ -33,7 +33,7 @@ class Watch:
     """One test's recording: started before its fixtures, checked after its body."""
 
     def __init__(self, item: pytest.Item):
-        from ..tracer import recording
+        from . import recording
 
         self.item = item
         self.path = _trace_dir(item.config) / (_safe(item.nodeid) + ".wgtrace")
@@ -48,8 +48,8 @@ class Watch:
 
     def verdict(self) -> str | None:
         """Stop recording and check it: the failure message, or None when no error-severity hazard."""
+        from ..sim.check import check
         from ..traces import load
-        from .check import check
 
         self.stop()
         result = check(load(self.path))

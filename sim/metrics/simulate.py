@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..traces import Kind
+from ...traces import Kind
+from ..plan import Plan
 from .cost import DEFAULT, Costs, predict
-from .plan import Plan
 
 SAMPLES = 64
 

@@ -1,11 +1,9 @@
-"""A check result as text for people and as JSON for tools; both deterministic."""
+"""A check result as text for people: each finding where it happened, then the verdict and what it proves."""
 
 from __future__ import annotations
 
-import json
-
-from .check import CheckResult
-from .hazards import Finding
+from ..driver import CheckResult
+from ..hazards import Finding
 
 
 def text(result: CheckResult, name: str, limit: int = 20) -> str:
@@ -37,7 +35,3 @@ def _where(x: Finding) -> str:
         mine, theirs = (",".join(map(str, a)) or "-" for a in (x.allocations, x.other_allocations))
         parts.append(f"allocations {mine} here, {theirs} at the earlier event")
     return "; ".join(parts)
-
-
-def as_json(result: CheckResult, name: str) -> str:
-    return json.dumps({"trace": name, **result.as_dict()}, indent=2, sort_keys=True) + "\n"

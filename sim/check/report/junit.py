@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .check import CheckResult
-from .hazards import ERROR
+from ..driver import CheckResult
+from ..hazards import ERROR
 
 
 def junit(result: CheckResult, name: str) -> str:

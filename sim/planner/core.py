@@ -46,24 +46,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..traces import Kind, Trace
+from ...traces import BufferUsage, Kind, Trace
+from ..footprint import commands_and_footprints
+from ..plan import Allocations, Plan
+from ..policies import Device, Exclusion, PassPolicy, PolicyError, PoolPolicy, parse_passes, parse_pool
+from ..policies.pools import MemoryManagement
 from .bindings import read_write_bindings
-from .footprint import commands_and_footprints
-from .passes import PassPolicy, parse_passes
-from .plan import Allocations, Plan
-from .pools import (
-    COPY_DST,
-    COPY_SRC,
-    MAP_WRITE,
-    MAPPABLE,
-    UNIFORM,
-    Device,
-    Exclusion,
-    Manager,
-    PolicyError,
-    PoolPolicy,
-    parse_pool,
-)
+
+COPY_DST, COPY_SRC, MAP_WRITE, UNIFORM = (int(u) for u in (BufferUsage.COPY_DST, BufferUsage.COPY_SRC,
+                                                         BufferUsage.MAP_WRITE, BufferUsage.UNIFORM))
+MAPPABLE = int(BufferUsage.MAP_READ | BufferUsage.MAP_WRITE)
 
 REC = 5  # loop record: source event to copy (or -1 - synthetic row), kind, a0, source event being handled, origin
 SYN = 7  # synthetic row: a1..a5, nrows, row source (a source event, or -2 - index into the synthetic rows)
@@ -302,7 +294,7 @@ class _Planner:
         self.pending_destroys: list[int] = []
         # per allocation, the pools it reserves from: uniforms apart where the policy keeps them apart
         uniform = (program.usage & UNIFORM) != 0
-        self.managers: list[Manager] = []
+        self.managers: list[MemoryManagement] = []
         if pool.pooled:
             device = Device.from_limits(limits if limits is not None else trace.limits)
             storage_pools = pool.manager(device, self)

@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..traces import load
-from ..traces.errors import InputError
+from ...traces import load
+from ...traces.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,20 +32,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import report, report_junit, report_sarif
-    from .check import check
+    from .driver import check
+    from .report import json, junit, sarif, text
 
     trace = load(args.trace, partial=args.partial)
     target = trace
     if args.pool or args.passes:
-        from .planner import plan
+        from ..planner import plan
 
         target = plan(trace, args.pool or "as-recorded", args.passes or "as-recorded")
     result = check(target)
-    for path, render in ((args.junit, report_junit.junit), (args.sarif, report_sarif.sarif)):
+    for path, render in ((args.junit, junit.junit), (args.sarif, sarif.sarif)):
         if path:
             _write(path, render(result, args.trace))
-    sys.stdout.write(report.as_json(result, args.trace) if args.json else report.text(result, args.trace, args.limit))
+    sys.stdout.write(json.as_json(result, args.trace) if args.json else text.text(result, args.trace, args.limit))
     return 0 if result.ok else 1
 
 

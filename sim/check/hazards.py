@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..traces import Access, Kind
-from .footprint import INDIRECT_ARGS_BYTES, Use
-from .hazards_facts import Facts
-from .hazards_intervals import Segments, first_of_each, group_keys, spans
+from ...traces import Access, Kind
+from ..footprint import INDIRECT_ARGS_BYTES, Use
+from .facts import Facts
+from .intervals import Segments, first_of_each, group_keys, spans
 
 ERROR = "error"
 WARNING = "warning"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hazards_intervals import group_keys, spans
-from .plan import Allocations
+from ..plan import Allocations
+from .intervals import group_keys, spans
 
 
 class Owners:

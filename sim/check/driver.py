@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..traces import Kind, Trace
+from ...traces import Kind, Trace
+from ..plan import Plan
+from .facts import Facts
 from .hazards import ERROR, RULES, WARNING, Finding, Rule
-from .hazards_facts import Facts
-from .plan import Plan
 
 GUARANTEE = ("every reordering the queue introduces touches disjoint bytes or only reads, so every kernel "
              "and every host read sees exactly the bytes it would see in program order")

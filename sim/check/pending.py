@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .hazards_intervals import Segments, group_keys, ranks, spans
+from .intervals import Segments, group_keys, ranks, spans
 
 if TYPE_CHECKING:
-    from .hazards_facts import Facts
+    from .facts import Facts
 
 NONE = np.iinfo(np.int64).max
 

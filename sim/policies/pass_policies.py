@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .pools import PolicyError
+from .errors import PolicyError
 
 
 @dataclass(frozen=True)

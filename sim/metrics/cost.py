@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
-from ..traces import Kind, Trace
-from ..traces.errors import InputError
+from ...traces import Kind, Trace
+from ...traces.errors import InputError
 
 MIB = 1 << 20
 

@@ -141,7 +141,7 @@ def build(ops: Sequence[Op], *, seed: int = 0, alignment: int = 256, safe: bool 
     """
     limits = {"min-storage-buffer-offset-alignment": alignment, "min-uniform-buffer-offset-alignment": alignment,
               "max-storage-buffer-binding-size": 1 << 27, "max-uniform-buffer-binding-size": 1 << 16}
-    b = TraceBuilder(make_header(program=["sim.programs", f"seed={seed}"], limits=limits,
+    b = TraceBuilder(make_header(program=["sim.synthetic", f"seed={seed}"], limits=limits,
                                  adapter={"device": "synthetic"}, capture={"mode": data, "payload_cap": 0},
                                  portable_results=True))
     sizes: list[int] = []

@@ -13,8 +13,8 @@ import os
 from importlib.metadata import version
 from pathlib import Path
 
-from .check import CheckResult
-from .hazards import ERROR, Finding
+from ..driver import CheckResult
+from ..hazards import ERROR, Finding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

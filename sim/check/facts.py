@@ -12,12 +12,12 @@ from functools import cached_property
 
 import numpy as np
 
-from ..traces import Kind, Trace
-from .footprint import Commands, Footprints, commands_and_footprints
-from .hazards_intervals import spans
-from .hazards_owners import Owners
-from .hazards_pending import Pending
-from .plan import Plan
+from ...traces import Kind, Trace
+from ..footprint import Commands, Footprints, commands_and_footprints
+from ..plan import Plan
+from .intervals import spans
+from .owners import Owners
+from .pending import Pending
 
 CALL_NAMES = {
     Kind.BUFFER_CREATE: "create_buffer",

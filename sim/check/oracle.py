@@ -19,9 +19,9 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ..traces import Kind, Trace
-from .footprint import commands_and_footprints
-from .plan import Plan
+from ...traces import Kind, Trace
+from ..footprint import commands_and_footprints
+from ..plan import Plan
 
 _HOST = {Kind.WRITE_BUFFER: (False, True), Kind.MAPPED_WRITE: (False, True),
          Kind.QUEUE_READ: (True, False), Kind.READ: (True, False)}

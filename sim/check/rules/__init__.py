@@ -1,0 +1,1 @@
+"""The hazard rules, one file each, registered once (see ``registry``)."""

@@ -1,0 +1,65 @@
+"""The seed's fix (PR 56): storage the open encoder uses, which a queue-filled allocation must not reuse."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+
+from .device import align_up
+
+
+class Exclusion:
+    """Storage used by commands of the still-open encoder(s), that a queue-filled allocation must avoid.
+
+    ``by_range`` False keeps whole pages (PR 56's ``compute_storage_used``); True keeps sorted, merged
+    byte ranges per page, so other slices of the same page stay usable.
+    """
+
+    def __init__(self, by_range: bool):
+        self.by_range = by_range
+        self.pages: set[int] = set()
+        self.ranges: dict[int, list[int]] = {}
+
+    def add(self, page: int, lo: int, hi: int) -> None:
+        if not self.by_range:
+            self.pages.add(page)
+            return
+        flat = self.ranges.setdefault(page, [])
+        i = bisect_left(flat, lo)
+        j = bisect_right(flat, hi)
+        if i % 2:
+            i -= 1
+            lo = flat[i]
+        if j % 2:
+            hi = flat[j]
+            j += 1
+        flat[i:j] = (lo, hi)
+
+    def clear(self) -> None:
+        self.pages.clear()
+        self.ranges.clear()
+
+    def blocks(self, page: int, lo: int, hi: int) -> bool:
+        """Whether bytes [lo, hi) of ``page`` are (or lie in a page) used by the open encoder."""
+        if not self.by_range:
+            return page in self.pages
+        flat = self.ranges.get(page)
+        if not flat:
+            return False
+        i = bisect_right(flat, lo)
+        return i % 2 == 1 or (i < len(flat) and flat[i] < hi)
+
+    def first_fit(self, page: int, lo: int, hi: int, need: int, alignment: int) -> int:
+        """Lowest aligned offset x >= lo with [x, x + need) inside [lo, hi) and unused; -1 if none."""
+        if not self.by_range:
+            return -1 if page in self.pages or hi - lo < need else lo
+        flat = self.ranges.get(page)
+        x = lo
+        if flat:
+            i = bisect_right(flat, x)
+            if i % 2:
+                x = align_up(flat[i], alignment)
+                i += 1
+            while i < len(flat) and flat[i] < x + need:
+                x = align_up(flat[i + 1], alignment)
+                i += 2
+        return x if x + need <= hi else -1
