@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: demo test setup lint clean
+.PHONY: demo test setup lint typecheck clean
 
 setup: $(VENV)/.ready
 
@@ -21,11 +21,17 @@ $(VENV)/.ready: pyproject.toml
 demo: setup
 	scripts/demo.sh
 
-test: setup
+test: setup lint typecheck
 	$(PY) -m pytest -q
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# mypy reads the folders as the package they install as (wgtrace.traces, ...): links under build/typecheck
+typecheck: setup
+	mkdir -p build/typecheck/wgtrace
+	for p in traces tracer sim replay; do ln -sfn ../../../$$p build/typecheck/wgtrace/$$p; done
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) out
