@@ -34,14 +34,14 @@ import numpy as np
 
 from wgtrace.sim.check import check
 from wgtrace.sim.footprint import commands_and_footprints
-from wgtrace.traces import Access, Kind, Trace, make_header
+from wgtrace.traces import DEFAULT_LIMITS, Access, BufferUsage, Kind, Trace, make_header
 
 TASKS = 32
 STORAGE_BUFFERS = 256
 STORAGE_BYTES = 1 << 20
 EXTRA_WRITE_EVERY = 8
-LIMITS = {"min-storage-buffer-offset-alignment": 256, "min-uniform-buffer-offset-alignment": 256,
-          "max-storage-buffer-binding-size": 1 << 27, "max-uniform-buffer-binding-size": 1 << 16}
+STORAGE_USAGE = int(BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC)
+UNIFORM_USAGE = int(BufferUsage.UNIFORM | BufferUsage.COPY_DST)
 # one op: create uniform, write it, bind group, set_bind_group, dispatch, drop uniform, (extra write)
 OP = (Kind.BUFFER_CREATE, Kind.WRITE_BUFFER, Kind.BIND_GROUP, Kind.SET_BIND_GROUP, Kind.DISPATCH,
       Kind.BUFFER_DESTROY)
@@ -71,7 +71,7 @@ def generate(events: int, seed: int = 0) -> Trace:
     args = np.zeros((n, 6), dtype=np.int64)
     nrows = np.zeros(n, dtype=np.int32)
     kind[:n_pro] = prologue
-    strings = [json.dumps({"device": "synthetic"}), json.dumps(LIMITS), "main", "train.py:1", "train.py:2",
+    strings = [json.dumps({"device": "synthetic"}), json.dumps(DEFAULT_LIMITS), "main", "train.py:1", "train.py:2",
                "train.py:3", "train.py:4", "train.py:5", "train.py:6", "train.py:7", "matmul"]
     site = np.full(n, 3, dtype=np.int32)
     args[0, :3] = (0, 0, 1)
@@ -79,8 +79,9 @@ def generate(events: int, seed: int = 0) -> Trace:
     args[2, :6] = (0, 0, 2, -1, 10, 0)
     nrows[2] = 4
     sb = np.arange(STORAGE_BUFFERS)
-    args[3 : 3 + 2 * STORAGE_BUFFERS : 2, :6] = np.stack([sb, np.full_like(sb, STORAGE_BYTES), np.full_like(sb, 0x8C),
-                                                         np.full_like(sb, -1), np.zeros_like(sb), np.zeros_like(sb)], 1)
+    args[3 : 3 + 2 * STORAGE_BUFFERS : 2, :6] = np.stack([sb, np.full_like(sb, STORAGE_BYTES),
+                                                         np.full_like(sb, STORAGE_USAGE), np.full_like(sb, -1),
+                                                         np.zeros_like(sb), np.zeros_like(sb)], 1)
     args[4 : 4 + 2 * STORAGE_BUFFERS : 2, :4] = np.stack([sb, np.zeros_like(sb), np.full_like(sb, STORAGE_BYTES),
                                                          np.full_like(sb, -1)], 1)
     args[n_pro - 3, :3] = (0, -1, 0)   # encoder 0
@@ -95,8 +96,8 @@ def generate(events: int, seed: int = 0) -> Trace:
         kind[at] = k
         site[at] = 4 + j
         if k == Kind.BUFFER_CREATE:
-            args[at, :6] = np.stack([uniform, np.full(n_ops, 16), np.full(n_ops, 0x48), np.full(n_ops, -1),
-                                     np.zeros(n_ops, np.int64), np.zeros(n_ops, np.int64)], 1)
+            args[at, :6] = np.stack([uniform, np.full(n_ops, 16), np.full(n_ops, UNIFORM_USAGE),
+                                     np.full(n_ops, -1), np.zeros(n_ops, np.int64), np.zeros(n_ops, np.int64)], 1)
         elif k == Kind.WRITE_BUFFER:
             args[at, :5] = np.stack([uniform, np.zeros(n_ops, np.int64), np.full(n_ops, 16),
                                      np.full(n_ops, -1), rng.integers(0, 1 << 62, n_ops)], 1)
@@ -153,7 +154,8 @@ def generate(events: int, seed: int = 0) -> Trace:
     owner = np.concatenate([np.full(4, 2), np.repeat(op_start + 2, 4), submits])
     table = np.concatenate([pipeline_rows, entries.reshape(-1, 5), submit_rows])
     rows = table[np.argsort(owner, kind="stable")]
-    header = make_header(limits=LIMITS, program=["benchmarks/bench_check.py", f"events={events}", f"seed={seed}"])
+    header = make_header(limits=DEFAULT_LIMITS,
+                         program=["benchmarks/bench_check.py", f"events={events}", f"seed={seed}"])
     return Trace(header=header, kind=kind, t=np.arange(n, dtype=np.int64) * 1000, site=site, args=args,
                  nrows=nrows, rows=rows, strings=strings, blobs=[], end={"events": n})
 

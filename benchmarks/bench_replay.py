@@ -19,7 +19,7 @@ from time import perf_counter, thread_time
 import wgpu
 
 from wgtrace.replay.device import adapter_name, open_device
-from wgtrace.replay.engine import Engine, Program
+from wgtrace.replay.engine import DecodedPlan, Engine
 from wgtrace.traces import Kind, TraceBuilder, make_header
 
 SHADER = """
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     one_pass = args.layout == "one-pass"
     device = open_device(args.adapter)
     engine = Engine(device)
-    program = Program.of(trace_of_raw(args.dispatches, one_pass))
+    program = DecodedPlan.of(trace_of_raw(args.dispatches, one_pass))
     samples: dict[str, list[tuple[float, float, float]]] = {"raw": [], "replay": []}
     for k in range(args.repeat + 1):
         r = raw(device, args.dispatches, one_pass)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..sim.plan import Plan
-from ..traces import Kind, Trace
+from ..traces import BufferUsage, Kind, Trace
 
 WRITES = (Kind.WRITE_BUFFER, Kind.MAPPED_WRITE)
-STEERING_USAGE = 0x40 | 0x100  # UNIFORM | INDIRECT
+STEERING_USAGE = int(BufferUsage.UNIFORM | BufferUsage.INDIRECT)
 _INSERTED_KEY = 1 << 40  # keys for writes a policy inserted (no source event), apart from source keys
 
 

@@ -4,7 +4,7 @@ Each event kind has one small method, found in a list indexed by the kind code, 
 is an index and a call per event on top of what wgpu-py itself costs. Everything that can be
 worked out before the GPU is touched (event columns as lists, submit rows, dynamic offsets,
 when objects may be released, which submits would abort the process) is, once per plan, in
-``Program``.
+``DecodedPlan``.
 
 Device errors are caught as the exceptions wgpu-py raises: wgpu-py 0.32 has no error scopes
 (``push_error_scope`` does not exist on its device), and instead captures every error wgpu-native
@@ -32,7 +32,7 @@ from .device import DEFAULT_TIMEOUT_S, Watchdog
 
 CHUNK = 2048
 SET_BIND_GROUP_FULL = max(Kind) + 1  # opcode: a set_bind_group with dynamic offsets or its group's last use
-_BUFFER_TYPES = {Access.UNIFORM: "uniform", Access.READ_ONLY_STORAGE: "read-only-storage"}
+_BUFFER_TYPES: dict[int, str] = {Access.UNIFORM: "uniform", Access.READ_ONLY_STORAGE: "read-only-storage"}
 _ENCODER_COMMANDS = (Kind.PASS_BEGIN, Kind.PASS_END, Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH,
                      Kind.DISPATCH_INDIRECT, Kind.COPY, Kind.CLEAR)
 
@@ -79,7 +79,7 @@ class Run:
 
 
 @dataclass(eq=False)
-class Program:
+class DecodedPlan:
     """A plan decoded once into what the hot loop reads: plain lists and small lookup tables."""
 
     trace: Trace
@@ -94,7 +94,7 @@ class Program:
     counts: dict[int, int]
 
     @classmethod
-    def of(cls, trace: Trace) -> Program:
+    def of(cls, trace: Trace) -> DecodedPlan:
         kind = trace.kind
         with_rows = np.flatnonzero(trace.nrows > 0).tolist()
         rows = {i: trace.rows_of(i).tolist() for i in with_rows}
@@ -212,7 +212,6 @@ class Engine:
         self.queue = device.queue
         self.at: int | None = None
         self._runs = 0
-        self.program: Program | None = None
         self._watchdog = Watchdog(timeout, self._progress, self._where)
         self._fence = device.create_buffer(size=4, usage=wgpu.BufferUsage.COPY_SRC)
         self._table: list[Callable[[int, list[int]], None]] = [self._unknown] * (SET_BIND_GROUP_FULL + 1)
@@ -241,22 +240,22 @@ class Engine:
         return None if at is None else (self._runs, at)
 
     def _where(self) -> str:
-        at, program = self.at, self.program
-        if at is None or program is None:
+        at = self.at
+        if at is None:
             return "between replays"
-        trace = program.trace
+        trace = self.decoded.trace  # a run sets ``decoded`` before ``at``
         if at >= len(trace):
             return "waiting for the device to finish everything submitted"
         return f"at event {at} ({KIND_NAMES[int(trace.kind[at])]} at {trace.site_of(at)})"
 
     # -- running ------------------------------------------------------------------------------
 
-    def run(self, program: Program, data: dict[int, bytes],
+    def run(self, decoded: DecodedPlan, data: dict[int, bytes],
             progress: Callable[[int], None] | None = None) -> Run:
-        """Execute ``program`` once, from nothing, and release everything it created."""
-        self._start(program, data)
-        table, args = self._table, program.args
-        ops = [table[k] for k in program.opcodes]
+        """Execute ``decoded`` once, from nothing, and release everything it created."""
+        self._start(decoded, data)
+        table, args = self._table, decoded.args
+        ops = [table[k] for k in decoded.opcodes]
         n = len(ops)
         i, failure = 0, None
         self._runs += 1
@@ -282,16 +281,16 @@ class Engine:
                 failure, i = e, n - 1
         t2 = perf_counter()
         if failure is not None:
-            error = self._report(program, i, failure)
+            error = self._report(decoded, i, failure)
         run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error)
         self._finish()
         return run
 
-    def _start(self, program: Program, data: dict[int, bytes]) -> None:
-        c = program.counts
-        self.program = program
+    def _start(self, decoded: DecodedPlan, data: dict[int, bytes]) -> None:
+        c = decoded.counts
+        self.decoded = decoded
         self.data = data
-        self.strings = program.trace.strings
+        self.strings = decoded.trace.strings
         self.buffers: list = [None] * c[Kind.BUFFER_CREATE]
         self.bind_groups: list = [None] * c[Kind.BIND_GROUP]
         self.passes: list = [None] * c[Kind.PASS_BEGIN]
@@ -309,7 +308,7 @@ class Engine:
         for b in self.buffers:
             if b is not None:
                 b.destroy()
-        self._start(self.program, {})
+        self._start(self.decoded, {})
         self.at = None
 
     def _release(self, table: list, index: int) -> None:
@@ -327,7 +326,7 @@ class Engine:
         pass
 
     def _unknown(self, i: int, a: list[int]) -> None:
-        raise Refused(f"unknown event kind {int(self.program.trace.kind[i])}")
+        raise Refused(f"unknown event kind {int(self.decoded.trace.kind[i])}")
 
     def _buffer_create(self, i: int, a: list[int]) -> None:
         self.buffers[a[0]] = self.device.create_buffer(size=a[1], usage=a[2], mapped_at_creation=bool(a[4]),
@@ -349,11 +348,11 @@ class Engine:
     def _bind_group_layout(self, i: int, a: list[int]) -> None:
         entries = [{"binding": b, "visibility": wgpu.ShaderStage.COMPUTE,
                     "buffer": {"type": _BUFFER_TYPES.get(access, "storage"), "has_dynamic_offset": bool(dyn)}}
-                   for b, access, dyn, *_ in self.program.rows.get(i, ())]
+                   for b, access, dyn, *_ in self.decoded.rows.get(i, ())]
         self.bind_group_layouts.append(self.device.create_bind_group_layout(entries=entries))
 
     def _pipeline_layout(self, i: int, a: list[int]) -> None:
-        layouts = [self.bind_group_layouts[r[0]] for r in self.program.rows.get(i, ())]
+        layouts = [self.bind_group_layouts[r[0]] for r in self.decoded.rows.get(i, ())]
         self.pipeline_layouts.append(self.device.create_pipeline_layout(bind_group_layouts=layouts))
 
     def _compute_pipeline(self, i: int, a: list[int]) -> None:
@@ -371,10 +370,10 @@ class Engine:
                 layout = self.auto_layouts[a[2], a[3]] = self.pipelines[a[2]].get_bind_group_layout(a[3])
         buffers = self.buffers
         entries = [{"binding": r[0], "resource": {"buffer": buffers[r[1]], "offset": r[2], "size": r[3]}}
-                   for r in self.program.rows.get(i, ())]
+                   for r in self.decoded.rows.get(i, ())]
         self.bind_groups[a[0]] = self.device.create_bind_group(layout=layout, entries=entries,
                                                                label=self.strings[a[4]] if a[4] >= 0 else "")
-        if a[0] in self.program.unused_bind_groups:
+        if a[0] in self.decoded.unused_bind_groups:
             self._release(self.bind_groups, a[0])
 
     def _encoder_create(self, i: int, a: list[int]) -> None:
@@ -398,8 +397,8 @@ class Engine:
         self.passes[a[0]].set_bind_group(a[1], self.bind_groups[a[2]])
 
     def _set_bind_group_full(self, i: int, a: list[int]) -> None:
-        self.passes[a[0]].set_bind_group(a[1], self.bind_groups[a[2]], self.program.dynamic.get(i, ()))
-        if i in self.program.last_set:
+        self.passes[a[0]].set_bind_group(a[1], self.bind_groups[a[2]], self.decoded.dynamic.get(i, ()))
+        if i in self.decoded.last_set:
             self._release(self.bind_groups, a[2])
 
     def _dispatch(self, i: int, a: list[int]) -> None:
@@ -419,14 +418,14 @@ class Engine:
 
     def _submit(self, i: int, a: list[int]) -> None:
         self.at = i
-        if i in self.program.refuse:
-            raise Refused(self.program.refuse[i])
+        if i in self.decoded.refuse:
+            raise Refused(self.decoded.refuse[i])
         cbs = self.command_buffers
-        encoders = [r[0] for r in self.program.rows.get(i, ())]
+        encoders = [r[0] for r in self.decoded.rows.get(i, ())]
         self.queue.submit([cbs[e] for e in encoders])
         for e in encoders:
             cbs[e] = None
-        if i in self.program.quiet_submits:
+        if i in self.decoded.quiet_submits:
             self.limbo.clear()
 
     def _map(self, i: int, a: list[int]) -> None:
@@ -444,25 +443,25 @@ class Engine:
 
     def _queue_read(self, i: int, a: list[int]) -> None:
         self.at = i
-        if i in self.program.refuse:
-            raise Refused(self.program.refuse[i])
+        if i in self.decoded.refuse:
+            raise Refused(self.decoded.refuse[i])
         self.reads.append((i, bytes(self.queue.read_buffer(self.buffers[a[0]], a[1], a[2]))))
 
     # -- errors ---------------------------------------------------------------------------------
 
-    def _report(self, program: Program, i: int, e: BaseException) -> DeviceError:
-        trace = program.trace
+    def _report(self, decoded: DecodedPlan, i: int, e: BaseException) -> DeviceError:
+        trace = decoded.trace
         i = min(i, len(trace) - 1)
         cause = i
         if trace.kind[i] == Kind.ENCODER_FINISH:
-            cause = self._locate(program, i)
+            cause = self._locate(decoded, i)
         return DeviceError(event=i, kind=KIND_NAMES[int(trace.kind[i])], site=trace.site_of(i), error=error_name(e),
                            message=condense(e), cause=cause, cause_kind=KIND_NAMES[int(trace.kind[cause])],
                            cause_site=trace.site_of(cause))
 
-    def _locate(self, program: Program, finish: int) -> int:
+    def _locate(self, decoded: DecodedPlan, finish: int) -> int:
         """The command of the encoder finished at ``finish`` whose prefix first fails, by bisection."""
-        trace = program.trace
+        trace = decoded.trace
         encoder = int(trace.args[finish, 0])
         events = _encoder_events(trace, encoder, finish)
         saved = self.encoders, self.passes
@@ -475,7 +474,7 @@ class Engine:
             self.passes = [None] * len(saved[1])
             try:
                 for j in events[:k]:
-                    self._table[program.opcodes[j]](j, program.args[j])
+                    self._table[decoded.opcodes[j]](j, decoded.args[j])
                 for p in self.passes:
                     if p is not None:
                         p.end()

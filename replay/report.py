@@ -14,7 +14,7 @@ from ..sim.metrics import DEFAULT, Costs
 from ..sim.plan import Plan
 from ..traces import Trace
 from .data import payloads
-from .engine import DeviceError, Engine, Program, Run
+from .engine import DecodedPlan, DeviceError, Engine, Run
 from .measure import figures, progress_bar, spread
 from .verify import Verdict, keyed, reference_plan, verify
 
@@ -54,7 +54,8 @@ class Report:
     def ok(self) -> bool:
         return self.error is None and self.verdict.ok and self.deterministic and self.reference_error is None
 
-    def timings(self) -> dict[str, dict[str, float]]:
+    def timings(self) -> dict[str, Any]:
+        """Spreads (``measure.spread``) of the timed runs' times, and the prediction as plain floats; {} if none."""
         runs = [r for r in self.runs if r.error is None]
         if not runs:
             return {}
@@ -110,7 +111,7 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDE
            costs: Costs = DEFAULT) -> Report:
     """Plan ``trace``, run it ``warmup`` + ``repeat`` (at least 1) times, and verify the first run's reads."""
     plan = plan_for(trace, pool, passes, limits=dict(engine.device.limits))
-    program = Program.of(plan.trace)
+    decoded = DecodedPlan.of(plan.trace)
     data = payloads(plan, seed)
     report = Report(pool=pool, passes=passes, adapter=adapter, seed=seed, figures=figures(plan, costs),
                     recorded_writes=data.recorded, synthetic_writes=data.synthetic)
@@ -120,7 +121,7 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDE
         first: Run | None = None
         first_reads: dict[int, bytes] = {}
         for k in range(warmup + repeat):
-            run = engine.run(program, data.data, part(n))
+            run = engine.run(decoded, data.data, part(n))
             if run.error is not None:
                 report.error = run.error
                 return report
@@ -132,10 +133,12 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDE
                 report.runs.append(run)
         ref_reads = None
         if ref_plan is not None:
-            ref_run = engine.run(Program.of(ref_plan.trace), payloads(ref_plan, seed).data, part(len(ref_plan.trace)))
+            ref_run = engine.run(DecodedPlan.of(ref_plan.trace), payloads(ref_plan, seed).data,
+                                 part(len(ref_plan.trace)))
             report.reference_error = ref_run.error
             if ref_run.error is None:
                 ref_reads = keyed(ref_plan, ref_run.reads)
+    assert first is not None, "warmup + repeat is at least 1, and a failed run returned early"
     report.recording_not_compared = recording_mismatch(trace, engine.device.adapter.info, data.synthetic)
     report.verdict = verify(plan, first.reads, ref_reads, recording=report.recording_not_compared is None)
     return report

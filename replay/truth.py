@@ -1,8 +1,9 @@
 """The checker against the real GPU: random programs, planned, checked and replayed.
 
-Claim: a plan's reads differ from the program-order reference exactly when the checker reports
-H1, and the device rejects the plan exactly when the checker reports an error-severity H2-H5, the
-device's error being an instance of one of the rules the checker reports.
+Claim: a plan's reads differ from the program-order reference exactly when the checker reports a
+finding that breaks program order (H1), and the device rejects the plan exactly when the checker
+reports a finding of a validation rule (H2-H5), the device's error being an instance of one of the
+rules the checker reports (each validation rule lists the words of the device error it predicts).
 
 For the claim to be testable every byte a hazard can corrupt must reach a read. ``observable``
 makes sure of it: before the program frees or overwrites an allocation's value, a kernel folds it
@@ -23,20 +24,14 @@ import numpy as np
 
 from ..sim import synthetic
 from ..sim.check import check
+from ..sim.check.rules import RULES
 from ..traces import Trace
 from .data import payloads
-from .engine import Engine, Program
+from .engine import DecodedPlan, Engine
 from .report import plan_for
 from .verify import keyed, reference_plan
 
 SINK_WORDS = 16
-ERROR_RULES = ("H2", "H3", "H4", "H5")
-DEVICE_RULES = (
-    ("H2", ("conflicting usages", "Source and destination cannot be the same buffer")),
-    ("H3", ("has been destroyed", "was destroyed")),
-    ("H4", ("locked by a previously created", "pass must be ended", "not in a pass")),
-    ("H5", ("alignment", "ALIGNMENT", "overflow", "out of bounds", "multiple of 4")),
-)
 POLICIES: tuple[tuple[str, str], ...] = (
     ("as-recorded", "as-recorded"),
     ("exclusive-pages", "batched"),
@@ -132,9 +127,9 @@ def observable(ops: Sequence[tuple]) -> list[tuple]:
 
 def device_rule(message: str) -> str:
     """The hazard rule a device error message is an instance of ("?" when none fits)."""
-    for rule, words in DEVICE_RULES:
-        if any(w in message for w in words):
-            return rule
+    for rule in RULES:
+        if any(w in message for w in rule.device_errors):
+            return rule.id
     return "?"
 
 
@@ -154,7 +149,7 @@ class Case:
     @property
     def agrees(self) -> bool:
         if self.checker_errors or self.device_error:
-            return bool(self.device_error) and device_rule(self.device_error) in self.checker_errors
+            return self.device_error is not None and device_rule(self.device_error) in self.checker_errors
         return self.h1 == self.diverged
 
     @property
@@ -226,7 +221,7 @@ def run_cases(engine: Engine, n: int, *, seed: int = 0, n_ops: int = 40) -> Tabl
 def reference_reads(engine: Engine, source: Trace, seed: int = 0) -> dict[int, bytes] | None:
     """The program-order reads of ``source``, keyed by source event (None if the reference itself failed)."""
     plan = reference_plan(source)
-    run = engine.run(Program.of(plan.trace), payloads(plan, seed).data)
+    run = engine.run(DecodedPlan.of(plan.trace), payloads(plan, seed).data)
     return keyed(plan, run.reads) if run.error is None else None
 
 
@@ -234,10 +229,10 @@ def judge(engine: Engine, source: Trace, pool: str, passes: str, reference: dict
           case: int = 0, recording: str = "", seed: int | None = None) -> Case:
     """Plan ``source``, check the plan, replay it, and compare its reads with ``reference``."""
     plan = plan_for(source, pool, passes)
-    findings = check(plan).findings
-    h1 = any(f.rule == "H1" for f in findings)
-    errors = tuple(sorted({f.rule for f in findings if f.rule in ERROR_RULES and f.severity == "error"}))
-    run = engine.run(Program.of(plan.trace), payloads(plan, case if seed is None else seed).data)
+    result = check(plan)
+    h1 = bool(result.refuting())
+    errors = tuple(r.id for r in result.rejected())
+    run = engine.run(DecodedPlan.of(plan.trace), payloads(plan, case if seed is None else seed).data)
     error = run.error.line() if run.error else None
     diverged = error is None and reference is not None and keyed(plan, run.reads) != reference
     return Case(case, recording, pool, passes, h1, errors, diverged, error)

@@ -33,16 +33,6 @@ class Use(IntEnum):
 
 _READS = np.array([1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)
 _WRITES = np.array([1, 0, 0, 1, 0, 0, 1, 1], dtype=bool)
-USE_WORDS = {
-    Use.UNKNOWN: "uses",
-    Use.UNIFORM: "reads (uniform)",
-    Use.READ_ONLY_STORAGE: "reads",
-    Use.STORAGE: "reads and writes",
-    Use.INDIRECT: "reads its indirect arguments from",
-    Use.COPY_SRC: "copies from",
-    Use.COPY_DST: "copies into",
-    Use.CLEAR: "clears",
-}
 
 
 @dataclass(eq=False)

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..traces import Access, Kind, Trace, TraceBuilder, make_header
+from ..traces import DEFAULT_LIMITS, Access, BufferUsage, Kind, Trace, TraceBuilder, make_header
 from ..traces.digest import digest
 
 WORKGROUP = 64
-STORAGE_USAGE = 0x80 | 0x08 | 0x04  # STORAGE | COPY_DST | COPY_SRC
-UNIFORM_USAGE = 0x40 | 0x08 | 0x04  # UNIFORM | COPY_DST | COPY_SRC
+STORAGE_USAGE = int(BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC)
+UNIFORM_USAGE = int(BufferUsage.UNIFORM | BufferUsage.COPY_DST | BufferUsage.COPY_SRC)
 UNIFORM_BYTES = 16
 MAX_INPUTS = 3
 
@@ -139,96 +140,128 @@ def build(ops: Sequence[Op], *, seed: int = 0, alignment: int = 256, safe: bool 
     buffer that its open encoder uses, as a careful program must; without it, such a write is
     recorded as is (an H1 hazard in the recording itself).
     """
-    limits = {"min-storage-buffer-offset-alignment": alignment, "min-uniform-buffer-offset-alignment": alignment,
-              "max-storage-buffer-binding-size": 1 << 27, "max-uniform-buffer-binding-size": 1 << 16}
+    limits = {**DEFAULT_LIMITS, "min-storage-buffer-offset-alignment": alignment,
+              "min-uniform-buffer-offset-alignment": alignment}
     b = TraceBuilder(make_header(program=["sim.synthetic", f"seed={seed}"], limits=limits,
                                  adapter={"device": "synthetic"}, capture={"mode": data, "payload_cap": 0},
                                  portable_results=True))
-    sizes: list[int] = []
-    pipelines: dict[tuple[int, bool], int] = {}
-    counters = {"bind_group": 0, "encoder": 0, "pass": 0, "module": 0}
-    state = {"encoder": -1, "used": set()}
-    t = [0]
-
-    def add(kind: Kind, site: str, **fields) -> int:
-        t[0] += 1000
-        return b.add(kind, site=site, t=t[0], **fields)
-
-    add(Kind.DEVICE, "program.py:0", adapter=json.dumps({"device": "synthetic"}), limits=json.dumps(limits))
-
-    def encoder(site: str) -> int:
-        if state["encoder"] < 0:
-            state["encoder"] = counters["encoder"]
-            counters["encoder"] += 1
-            add(Kind.ENCODER_CREATE, site, encoder=state["encoder"], device=0)
-        return state["encoder"]
-
-    def submit(site: str) -> None:
-        if state["encoder"] >= 0:
-            add(Kind.ENCODER_FINISH, site, encoder=state["encoder"])
-            add(Kind.SUBMIT, site, device=0, rows=[(state["encoder"],)])
-            state["encoder"] = -1
-            state["used"] = set()
-
+    program = _Program(b, seed=seed, safe=safe, data=data)
+    program.add(Kind.DEVICE, "program.py:0", adapter=json.dumps({"device": "synthetic"}), limits=json.dumps(limits))
     for i, op in enumerate(ops):
+        program.run(i, op)
+    program.submit(f"program.py:{len(ops) + 1}")
+    return b.build(end={"exit_code": 0})
+
+
+class _Program:
+    """The program ``build`` records, one op at a time: its buffers, its pipelines and its open encoder.
+
+    Object ids count up from 0 in order of creation, each kind on its own; every event is 1 µs after
+    the one before.
+    """
+
+    def __init__(self, b: TraceBuilder, *, seed: int, safe: bool, data: str):
+        self.b, self.seed, self.safe, self.data = b, seed, safe, data
+        self.t = 0
+        self.sizes: list[int] = []  # of each allocation, by id
+        self.pipelines: dict[tuple[int, bool], int] = {}  # (inputs, with a uniform) -> pipeline (and module) id
+        self.bind_groups = 0
+        self.passes = 0
+        self.encoders = 0
+        self.encoder = -1  # the open encoder, -1 when none is
+        self.used: set[int] = set()  # the allocations the open encoder's commands use
+
+    def add(self, kind: Kind, site: str, **fields: Any) -> int:
+        self.t += 1000
+        return self.b.add(kind, site=site, t=self.t, **fields)
+
+    def run(self, i: int, op: Op) -> None:
+        """Record op ``i``; its call site is line ``i + 1`` of the program."""
         site = f"program.py:{i + 1}"
         name = op[0]
         if name in ("alloc", "uniform"):
-            size = UNIFORM_BYTES if name == "uniform" else 4 * op[1]
-            usage = UNIFORM_USAGE if name == "uniform" else STORAGE_USAGE
-            add(Kind.BUFFER_CREATE, site, buffer=len(sizes), size=size, usage=usage, device=0)
-            sizes.append(size)
+            self.alloc(site, UNIFORM_BYTES if name == "uniform" else 4 * op[1], name == "uniform")
         elif name == "write":
-            a = op[1]
-            if safe and a in state["used"]:
-                submit(site)
-            payload = op_payload(seed, i, sizes[a])
-            hi, lo = digest(payload)
-            add(Kind.WRITE_BUFFER, site, buffer=a, offset=0, size=sizes[a],
-                payload=payload if data == "full" else None, digest_hi=hi, digest_lo=lo)
+            self.write(site, i, op[1])
         elif name == "dispatch":
-            inputs, out, u = op[1], op[2], op[3]
-            key = (len(inputs), u >= 0)
-            if key not in pipelines:
-                add(Kind.SHADER_MODULE, site, module=counters["module"], code=kernel_wgsl(*key), device=0)
-                layout = [(0, k, Access.READ_ONLY_STORAGE) for k in range(len(inputs))]
-                layout.append((0, len(inputs), Access.STORAGE))
-                if u >= 0:
-                    layout.append((0, len(inputs) + 1, Access.UNIFORM))
-                pipelines[key] = len(pipelines)
-                add(Kind.COMPUTE_PIPELINE, site, pipeline=pipelines[key], module=counters["module"],
-                    entry_point="main", device=0, rows=layout)
-                counters["module"] += 1
-            entries = [(k, a, 0, sizes[a], Access.READ_ONLY_STORAGE) for k, a in enumerate(inputs)]
-            entries.append((len(inputs), out, 0, sizes[out], Access.STORAGE))
-            if u >= 0:
-                entries.append((len(inputs) + 1, u, 0, UNIFORM_BYTES, Access.UNIFORM))
-            bg = counters["bind_group"]
-            counters["bind_group"] += 1
-            add(Kind.BIND_GROUP, site, bind_group=bg, pipeline=pipelines[key], group=0, rows=entries)
-            enc = encoder(site)
-            p = counters["pass"]
-            counters["pass"] += 1
-            add(Kind.PASS_BEGIN, site, compute_pass=p, encoder=enc)
-            add(Kind.SET_PIPELINE, site, compute_pass=p, pipeline=pipelines[key])
-            add(Kind.SET_BIND_GROUP, site, compute_pass=p, index=0, bind_group=bg)
-            add(Kind.DISPATCH, site, compute_pass=p, x=-(-sizes[out] // 4 // WORKGROUP), y=1, z=1)
-            add(Kind.PASS_END, site, compute_pass=p)
-            state["used"] |= {*inputs, out} | ({u} if u >= 0 else set())
+            self.dispatch(site, op[1], op[2], op[3])
         elif name == "copy":
-            src, dst = op[1], op[2]
-            enc = encoder(site)
-            add(Kind.COPY, site, encoder=enc, src=src, src_offset=0, dst=dst, dst_offset=0,
-                size=min(sizes[src], sizes[dst]))
-            state["used"] |= {src, dst}
+            self.copy(site, op[1], op[2])
         elif name == "read":
-            submit(site)
-            add(Kind.QUEUE_READ, site, buffer=op[1], offset=0, size=sizes[op[1]])
+            self.submit(site)
+            self.add(Kind.QUEUE_READ, site, buffer=op[1], offset=0, size=self.sizes[op[1]])
         elif name == "free":
-            add(Kind.BUFFER_DESTROY, site, buffer=op[1], dropped=1)
+            self.add(Kind.BUFFER_DESTROY, site, buffer=op[1], dropped=1)
         elif name == "submit":
-            submit(site)
+            self.submit(site)
         else:
             raise ValueError(f"op {i}: unknown op {name!r}")
-    submit(f"program.py:{len(ops) + 1}")
-    return b.build(end={"exit_code": 0})
+
+    def open_encoder(self, site: str) -> int:
+        """The open encoder; one is created when none is open."""
+        if self.encoder < 0:
+            self.encoder = self.encoders
+            self.encoders += 1
+            self.add(Kind.ENCODER_CREATE, site, encoder=self.encoder, device=0)
+        return self.encoder
+
+    def submit(self, site: str) -> None:
+        """Finish and submit the open encoder, if one is open."""
+        if self.encoder >= 0:
+            self.add(Kind.ENCODER_FINISH, site, encoder=self.encoder)
+            self.add(Kind.SUBMIT, site, device=0, rows=[(self.encoder,)])
+            self.encoder = -1
+            self.used = set()
+
+    def alloc(self, site: str, size: int, uniform: bool) -> None:
+        usage = UNIFORM_USAGE if uniform else STORAGE_USAGE
+        self.add(Kind.BUFFER_CREATE, site, buffer=len(self.sizes), size=size, usage=usage, device=0)
+        self.sizes.append(size)
+
+    def write(self, site: str, i: int, a: int) -> None:
+        if self.safe and a in self.used:
+            self.submit(site)
+        payload = op_payload(self.seed, i, self.sizes[a])
+        hi, lo = digest(payload)
+        self.add(Kind.WRITE_BUFFER, site, buffer=a, offset=0, size=self.sizes[a],
+                 payload=payload if self.data == "full" else None, digest_hi=hi, digest_lo=lo)
+
+    def pipeline(self, site: str, n_inputs: int, with_uniform: bool) -> int:
+        """The pipeline of the kernel with ``n_inputs`` inputs, made (with its own module) at first use."""
+        key = (n_inputs, with_uniform)
+        if key not in self.pipelines:
+            pipeline = self.pipelines[key] = len(self.pipelines)
+            self.add(Kind.SHADER_MODULE, site, module=pipeline, code=kernel_wgsl(*key), device=0)
+            layout = [(0, k, Access.READ_ONLY_STORAGE) for k in range(n_inputs)]
+            layout.append((0, n_inputs, Access.STORAGE))
+            if with_uniform:
+                layout.append((0, n_inputs + 1, Access.UNIFORM))
+            self.add(Kind.COMPUTE_PIPELINE, site, pipeline=pipeline, module=pipeline, entry_point="main", device=0,
+                     rows=layout)
+        return self.pipelines[key]
+
+    def dispatch(self, site: str, inputs: tuple[int, ...], out: int, u: int) -> None:
+        """A bind group of its own, then a pass of its own that dispatches one thread per output word."""
+        pipeline = self.pipeline(site, len(inputs), u >= 0)
+        entries = [(k, a, 0, self.sizes[a], Access.READ_ONLY_STORAGE) for k, a in enumerate(inputs)]
+        entries.append((len(inputs), out, 0, self.sizes[out], Access.STORAGE))
+        if u >= 0:
+            entries.append((len(inputs) + 1, u, 0, UNIFORM_BYTES, Access.UNIFORM))
+        bg = self.bind_groups
+        self.bind_groups += 1
+        self.add(Kind.BIND_GROUP, site, bind_group=bg, pipeline=pipeline, group=0, rows=entries)
+        enc = self.open_encoder(site)
+        p = self.passes
+        self.passes += 1
+        self.add(Kind.PASS_BEGIN, site, compute_pass=p, encoder=enc)
+        self.add(Kind.SET_PIPELINE, site, compute_pass=p, pipeline=pipeline)
+        self.add(Kind.SET_BIND_GROUP, site, compute_pass=p, index=0, bind_group=bg)
+        self.add(Kind.DISPATCH, site, compute_pass=p, x=-(-self.sizes[out] // 4 // WORKGROUP), y=1, z=1)
+        self.add(Kind.PASS_END, site, compute_pass=p)
+        self.used |= {*inputs, out} | ({u} if u >= 0 else set())
+
+    def copy(self, site: str, src: int, dst: int) -> None:
+        enc = self.open_encoder(site)
+        self.add(Kind.COPY, site, encoder=enc, src=src, src_offset=0, dst=dst, dst_offset=0,
+                 size=min(self.sizes[src], self.sizes[dst]))
+        self.used |= {src, dst}

@@ -13,24 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import wgpu
 
 from wgtrace.sim.check import check
 from wgtrace.tracer import recording
 from wgtrace.traces import load
 
-CORPUS = Path(__file__).resolve().parent.parent / "traces" / "corpus"
-DOUBLE = """
-@group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read_write> y: array<u32>;
+from gpu_program import STORAGE, begin_double, request_device
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if (gid.x < arrayLength(&y)) {
-        y[gid.x] = x[gid.x] * 2u;
-    }
-}
-"""
+CORPUS = Path(__file__).resolve().parent.parent / "traces" / "corpus"
 
 
 def here() -> int:
@@ -40,18 +30,10 @@ def here() -> int:
 
 def double_then_refill(submit_first: bool) -> tuple[np.ndarray, int, int]:
     """Returns what the kernel wrote, and the lines of the dispatch and of the refill."""
-    device = wgpu.gpu.request_adapter_sync(power_preference="high-performance").request_device_sync()
-    usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_DST | wgpu.BufferUsage.COPY_SRC
-    x = device.create_buffer_with_data(data=np.arange(64, dtype=np.uint32), usage=usage)
-    y = device.create_buffer(size=256, usage=usage)
-    module = device.create_shader_module(code=DOUBLE, label="double")
-    pipeline = device.create_compute_pipeline(layout="auto", compute={"module": module, "entry_point": "main"})
-    group = device.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=[
-        {"binding": 0, "resource": {"buffer": x}}, {"binding": 1, "resource": {"buffer": y}}])
-    encoder = device.create_command_encoder()
-    compute = encoder.begin_compute_pass()
-    compute.set_pipeline(pipeline)
-    compute.set_bind_group(0, group)
+    device = request_device()
+    x = device.create_buffer_with_data(data=np.arange(64, dtype=np.uint32), usage=STORAGE)
+    y = device.create_buffer(size=256, usage=STORAGE)
+    encoder, compute = begin_double(device, x, y)
     dispatch_line = here() + 1
     compute.dispatch_workgroups(1)
     compute.end()

@@ -14,12 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wgtrace.sim.check import check, oracle
-from wgtrace.traces import Access, Kind, TraceBuilder, make_header, validate
+from wgtrace.traces import Access, BufferUsage, Kind, TraceBuilder, make_header, validate
 
 LIMITS = {"min-storage-buffer-offset-alignment": 4, "min-uniform-buffer-offset-alignment": 4}
 ACCESSES = (Access.READ_ONLY_STORAGE, Access.STORAGE, Access.UNIFORM)
 ACTIONS = ("encoder", "dispatch", "dispatch", "indirect", "copy", "clear", "write", "write", "mapped_write",
            "read", "read_mapped", "finish", "submit", "submit", "drop")
+HOST_KINDS = {"write": Kind.WRITE_BUFFER, "mapped_write": Kind.MAPPED_WRITE, "read": Kind.QUEUE_READ,
+              "read_mapped": Kind.READ}
 
 
 class Tape:
@@ -52,99 +54,122 @@ class Tape:
         return out
 
 
-@st.composite
-def plans(draw: st.DrawFn, max_actions: int = 24):
-    """A valid trace exercising queue order; each call site names its action index."""
-    length = draw(st.integers(4, 8 * max_actions))
-    tape = Tape(draw(st.binary(min_size=length, max_size=length)))
-    b = TraceBuilder(make_header(limits=LIMITS, program=["random plan"]))
-    b.add(Kind.DEVICE, site="plan.py:0", device=0, adapter="{}", limits=json.dumps(LIMITS))
-    sizes = [tape.pick([16, 32, 64]) for _ in range(tape.int(1, 3))]
-    for i, size in enumerate(sizes):
-        b.add(Kind.BUFFER_CREATE, site="plan.py:0", buffer=i, size=size, usage=0x80 | 0x100 | 0x4 | 0x8, device=0)
-    b.add(Kind.SHADER_MODULE, site="plan.py:0", module=0, code="", device=0)
-    pipelines: dict[tuple[int, ...], int] = {}
-    count = {"encoder": 0, "pass": 0, "group": 0}
-    open_, finished = [], []
+class RandomPlan:
+    """A valid trace exercising queue order, built action by action from a tape; sites name the action."""
 
-    def span(min_words: int = 0) -> tuple[int, int, int]:
-        buf = tape.int(0, len(sizes) - 1)
-        words = sizes[buf] // 4
-        lo = tape.int(0, words - min_words)
-        n = tape.int(min_words, words - lo)
+    def __init__(self, tape: Tape):
+        self.tape = tape
+        self.b = TraceBuilder(make_header(limits=LIMITS, program=["random plan"]))
+        self.b.add(Kind.DEVICE, site="plan.py:0", device=0, adapter="{}", limits=json.dumps(LIMITS))
+        self.sizes = [tape.pick([16, 32, 64]) for _ in range(tape.int(1, 3))]
+        usage = int(BufferUsage.STORAGE | BufferUsage.INDIRECT | BufferUsage.COPY_SRC | BufferUsage.COPY_DST)
+        for i, size in enumerate(self.sizes):
+            self.b.add(Kind.BUFFER_CREATE, site="plan.py:0", buffer=i, size=size, usage=usage, device=0)
+        self.b.add(Kind.SHADER_MODULE, site="plan.py:0", module=0, code="", device=0)
+        self.pipelines: dict[tuple[int, ...], int] = {}
+        self.count = {"encoder": 0, "pass": 0, "group": 0}
+        self.open: list[int] = []
+        self.finished: list[int] = []
+        self.actions = {"dispatch": self.dispatch, "indirect": self.dispatch, "copy": self.copy, "clear": self.clear,
+                        "write": self.host, "mapped_write": self.host, "read": self.host, "read_mapped": self.host,
+                        "finish": self.finish, "submit": self.submit, "drop": self.drop}
+
+    def build(self, max_actions: int):
+        tape = self.tape
+        for step in range(max_actions):
+            if tape.done:
+                break
+            site = f"plan.py:{step + 1}"
+            action = tape.pick(ACTIONS)
+            if action == "encoder" or (action in ("dispatch", "indirect", "copy", "clear") and not self.open):
+                self.b.add(Kind.ENCODER_CREATE, site=site, encoder=self.count["encoder"], device=0)
+                self.open.append(self.count["encoder"])
+                self.count["encoder"] += 1
+            if action in self.actions:
+                self.actions[action](site, action)
+        if tape.int(0, 3) != 1:
+            for enc in self.open:
+                self.b.add(Kind.ENCODER_FINISH, site="plan.py:99", encoder=enc)
+            if self.open or self.finished:
+                self.b.add(Kind.SUBMIT, site="plan.py:99", device=0, rows=[(e,) for e in [*self.finished, *self.open]])
+        trace = self.b.build()
+        validate(trace)
+        return trace
+
+    def span(self, min_words: int = 0) -> tuple[int, int, int]:
+        buf = self.tape.int(0, len(self.sizes) - 1)
+        words = self.sizes[buf] // 4
+        lo = self.tape.int(0, words - min_words)
+        n = self.tape.int(min_words, words - lo)
         return buf, 4 * lo, 4 * n
 
-    def pipeline(accesses: tuple[int, ...]) -> int:
-        if accesses not in pipelines:
-            pipelines[accesses] = len(pipelines)
-            b.add(Kind.COMPUTE_PIPELINE, site="plan.py:0", pipeline=pipelines[accesses], module=0,
-                  entry_point=f"k{len(pipelines)}", device=0, rows=[(0, k, a) for k, a in enumerate(accesses)])
-        return pipelines[accesses]
+    def pipeline(self, accesses: tuple[int, ...]) -> int:
+        if accesses not in self.pipelines:
+            self.pipelines[accesses] = len(self.pipelines)
+            rows = [(0, k, a) for k, a in enumerate(accesses)]
+            self.b.add(Kind.COMPUTE_PIPELINE, site="plan.py:0", pipeline=self.pipelines[accesses], module=0,
+                       entry_point=f"k{len(self.pipelines)}", device=0, rows=rows)
+        return self.pipelines[accesses]
 
-    def dispatch(site: str, enc: int, indirect: bool) -> None:
-        accesses = tuple(tape.pick(ACCESSES) for _ in range(tape.int(1, 3)))
-        p = pipeline(accesses)
-        entries = [(k, *span(min_words=1), a) for k, a in enumerate(accesses)]
-        g = count["group"]
-        count["group"] += 1
+    def dispatch(self, site: str, action: str) -> None:
+        enc = self.tape.pick(self.open)
+        accesses = tuple(self.tape.pick(ACCESSES) for _ in range(self.tape.int(1, 3)))
+        p = self.pipeline(accesses)
+        entries = [(k, *self.span(min_words=1), a) for k, a in enumerate(accesses)]
+        g, c = self.count["group"], self.count["pass"]
+        self.count["group"] += 1
+        self.count["pass"] += 1
+        b = self.b
         b.add(Kind.BIND_GROUP, site=site, bind_group=g, pipeline=p, group=0, rows=entries)
-        c = count["pass"]
-        count["pass"] += 1
         b.add(Kind.PASS_BEGIN, site=site, compute_pass=c, encoder=enc)
         b.add(Kind.SET_PIPELINE, site=site, compute_pass=c, pipeline=p)
         b.add(Kind.SET_BIND_GROUP, site=site, compute_pass=c, index=0, bind_group=g)
-        if indirect:
-            buf, lo, _ = span(min_words=3)
+        if action == "indirect":
+            buf, lo, _ = self.span(min_words=3)
             b.add(Kind.DISPATCH_INDIRECT, site=site, compute_pass=c, buffer=buf, offset=lo)
         else:
             b.add(Kind.DISPATCH, site=site, compute_pass=c, x=1, y=1, z=1)
         b.add(Kind.PASS_END, site=site, compute_pass=c)
 
-    for step in range(max_actions):
-        if tape.done:
-            break
-        site = f"plan.py:{step + 1}"
-        action = tape.pick(ACTIONS)
-        if action == "encoder" or (action in ("dispatch", "indirect", "copy", "clear") and not open_):
-            b.add(Kind.ENCODER_CREATE, site=site, encoder=count["encoder"], device=0)
-            open_.append(count["encoder"])
-            count["encoder"] += 1
-        if action in ("dispatch", "indirect"):
-            dispatch(site, tape.pick(open_), action == "indirect")
-        elif action == "copy":
-            src, src_off, n = span()
-            dst = tape.int(0, len(sizes) - 1)
-            dst_off = 4 * tape.int(0, (sizes[dst] - n) // 4) if n <= sizes[dst] else 0
-            b.add(Kind.COPY, site=site, encoder=tape.pick(open_), src=src, src_offset=src_off, dst=dst,
-                  dst_offset=dst_off, size=min(n, sizes[dst]))
-        elif action == "clear":
-            buf, lo, n = span()
-            b.add(Kind.CLEAR, site=site, encoder=tape.pick(open_), buffer=buf, offset=lo, size=n)
-        elif action in ("write", "mapped_write", "read", "read_mapped"):
-            kind = {"write": Kind.WRITE_BUFFER, "mapped_write": Kind.MAPPED_WRITE, "read": Kind.QUEUE_READ,
-                    "read_mapped": Kind.READ}[action]
-            buf, lo, n = span()
-            b.add(kind, site=site, buffer=buf, offset=lo, size=n)
-        elif action == "finish" and open_:
-            enc = tape.pick(open_)
-            open_.remove(enc)
-            finished.append(enc)
-            b.add(Kind.ENCODER_FINISH, site=site, encoder=enc)
-        elif action == "submit" and finished:
-            chosen = tape.some(finished, least=1)
+    def copy(self, site: str, action: str) -> None:
+        src, src_off, n = self.span()
+        dst = self.tape.int(0, len(self.sizes) - 1)
+        dst_off = 4 * self.tape.int(0, (self.sizes[dst] - n) // 4) if n <= self.sizes[dst] else 0
+        self.b.add(Kind.COPY, site=site, encoder=self.tape.pick(self.open), src=src, src_offset=src_off, dst=dst,
+                   dst_offset=dst_off, size=min(n, self.sizes[dst]))
+
+    def clear(self, site: str, action: str) -> None:
+        buf, lo, n = self.span()
+        self.b.add(Kind.CLEAR, site=site, encoder=self.tape.pick(self.open), buffer=buf, offset=lo, size=n)
+
+    def host(self, site: str, action: str) -> None:
+        buf, lo, n = self.span()
+        self.b.add(HOST_KINDS[action], site=site, buffer=buf, offset=lo, size=n)
+
+    def finish(self, site: str, action: str) -> None:
+        if self.open:
+            enc = self.tape.pick(self.open)
+            self.open.remove(enc)
+            self.finished.append(enc)
+            self.b.add(Kind.ENCODER_FINISH, site=site, encoder=enc)
+
+    def submit(self, site: str, action: str) -> None:
+        if self.finished:
+            chosen = self.tape.some(self.finished, least=1)
             for enc in chosen:
-                finished.remove(enc)
-            b.add(Kind.SUBMIT, site=site, device=0, rows=[(e,) for e in chosen])
-        elif action == "drop" and open_:
-            open_.remove(tape.pick(open_))
-    if tape.int(0, 3) != 1:
-        for enc in open_:
-            b.add(Kind.ENCODER_FINISH, site="plan.py:99", encoder=enc)
-        if open_ or finished:
-            b.add(Kind.SUBMIT, site="plan.py:99", device=0, rows=[(e,) for e in [*finished, *open_]])
-    trace = b.build()
-    validate(trace)
-    return trace
+                self.finished.remove(enc)
+            self.b.add(Kind.SUBMIT, site=site, device=0, rows=[(e,) for e in chosen])
+
+    def drop(self, site: str, action: str) -> None:
+        if self.open:
+            self.open.remove(self.tape.pick(self.open))
+
+
+@st.composite
+def plans(draw: st.DrawFn, max_actions: int = 24):
+    """A valid trace exercising queue order (see ``RandomPlan``)."""
+    length = draw(st.integers(4, 8 * max_actions))
+    return RandomPlan(Tape(draw(st.binary(min_size=length, max_size=length)))).build(max_actions)
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,38 +6,24 @@ the tracer's instrumentation never touches this process's own wgpu use.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
+HERE = Path(__file__).resolve().parent
 
 PROGRAM = '''
 import numpy as np
-import pytest
-import wgpu
-
-SHADER = """
-@group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read_write> y: array<u32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if (gid.x < arrayLength(&y)) { y[gid.x] = x[gid.x] + 1u; }
-}
-"""
+from gpu_program import STORAGE, begin_double, request_device
 
 
 def run(submit_first):
-    device = wgpu.gpu.request_adapter_sync().request_device_sync()
-    usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_DST | wgpu.BufferUsage.COPY_SRC
-    x = device.create_buffer_with_data(data=np.zeros(64, dtype=np.uint32), usage=usage)
-    y = device.create_buffer(size=256, usage=usage)
-    module = device.create_shader_module(code=SHADER, label="inc")
-    pipeline = device.create_compute_pipeline(layout="auto", compute={"module": module, "entry_point": "main"})
-    group = device.create_bind_group(layout=pipeline.get_bind_group_layout(0), entries=[
-        {"binding": 0, "resource": {"buffer": x}}, {"binding": 1, "resource": {"buffer": y}}])
-    encoder = device.create_command_encoder()
-    compute = encoder.begin_compute_pass()
-    compute.set_pipeline(pipeline)
-    compute.set_bind_group(0, group)
+    device = request_device()
+    x = device.create_buffer_with_data(data=np.zeros(64, dtype=np.uint32), usage=STORAGE)
+    y = device.create_buffer(size=256, usage=STORAGE)
+    encoder, compute = begin_double(device, x, y)
     compute.dispatch_workgroups(1)
     compute.end()
     if submit_first:
@@ -49,6 +35,12 @@ def run(submit_first):
 '''
 WRITE_LINE = PROGRAM.lstrip().splitlines().index(
     "    device.queue.write_buffer(x, 0, np.ones(64, dtype=np.uint32))  # THE WRITE") + 1
+
+
+@pytest.fixture(autouse=True)
+def shared_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child pytest runs in a folder of its own: it finds gpu_program.py through PYTHONPATH."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])))
 
 
 def test_option_fails_the_hazardous_test_and_passes_the_clean_one(pytester: pytest.Pytester):
@@ -71,7 +63,7 @@ def test_no_wgpu():
     result.stdout.fnmatch_lines([
         "*test_hazard*",
         "*wgpu hazard: 1 error(s) in this test's wgpu calls (H1)",
-        f"*H1 write_buffer at test_gpu.py:{WRITE_LINE} lands before dispatch `inc` at test_gpu.py:*, which still "
+        f"*H1 write_buffer at test_gpu.py:{WRITE_LINE} lands before dispatch `double` at test_gpu.py:*, which still "
         "reads bytes 0-255 of the same storage",
         "*trace kept: *kept*test_hazard.wgtrace*",
     ])

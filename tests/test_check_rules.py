@@ -13,11 +13,12 @@ import pytest
 
 from wgtrace.sim.check import check
 from wgtrace.sim.plan import Allocations, Plan
-from wgtrace.traces import Access, Kind, TraceBuilder, make_header, validate
+from wgtrace.traces import DEFAULT_LIMITS, Access, BufferUsage, Kind, TraceBuilder, make_header, validate
 
 RO, RW, UNIFORM = Access.READ_ONLY_STORAGE, Access.STORAGE, Access.UNIFORM
-LIMITS = {"min-storage-buffer-offset-alignment": 256, "min-uniform-buffer-offset-alignment": 256,
-          "max-storage-buffer-binding-size": 1 << 27, "max-uniform-buffer-binding-size": 1 << 16}
+LIMITS = DEFAULT_LIMITS
+USAGE = int(BufferUsage.STORAGE | BufferUsage.UNIFORM | BufferUsage.INDIRECT | BufferUsage.COPY_DST
+            | BufferUsage.COPY_SRC)
 
 
 class App:
@@ -40,7 +41,7 @@ class App:
 
     def buffer(self, size: int, label: str | None = None) -> int:
         b = self.new("buffer")
-        self.add(Kind.BUFFER_CREATE, buffer=b, size=size, usage=0x80 | 0x40 | 0x100 | 0x8 | 0x4, label=label,
+        self.add(Kind.BUFFER_CREATE, buffer=b, size=size, usage=USAGE, label=label,
                  device=0)
         return b
 

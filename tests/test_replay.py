@@ -13,24 +13,17 @@ import sys
 import numpy as np
 import pytest
 
-from wgtrace.replay.device import adapter_name, open_device
-from wgtrace.replay.engine import Engine, Program
+from wgtrace.replay.device import adapter_name
+from wgtrace.replay.engine import DecodedPlan
 from wgtrace.replay.report import replay
 from wgtrace.replay.truth import gpu_valid
 from wgtrace.sim import synthetic
 from wgtrace.sim.plan import Plan
-from wgtrace.traces import Kind, Trace, TraceBuilder, make_header, save
+from wgtrace.traces import BufferUsage, Kind, Trace, TraceBuilder, make_header, save
 from wgtrace.traces.cli import main
 from wgtrace.traces.digest import digest
 
 STORAGE = synthetic.STORAGE_USAGE
-
-
-@pytest.fixture(scope="module")
-def engine():
-    engine = Engine(open_device(), timeout=60)
-    yield engine
-    engine.close()
 
 
 def model_reads(ops, seed: int) -> list[bytes]:
@@ -109,7 +102,7 @@ def test_synthetic_data_is_keyed_by_source_event(engine):
     c = replay(trace, engine, adapter="test", seed=6, reference=False)
     assert a.recorded_writes == 0 and a.synthetic_writes == trace.count_kind(Kind.WRITE_BUFFER)
     assert a.verdict.vs_recording == 0
-    keyed = [engine.run(Program.of(trace), r).reads for r in (_data(trace, 5), _data(trace, 5), _data(trace, 6))]
+    keyed = [engine.run(DecodedPlan.of(trace), r).reads for r in (_data(trace, 5), _data(trace, 5), _data(trace, 6))]
     assert keyed[0] == keyed[1] != keyed[2]
     assert a.ok and b.ok and c.ok
 
@@ -203,7 +196,8 @@ def test_destroy_while_pending_is_refused_not_fatal(engine):
 
 def test_submit_of_a_mapped_buffer_is_refused_not_fatal(engine):
     def build(b: TraceBuilder) -> None:
-        b.add(Kind.BUFFER_CREATE, buffer=2, size=64, usage=0x2 | 0x4, mapped_at_creation=1, device=0)
+        b.add(Kind.BUFFER_CREATE, buffer=2, size=64, usage=BufferUsage.MAP_WRITE | BufferUsage.COPY_SRC,
+              mapped_at_creation=1, device=0)
         b.add(Kind.ENCODER_CREATE, encoder=0, device=0)
         b.add(Kind.COPY, encoder=0, src=2, src_offset=0, dst=0, dst_offset=0, size=64)
         b.add(Kind.ENCODER_FINISH, encoder=0)

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from wgtrace.replay.device import open_device
-from wgtrace.replay.engine import Engine
 from wgtrace.replay.truth import device_rule, judge, reference_reads
 from wgtrace.sim.policies import pass_names, pool_names
 from wgtrace.traces import load
@@ -21,13 +19,6 @@ from wgtrace.traces.cli import main
 
 CORPUS = sorted((Path(__file__).parent.parent / "traces" / "corpus").glob("*.wgtrace"))
 FULL_GRID_EVENTS = 2000
-
-
-@pytest.fixture(scope="module")
-def engine():
-    engine = Engine(open_device(), timeout=60)
-    yield engine
-    engine.close()
 
 
 def grid(events: int) -> list[tuple[str, str]]:

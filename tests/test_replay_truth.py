@@ -4,20 +4,10 @@ and the device rejects exactly the plans the checker reports errors for (see rep
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from wgtrace.replay.device import open_device
-from wgtrace.replay.engine import Engine
 from wgtrace.replay.truth import POLICIES, agreement_lines, device_rule, gpu_valid, observable, run_cases
 from wgtrace.sim import synthetic
 from wgtrace.traces.cli import main
-
-
-@pytest.fixture(scope="module")
-def engine():
-    engine = Engine(open_device(), timeout=60)
-    yield engine
-    engine.close()
 
 
 def test_truth_table_agrees_on_hundreds_of_cases(engine):

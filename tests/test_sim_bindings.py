@@ -14,20 +14,18 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wgtrace.replay.device import open_device
-from wgtrace.replay.engine import Engine
 from wgtrace.replay.report import replay
 from wgtrace.sim import plan
 from wgtrace.sim.check import check
 from wgtrace.sim.planner.bindings import read_write_wgsl
 from wgtrace.sim.policies import POOLS, parse_pool, pass_names, pool_names
 from wgtrace.sim.synthetic import build
-from wgtrace.traces import Access, BufferUsage, Kind, Trace, TraceBuilder, load, make_header, validate
+from wgtrace.traces import DEFAULT_LIMITS, Access, BufferUsage, Kind, Trace, TraceBuilder, load, make_header, validate
 
 from strategies import programs
 
 MLP_TRAIN = Path(__file__).parent.parent / "traces" / "corpus" / "mlp_train.wgtrace"
-STORAGE = 0x80 | 0x08 | 0x04
+STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC
 READ_WRITE_POOLS = [p for p in pool_names() if parse_pool(p).read_write_bindings]
 KERNEL = """
 @group(0) @binding(0) var<storage, read> a: array<u32>;
@@ -95,14 +93,13 @@ def explicit_layouts() -> Trace:
     """Pipeline 0 (explicit layout 0) and pipeline 1 (auto layout) share module 0; pipeline 2's module
     numbers its binding with a constant, which the rewrite cannot follow. Each dispatch binds two
     pooled buffers, a read-only input and a read-write output, which sliced puts on one page."""
-    limits = {"min-storage-buffer-offset-alignment": 256, "min-uniform-buffer-offset-alignment": 256,
-              "max-storage-buffer-binding-size": 1 << 27}
-    b = TraceBuilder(make_header(program=["layouts"], limits=limits, capture={"mode": "digest", "payload_cap": 0}))
+    b = TraceBuilder(make_header(program=["layouts"], limits=DEFAULT_LIMITS,
+                                 capture={"mode": "digest", "payload_cap": 0}))
 
     def add(kind: Kind, **fields) -> int:
         return b.add(kind, site=f"layouts.py:{len(b) + 1}", t=1000 * (len(b) + 1), **fields)
 
-    add(Kind.DEVICE, device=0, adapter="{}", limits=json.dumps(limits))
+    add(Kind.DEVICE, device=0, adapter="{}", limits=json.dumps(DEFAULT_LIMITS))
     add(Kind.SHADER_MODULE, module=0, code=KERNEL, device=0)
     add(Kind.SHADER_MODULE, module=1, code="const IN = 0;\n" + KERNEL.replace("@binding(0)", "@binding(IN)"),
         device=0)
@@ -153,13 +150,9 @@ def test_explicit_layouts_and_shared_modules_flip_together_and_unfollowable_wgsl
     assert source.strings == plan(source, "sliced-pr56", "batched").trace.strings
 
 
-def test_wgpu_accepts_the_rewritten_layouts_and_refuses_only_the_unfollowable_kernel():
-    engine = Engine(open_device(), timeout=60)
-    try:
-        source = explicit_layouts()
-        e = replay(source, engine, adapter="test", pool="sliced", passes="batched", reference=False).error
-    finally:
-        engine.close()
+def test_wgpu_accepts_the_rewritten_layouts_and_refuses_only_the_unfollowable_kernel(engine):
+    source = explicit_layouts()
+    e = replay(source, engine, adapter="test", pool="sliced", passes="batched", reference=False).error
     third = int(plan(source, "sliced", "batched").trace.where(Kind.DISPATCH)[2])
     assert (e.kind, e.cause, e.cause_kind) == ("encoder_finish", third, "dispatch"), e.line()
     assert "conflicting usages" in e.message

@@ -28,11 +28,12 @@ from wgtrace.tracer.sites import line_at
 from wgtrace.traces import Access, Kind, TraceBuilder, load
 from wgtrace.traces.digest import digest
 
+from gpu_program import STORAGE, request_device
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the examples are a package at the repository root
     sys.path.insert(0, str(ROOT))
 
-STORAGE = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
 SHADER = """
 struct Params { scale: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -113,10 +114,6 @@ def counting() -> Iterator[Counter]:
             step()
 
 
-def device() -> wgpu.GPUDevice:
-    return wgpu.gpu.request_adapter_sync().request_device_sync()
-
-
 EXAMPLES = {  # name -> (module, argv): small sizes, every API pattern of each program kept
     "mlp_train": ("mlp_train", ["--steps", "6", "--log-every", "2"]),
     "mlp_hazard": ("mlp_train", ["--steps", "4", "--hazard"]),
@@ -175,10 +172,9 @@ def compute_once(dev: wgpu.GPUDevice, values: np.ndarray, scale: int = 3) -> np.
     return np.frombuffer(dev.queue.read_buffer(dst), dtype=np.uint32)
 
 
-def test_auto_layout_access_from_wgsl_and_bind_group_rows(tmp_path):
-    dev = device()
+def test_auto_layout_access_from_wgsl_and_bind_group_rows(tmp_path, device):
     with recording(tmp_path / "t.wgtrace"):
-        out = compute_once(dev, np.arange(100, dtype=np.uint32))
+        out = compute_once(device, np.arange(100, dtype=np.uint32))
     assert (out == np.arange(100) * 3).all()
     trace = load(tmp_path / "t.wgtrace")
     pipeline = trace.event(int(trace.where(Kind.COMPUTE_PIPELINE)[0]))
@@ -191,34 +187,33 @@ def test_auto_layout_access_from_wgsl_and_bind_group_rows(tmp_path):
         (0, 0, 16, Access.UNIFORM), (1, 0, 400, Access.READ_ONLY_STORAGE), (2, 0, 400, Access.STORAGE)]
 
 
-def test_explicit_layouts_and_dynamic_offsets(tmp_path):
-    dev = device()
+def test_explicit_layouts_and_dynamic_offsets(tmp_path, device):
     visible = wgpu.ShaderStage.COMPUTE
     with recording(tmp_path / "t.wgtrace"):
-        layout = dev.create_bind_group_layout(entries=[
+        layout = device.create_bind_group_layout(entries=[
             {"binding": 0, "visibility": visible, "buffer": {}},
             {"binding": 1, "visibility": visible, "buffer": {"type": "read-only-storage", "has_dynamic_offset": True}},
             {"binding": 2, "visibility": visible, "buffer": {"type": "storage"}},
             {"binding": 3, "visibility": visible, "buffer": {"type": "storage"}},
         ])
-        pipeline = dev.create_compute_pipeline(
-            layout=dev.create_pipeline_layout(bind_group_layouts=[layout]),
-            compute={"module": dev.create_shader_module(code=SHADER), "entry_point": "main"})
-        params = dev.create_buffer(size=16, usage=wgpu.BufferUsage.UNIFORM)
-        buffers = [dev.create_buffer(size=1024, usage=STORAGE) for _ in range(3)]
-        group = dev.create_bind_group(layout=layout, entries=[
+        pipeline = device.create_compute_pipeline(
+            layout=device.create_pipeline_layout(bind_group_layouts=[layout]),
+            compute={"module": device.create_shader_module(code=SHADER), "entry_point": "main"})
+        params = device.create_buffer(size=16, usage=wgpu.BufferUsage.UNIFORM)
+        buffers = [device.create_buffer(size=1024, usage=STORAGE) for _ in range(3)]
+        group = device.create_bind_group(layout=layout, entries=[
             {"binding": 0, "resource": {"buffer": params}},
             {"binding": 1, "resource": {"buffer": buffers[0], "size": 256}},
             {"binding": 2, "resource": {"buffer": buffers[1], "offset": 256}},
             {"binding": 3, "resource": {"buffer": buffers[2]}},
         ])
-        encoder = dev.create_command_encoder()
+        encoder = device.create_command_encoder()
         compute = encoder.begin_compute_pass()
         compute.set_pipeline(pipeline)
         compute.set_bind_group(0, group, [0, 256, 512], 1, 1)
         compute.dispatch_workgroups(1, 2, 3)
         compute.end()
-        dev.queue.submit([encoder.finish()])
+        device.queue.submit([encoder.finish()])
     trace = load(tmp_path / "t.wgtrace")
     bgl = trace.event(int(trace.where(Kind.BIND_GROUP_LAYOUT)[0]))
     assert [(r["binding"], r["access"], r["dynamic"]) for r in bgl["rows"]] == [
@@ -242,26 +237,25 @@ def _own_parameters(method) -> list[tuple]:
     return [(p.name, p.kind, p.default) for p in inspect.signature(method, follow_wrapped=False).parameters.values()]
 
 
-def test_wrappers_take_the_methods_own_parameters_and_one_shot_iterators(tmp_path):
-    dev = device()
+def test_wrappers_take_the_methods_own_parameters_and_one_shot_iterators(tmp_path, device):
     plain = {(cls, name): _own_parameters(getattr(cls, name)) for cls, m in RECORDED.items() for name in m}
     visible = wgpu.ShaderStage.COMPUTE
     with recording(tmp_path / "t.wgtrace"):
         assert {key: _own_parameters(getattr(*key)) for key in plain} == plain
-        layout = dev.create_bind_group_layout(entries=(e for e in [
+        layout = device.create_bind_group_layout(entries=(e for e in [
             {"binding": 0, "visibility": visible, "buffer": {}},
             {"binding": 1, "visibility": visible, "buffer": {"type": "read-only-storage"}},
             {"binding": 2, "visibility": visible, "buffer": {"type": "storage"}},
             {"binding": 3, "visibility": visible, "buffer": {"type": "storage"}},
         ]))
-        pipeline = dev.create_compute_pipeline(
-            layout=dev.create_pipeline_layout(bind_group_layouts=iter([layout])),
-            compute={"module": dev.create_shader_module(code=SHADER), "entry_point": "main"})
-        buffers = [dev.create_buffer(size=256, usage=wgpu.BufferUsage.UNIFORM if i == 0 else STORAGE)
+        pipeline = device.create_compute_pipeline(
+            layout=device.create_pipeline_layout(bind_group_layouts=iter([layout])),
+            compute={"module": device.create_shader_module(code=SHADER), "entry_point": "main"})
+        buffers = [device.create_buffer(size=256, usage=wgpu.BufferUsage.UNIFORM if i == 0 else STORAGE)
                    for i in range(4)]
-        group = dev.create_bind_group(layout=layout, entries=iter(
+        group = device.create_bind_group(layout=layout, entries=iter(
             [{"binding": i, "resource": {"buffer": b}} for i, b in enumerate(buffers)]))
-        encoder = dev.create_command_encoder()
+        encoder = device.create_command_encoder()
         compute = encoder.begin_compute_pass()
         compute.set_pipeline(pipeline=pipeline)
         compute.set_bind_group(index=0, bind_group=group)
@@ -269,9 +263,9 @@ def test_wrappers_take_the_methods_own_parameters_and_one_shot_iterators(tmp_pat
         with pytest.raises(TypeError) as recorded_error:  # the wrapper's own, as the method would raise it
             compute.dispatch_workgroups(2, workgroup_count_x=2)
         compute.end()
-        dev.queue.submit(cb for cb in [encoder.finish()])
+        device.queue.submit(cb for cb in [encoder.finish()])
     with pytest.raises(TypeError) as plain_error:
-        dev.create_command_encoder().begin_compute_pass().dispatch_workgroups(2, workgroup_count_x=2)
+        device.create_command_encoder().begin_compute_pass().dispatch_workgroups(2, workgroup_count_x=2)
     assert str(recorded_error.value) == str(plain_error.value)
     trace = load(tmp_path / "t.wgtrace")
     assert len(trace.event(int(trace.where(Kind.BIND_GROUP_LAYOUT)[0]))["rows"]) == 4
@@ -313,14 +307,13 @@ def test_append_keeps_its_errors():
     assert builder.build().args[0, :4].tolist() == [3, 1, 1, 1]
 
 
-def test_full_capture_payloads_digests_and_cap(tmp_path):
-    dev = device()
+def test_full_capture_payloads_digests_and_cap(tmp_path, device):
     data = [np.full(64, i, dtype=np.uint32) for i in range(4)]
-    buf = dev.create_buffer(size=256, usage=STORAGE)
+    buf = device.create_buffer(size=256, usage=STORAGE)
     with recording(tmp_path / "full.wgtrace", data="full", payload_cap=600):
         for d in data:
-            dev.queue.write_buffer(buf, 0, d)
-        back = dev.queue.read_buffer(buf)
+            device.queue.write_buffer(buf, 0, d)
+        back = device.queue.read_buffer(buf)
     trace = load(tmp_path / "full.wgtrace")
     assert trace.header["capture"] == {"mode": "full", "payload_cap": 600}
     writes = [trace.event(int(i)) for i in trace.where(Kind.WRITE_BUFFER)]
@@ -329,22 +322,21 @@ def test_full_capture_payloads_digests_and_cap(tmp_path):
     read = trace.event(int(trace.where(Kind.QUEUE_READ)[0]))
     assert read["payload"] is None and (read["digest_hi"], read["digest_lo"]) == digest(bytes(back))
     with recording(tmp_path / "digest.wgtrace"):
-        dev.queue.write_buffer(buf, 4, data[3], 8, 16)
+        device.queue.write_buffer(buf, 4, data[3], 8, 16)
     trace = load(tmp_path / "digest.wgtrace")
     write = trace.event(int(trace.where(Kind.WRITE_BUFFER)[0]))
     assert (write["offset"], write["size"], write["payload"]) == (4, 16, None)
     assert (write["digest_hi"], write["digest_lo"]) == digest(data[3].tobytes()[8:24])
 
 
-def test_read_buffer_and_map_are_one_event_each(tmp_path):
-    dev = device()
-    buf = dev.create_buffer_with_data(data=np.arange(16, dtype=np.uint32), usage=STORAGE)
-    staging = dev.create_buffer(size=64, usage=wgpu.BufferUsage.MAP_READ | wgpu.BufferUsage.COPY_DST)
+def test_read_buffer_and_map_are_one_event_each(tmp_path, device):
+    buf = device.create_buffer_with_data(data=np.arange(16, dtype=np.uint32), usage=STORAGE)
+    staging = device.create_buffer(size=64, usage=wgpu.BufferUsage.MAP_READ | wgpu.BufferUsage.COPY_DST)
     with recording(tmp_path / "t.wgtrace"):
-        dev.queue.read_buffer(buf, 16)
-        encoder = dev.create_command_encoder()
+        device.queue.read_buffer(buf, 16)
+        encoder = device.create_command_encoder()
         encoder.copy_buffer_to_buffer(buf, 0, staging, 0, 64)
-        dev.queue.submit([encoder.finish()])
+        device.queue.submit([encoder.finish()])
         staging.map_sync(wgpu.MapMode.READ)
         staging.read_mapped(8, 16)
         staging.unmap()
@@ -357,30 +349,28 @@ def test_read_buffer_and_map_are_one_event_each(tmp_path):
     assert trace.args[8, :4].tolist() == [1, 1, 0, 64] and trace.args[9, :3].tolist() == [1, 8, 16]
 
 
-def test_destroy_and_drop_each_buffer_once(tmp_path):
-    dev = device()
+def test_destroy_and_drop_each_buffer_once(tmp_path, device):
     with recording(tmp_path / "t.wgtrace"):
-        a = dev.create_buffer(size=64, usage=STORAGE)
-        b = dev.create_buffer(size=64, usage=STORAGE)
+        a = device.create_buffer(size=64, usage=STORAGE)
+        b = device.create_buffer(size=64, usage=STORAGE)
         a.destroy()
         a.destroy()
         line = sys._getframe().f_lineno + 1
         del a, b
-        dev.create_buffer(size=64, usage=STORAGE)  # dropped at once
+        device.create_buffer(size=64, usage=STORAGE)  # dropped at once
     trace = load(tmp_path / "t.wgtrace")
     destroys = [trace.event(int(i)) for i in trace.where(Kind.BUFFER_DESTROY)]
     assert [(d["buffer"], d["dropped"]) for d in destroys] == [(0, 0), (1, 1), (2, 1)]
     assert destroys[1]["site"].endswith(f"test_tracer.py:{line}")
 
 
-def test_calls_that_raise_propagate_unchanged_and_are_noted(tmp_path):
-    dev = device()
+def test_calls_that_raise_propagate_unchanged_and_are_noted(tmp_path, device):
     with recording(tmp_path / "t.wgtrace"):
         with pytest.raises(wgpu.GPUValidationError, match="MAP"):
-            dev.create_buffer(size=16, usage=wgpu.BufferUsage.MAP_READ | wgpu.BufferUsage.STORAGE)
-        buf = dev.create_buffer(size=16, usage=STORAGE)
+            device.create_buffer(size=16, usage=wgpu.BufferUsage.MAP_READ | wgpu.BufferUsage.STORAGE)
+        buf = device.create_buffer(size=16, usage=STORAGE)
         with pytest.raises(ValueError, match="Invalid data_length"):
-            dev.queue.write_buffer(buf, 0, np.zeros(8, dtype=np.uint32))
+            device.queue.write_buffer(buf, 0, np.zeros(8, dtype=np.uint32))
     trace = load(tmp_path / "t.wgtrace")
     notes = [trace.event(int(i)) for i in trace.where(Kind.OPAQUE)]
     assert [n["name"] for n in notes] == ["GPUDevice.create_buffer raised", "GPUQueue.write_buffer raised"]
@@ -388,10 +378,9 @@ def test_calls_that_raise_propagate_unchanged_and_are_noted(tmp_path):
     assert trace.count_kind(Kind.BUFFER_CREATE) == 1 and trace.count_kind(Kind.WRITE_BUFFER) == 0
 
 
-def test_block_that_raises_ends_the_trace_with_the_error(tmp_path):
-    dev = device()
+def test_block_that_raises_ends_the_trace_with_the_error(tmp_path, device):
     with pytest.raises(ZeroDivisionError), recording(tmp_path / "t.wgtrace"):
-        dev.create_buffer(size=16, usage=STORAGE)
+        device.create_buffer(size=16, usage=STORAGE)
         line = sys._getframe().f_lineno + 1
         1 / 0  # noqa: B018
     trace = load(tmp_path / "t.wgtrace")
@@ -401,7 +390,7 @@ def test_block_that_raises_ends_the_trace_with_the_error(tmp_path):
 
 def test_several_devices(tmp_path):
     with recording(tmp_path / "t.wgtrace"):
-        first, second = device(), device()
+        first, second = request_device(), request_device()
         a = compute_once(first, np.arange(64, dtype=np.uint32), 2)
         b = compute_once(second, np.arange(64, dtype=np.uint32), 2)
     assert (a == b).all()
@@ -412,20 +401,19 @@ def test_several_devices(tmp_path):
     assert trace.args[trace.where(Kind.SUBMIT), 0].tolist() == [0, 1]
 
 
-def test_threads_each_call_recorded_whole(tmp_path):
-    dev = device()
-    module = dev.create_shader_module(code="@compute @workgroup_size(1) fn main() {}")
-    pipeline = dev.create_compute_pipeline(layout="auto", compute={"module": module})
+def test_threads_each_call_recorded_whole(tmp_path, device):
+    module = device.create_shader_module(code="@compute @workgroup_size(1) fn main() {}")
+    pipeline = device.create_compute_pipeline(layout="auto", compute={"module": module})
     n_threads, n = 4, 200
 
     def work():
-        encoder = dev.create_command_encoder()
+        encoder = device.create_command_encoder()
         compute = encoder.begin_compute_pass()
         compute.set_pipeline(pipeline)
         for i in range(n):
             compute.dispatch_workgroups(i + 1)
         compute.end()
-        dev.queue.submit([encoder.finish()])
+        device.queue.submit([encoder.finish()])
 
     with recording(tmp_path / "t.wgtrace"):
         threads = [threading.Thread(target=work) for _ in range(n_threads)]
@@ -441,13 +429,12 @@ def test_threads_each_call_recorded_whole(tmp_path):
     assert sorted(trace.rows[trace.row_start[trace.where(Kind.SUBMIT)], 0].tolist()) == list(range(n_threads))
 
 
-def test_opaque_calls_and_wgpu_restored_afterwards(tmp_path):
-    dev = device()
+def test_opaque_calls_and_wgpu_restored_afterwards(tmp_path, device):
     before = {(cls, name): cls.__dict__.get(name) for cls, m in RECORDED.items() for name in m}
     before |= {(cls, name): cls.__dict__.get(name) for cls, names in OPAQUE.items() for name in names}
     before[(_api.GPUBuffer, "_release")] = _api.GPUBuffer.__dict__["_release"]
     with recording(tmp_path / "t.wgtrace"):
-        texture = dev.create_texture(size=(4, 4, 1), format=wgpu.TextureFormat.rgba8unorm,
+        texture = device.create_texture(size=(4, 4, 1), format=wgpu.TextureFormat.rgba8unorm,
                                      usage=wgpu.TextureUsage.COPY_DST, label="tex")
         texture.destroy()
     after = {key: key[0].__dict__.get(key[1]) for key in before}

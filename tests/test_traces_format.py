@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wgtrace.traces import Kind, TraceBuilder, TraceError, TraceWriter, load, make_header, save, validate
+from wgtrace.traces import BufferUsage, Kind, TraceBuilder, TraceError, TraceWriter, load, make_header, save, validate
 from wgtrace.traces.codec import pack_record
 from wgtrace.traces.schema import MAGIC
 
@@ -49,8 +49,9 @@ def test_streamed_events_read_back_identical(stream, chunk_events, compress):
 def sample_trace():
     b = TraceBuilder(make_header(program=["app.py"]))
     b.add(Kind.DEVICE, site="app.py:1", adapter="{}", limits="{}")
+    usage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC
     for i in range(3):
-        b.add(Kind.BUFFER_CREATE, site="app.py:2", buffer=i, size=256 * (i + 1), usage=0x8C, device=0)
+        b.add(Kind.BUFFER_CREATE, site="app.py:2", buffer=i, size=256 * (i + 1), usage=usage, device=0)
     b.add(Kind.SHADER_MODULE, site="app.py:3", module=0, code="@compute fn main() {}", device=0)
     b.add(Kind.COMPUTE_PIPELINE, site="app.py:4", pipeline=0, module=0, entry_point="main", device=0,
           rows=[(0, 0, 2), (0, 1, 3)])

@@ -61,8 +61,12 @@ _BUFFER_ACCESS = {"uniform": Access.UNIFORM, "read-only-storage": Access.READ_ON
 
 
 def result_only(handler: Callable[..., None]) -> Callable[..., None]:
-    """Mark a handler that needs only the call's object and result, so keyword arguments are not copied for it."""
-    handler.result_only = True
+    """Mark a handler that needs only the call's object and result, so keyword arguments are not copied for it.
+
+    The mark is an attribute of the function (set through its ``__dict__``, where function attributes
+    live), read by the wrapper generator in instrument.py.
+    """
+    handler.__dict__["result_only"] = True
     return handler
 
 
@@ -74,7 +78,7 @@ def takes_sequences(*names: str) -> Callable[[Callable[..., None]], Callable[...
     """
 
     def mark(handler: Callable[..., None]) -> Callable[..., None]:
-        handler.takes_sequences = names
+        handler.__dict__["takes_sequences"] = names
         return handler
 
     return mark
@@ -304,13 +308,10 @@ def _pipeline(rec: Recorder, frame: FrameType, device_obj: Any, pipeline: Any, l
         found = wgsl.entry_points(code) if code else []
         entry = found[0] if len(found) == 1 else ""
     used = wgsl.accesses(code, entry or None) if code else None
+    access: Mapping[wgsl.Binding, int]
     if isinstance(layout, _api.GPUPipelineLayout):
         plid = ref(rec, layout, frame)
-        access = {}
-        for group, lid in enumerate(rec.pipeline_layouts.get(plid, [])):
-            for binding, declared in rec.layout_access.get(lid, {}).items():
-                if used is None or (group, binding) in used:
-                    access[(group, binding)] = declared
+        access = _layout_access(rec, plid, used)
     else:
         plid, access = -1, used or {}
     pid = rec.new(O_PIPELINE, pipeline)
@@ -321,6 +322,18 @@ def _pipeline(rec: Recorder, frame: FrameType, device_obj: Any, pipeline: Any, l
     rows = [(g, b, int(a)) for (g, b), a in sorted(access.items())]
     rec.append(COMPUTE_PIPELINE, rec.site(frame), pid, mid, rec.string(entry), plid, rec.opt_string(label),
                device, rows=rows)
+
+
+def _layout_access(rec: Recorder, pipeline_layout: int,
+                   used: Mapping[wgsl.Binding, int] | None) -> dict[wgsl.Binding, int]:
+    """The access each binding of an explicit pipeline layout declares, for the bindings in ``used``
+    (every binding when the entry point's source is unknown)."""
+    access = {}
+    for group, lid in enumerate(rec.pipeline_layouts.get(pipeline_layout, [])):
+        for binding, declared in rec.layout_access.get(lid, {}).items():
+            if used is None or (group, binding) in used:
+                access[(group, binding)] = declared
+    return access
 
 
 def create_compute_pipeline(rec: Recorder, frame: FrameType, self: Any, pipeline: Any, *, label: str = "",
@@ -406,6 +419,7 @@ def set_bind_group(rec: Recorder, frame: FrameType, self: Any, _: None, index: i
         return
     offsets = dynamic_offsets_data
     if dynamic_offsets_data_start is not None:
+        assert dynamic_offsets_data_length is not None  # wgpu raises unless both are given, and no handler runs then
         offsets = offsets[dynamic_offsets_data_start : dynamic_offsets_data_start + dynamic_offsets_data_length]
     rows = [(int(o),) for o in offsets] if len(offsets) else None
     rec.append(SET_BIND_GROUP, rec.site(frame), pid, int(index), gid, rows=rows)

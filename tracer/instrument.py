@@ -205,7 +205,10 @@ def _signature(method: Callable) -> inspect.Signature:
 def _source(name: str, signature: inspect.Signature, handler: Handler) -> tuple[str, dict[str, Any]]:
     """The wrapper's source, and the names its parameters' defaults take in its namespace."""
     sequences = getattr(handler, "takes_sequences", ())
-    params, forward, listed, defaults = [], [], [], {}
+    params: list[str] = []
+    forward: list[str] = []
+    listed: list[str] = []
+    defaults: dict[str, Any] = {}
     for p in signature.parameters.values():
         if p.kind is p.VAR_POSITIONAL:
             params.append(f"*{p.name}")

@@ -5,8 +5,8 @@ the checker on the recording; a test whose recording has an error-severity findi
 with the findings, and its trace is kept for ``wgtrace check``. The ``wgpu_hazards`` fixture does
 the same for the one test that asks for it, with or without the option.
 
-It lives in sim/ because the checker is what it runs; it reaches the tracer (and with it wgpu) only
-once a test is watched, so that installing the package costs every other pytest run nothing.
+It reaches the tracer (and with it wgpu) and the checker only once a test is watched, so that
+installing the package costs every other pytest run nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 _WATCH = pytest.StashKey["Watch"]()
+_MADE_DIR = pytest.StashKey[Path]()  # the temporary directory this run made for kept traces
 SHOWN = 10
 
 
@@ -71,9 +72,10 @@ def _trace_dir(config: pytest.Config) -> Path:
     if chosen:
         Path(chosen).mkdir(parents=True, exist_ok=True)
         return Path(chosen)
-    if not hasattr(config, "_wgtrace_hazard_dir"):
-        config._wgtrace_hazard_dir = Path(tempfile.mkdtemp(prefix="wgtrace-hazards-"))
-    return config._wgtrace_hazard_dir
+    made = config.stash.get(_MADE_DIR, None)
+    if made is None:
+        made = config.stash[_MADE_DIR] = Path(tempfile.mkdtemp(prefix="wgtrace-hazards-"))
+    return made
 
 
 def _safe(nodeid: str) -> str:
@@ -135,6 +137,6 @@ def _stop(item: pytest.Item) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    made = getattr(config, "_wgtrace_hazard_dir", None)
+    made = config.stash.get(_MADE_DIR, None)
     if made is not None and not any(made.iterdir()):
         os.rmdir(made)

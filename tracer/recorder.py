@@ -18,7 +18,7 @@ import sys
 import threading
 import traceback
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 from types import CodeType, FrameType, TracebackType
@@ -33,7 +33,8 @@ from .capture import Capture
 from .sites import Sites, package_dir
 
 # Signals whose default action would cut an event in half; handled while recording (see deliver).
-_SIGNALS = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
+_SIGNALS: dict[signal.Signals, Callable[[int, FrameType | None], Any] | signal.Handlers] = {
+    signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
 SYNC_FLUSH_SECONDS = 0.1  # a flush costs about a millisecond; the writer also flushes every 0.5 s
 BUFFER_DESTROY = int(Kind.BUFFER_DESTROY)
 SKIP_DIRS = (package_dir(wgpu.__file__), package_dir(__file__))
@@ -108,13 +109,12 @@ class Recorder:
                 for signum, default in _SIGNALS.items():
                     if signal.getsignal(signum) == self._on_signal:
                         signal.signal(signum, default)
-            if self.writer is None:
-                self.open_writer(None, None)
+            writer = self.ensure_writer()
             self.drain_drops()
             end = dict(end or {})
             if self.adopted:
                 end["adopted"] = dict(self.adopted)
-            self.writer.close(end)
+            writer.close(end)
             self._file.close()
 
     def _at_exit(self) -> None:
@@ -122,7 +122,8 @@ class Recorder:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Python runs this in the main thread, between two bytecodes of whatever it was running.
-        if self.state[0] == 2 and self.lock._is_owned():
+        # typeshed leaves out RLock._is_owned, the owner test CPython's threading.Condition itself relies on
+        if self.state[0] == 2 and self.lock._is_owned():  # type: ignore[attr-defined]
             self.signalled = signum  # mid-event in this thread: the wrapper delivers it once the event is whole
         else:
             self.deliver(signum)  # stop() takes the lock: an event of another thread is finished first
@@ -150,35 +151,42 @@ class Recorder:
 
     # -- the file ----------------------------------------------------------------------------
 
-    def open_writer(self, adapter: dict | None, limits: dict | None) -> None:
+    def open_writer(self, adapter: dict | None, limits: dict | None) -> TraceWriter:
         header = make_header(wgpu_version=wgpu.__version__, adapter=adapter, limits=limits,
                              capture=self.capture.header(), program=self.program)
-        self.writer = TraceWriter(self._file, header)
-        self.sites = Sites(self.writer.string, SKIP_DIRS)
+        writer = self.writer = TraceWriter(self._file, header)
+        sites = self.sites = Sites(writer.string, SKIP_DIRS)
         # the two calls every event makes: append(kind, site(frame), a0, ..., rows)
-        self.append = self.writer.append
-        self.site = self.sites.lookup
+        self.append = writer.append
+        self.site = sites.lookup
         self._last_flush = perf_counter()
+        return writer
 
-    def ensure_writer(self) -> None:
+    def ensure_writer(self) -> TraceWriter:
         """For the rare event that may come before any device (a failed call, an opaque note)."""
-        if self.writer is None:
-            self.open_writer(None, None)
+        return self.open_writer(None, None) if self.writer is None else self.writer
 
     def sync_point(self) -> None:
         """Flush at submits and reads (rate-limited): a program killed while it waits loses little."""
         now = perf_counter()
         if now - self._last_flush >= SYNC_FLUSH_SECONDS:
+            assert self.writer is not None, "sync points are calls on a device, which opened the writer"
             self.writer.flush()
             self._last_flush = now
 
+    # The string and blob tables are the writer's: handlers call these only after the event's device
+    # (or ensure_writer) has opened it.
+
     def string(self, s: str) -> int:
+        assert self.writer is not None
         return self.writer.string(s)
 
     def opt_string(self, s: str | None) -> int:
+        assert self.writer is not None
         return self.writer.string(s) if s else -1
 
     def blob(self, data: memoryview) -> int:
+        assert self.writer is not None
         return self.writer.blob(data)
 
     # -- object ids --------------------------------------------------------------------------
@@ -210,11 +218,13 @@ class Recorder:
         if bid in self._destroyed:
             self._destroyed.discard(bid)
             return
+        assert self.sites is not None, "a buffer has an id only once its device opened the writer"
         frame = self.sites.outside(frame)
         self.drops.append((bid, frame.f_code, frame.f_lasti) if frame else (bid, None, 0))
 
     def drain_drops(self) -> None:
         """Write the drops queued since the last event (popleft: a drop may be queued meanwhile)."""
+        assert self.sites is not None, "drops are queued (and drained at stop) only once the writer is open"
         drops, at = self.drops, self.sites.at
         while drops:
             bid, code, lasti = drops.popleft()

@@ -52,10 +52,12 @@ class Sites:
             """The site id of the first program frame at or above ``frame`` (-1: none)."""
             per_offset = codes.get(id(frame.f_code))
             if per_offset is None:  # wgpu or wgtrace code, or code not seen yet
-                frame = outside(frame)
-                if frame is None:
+                program = outside(frame)
+                if program is None:
                     return -1
+                frame = program
                 per_offset = codes[id(frame.f_code)]
+                assert per_offset is not None, "outside() returns only program frames"
             site = per_offset.get(frame.f_lasti)
             if site is None:
                 site = per_offset[frame.f_lasti] = intern(text(frame.f_code.co_filename, frame.f_lineno))
@@ -64,6 +66,7 @@ class Sites:
         def at(code: CodeType, lasti: int) -> int:
             """The site id of a program frame that ``outside`` returned earlier, given by its parts."""
             per_offset = codes[id(code)]
+            assert per_offset is not None, "a program frame's code, as outside() classified it"
             site = per_offset.get(lasti)
             if site is None:
                 site = per_offset[lasti] = intern(text(code.co_filename, line_at(code, lasti)))
@@ -86,8 +89,11 @@ class Sites:
             frame = frame.f_back
         return None
 
-    def text(self, path: str, lineno: int) -> str:
-        """"file:line"; files under the working directory are given relative to it."""
+    def text(self, path: str, lineno: int | None) -> str:
+        """"file:line"; files under the working directory are given relative to it.
+
+        The line is None where the code has no line for the instruction, as ``f_lineno`` says there.
+        """
         if path.startswith(self._cwd):
             path = path[len(self._cwd) :]
         return f"{path}:{lineno}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import struct
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from time import perf_counter_ns
@@ -147,12 +147,12 @@ class TraceBuilder:
             self._string_list.append(s)
         return i
 
-    def blob(self, b: bytes) -> int:
+    def blob(self, b: bytes | memoryview) -> int:
         self._blobs.append(bytes(b))
         return self._blob_base + len(self._blobs) - 1
 
     def append(self, kind: int, site: int, a0: int = 0, a1: int = 0, a2: int = 0, a3: int = 0,
-               a4: int = 0, a5: int = 0, rows: list[tuple[int, ...]] | None = None, t: int | None = None) -> int:
+               a4: int = 0, a5: int = 0, rows: Sequence[tuple[int, ...]] | None = None, t: int | None = None) -> int:
         """Add one event and return its index; ``t`` defaults to now.
 
         The recorder calls this for every wgpu call: an event is packed by struct and added as bytes,
@@ -166,7 +166,7 @@ class TraceBuilder:
             self._events.frombytes(_pack_event(kind, t, site, a0, a1, a2, a3, a4, a5, nrows))
         except struct.error:
             self._events.fromlist([kind, t, site, a0, a1, a2, a3, a4, a5, nrows])
-        if nrows:
+        if rows:
             flat: list[int] = []
             for r in rows:
                 flat += r
@@ -187,7 +187,7 @@ class TraceBuilder:
     def flush(self) -> None:
         """Hand the pending events on; an in-memory builder keeps them."""
 
-    def add(self, kind: Kind, site: str | None = None, rows: list[dict | tuple] = (), t: int | None = None,
+    def add(self, kind: Kind, site: str | None = None, rows: Sequence[dict | tuple] = (), t: int | None = None,
             **fields: Any) -> int:
         """Add one event by field names; string fields take ``str``, blob fields ``bytes``."""
         spec = SPECS[Kind(kind)]
@@ -205,7 +205,8 @@ class TraceBuilder:
             raise TypeError(f"{KIND_NAMES[kind]} has no field(s) {sorted(fields)}")
         packed = [tuple(int(r.get(f.name, 0)) for f in spec.rows) if isinstance(r, dict) else tuple(r)
                   for r in rows]
-        return self.append(int(kind), self.string(site) if site else -1, *a, rows=packed, t=t)
+        return self.append(int(kind), self.string(site) if site else -1, a[0], a[1], a[2], a[3], a[4], a[5],
+                           rows=packed, t=t)
 
     def _columns(self) -> tuple[np.ndarray, np.ndarray]:
         ev = np.frombuffer(self._events, dtype=np.int64).reshape(-1, EVENT_WIDTH)

@@ -182,7 +182,7 @@ def assemble(header: dict, chunks: list[Chunk], strings: list[str], blobs: list[
 def _open(source: Source) -> tuple[str, BinaryIO, bool]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return "<bytes>", io.BytesIO(bytes(source)), True
-    if hasattr(source, "read"):
+    if not isinstance(source, (str, os.PathLike)):
         return getattr(source, "name", "<stream>"), source, False
     name = os.fspath(source)
     try:

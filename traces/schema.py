@@ -275,5 +275,3 @@ for _spec in SPECS.values():
     object.__setattr__(_spec, "creates", next((f.obj for f in _spec.args if f.role == "new"), None))
 
 KIND_NAMES = {k.value: k.name.lower() for k in Kind}
-COMMANDS = (Kind.DISPATCH, Kind.DISPATCH_INDIRECT, Kind.COPY, Kind.CLEAR)
-QUEUE_WRITES = (Kind.WRITE_BUFFER,)

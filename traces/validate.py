@@ -108,6 +108,7 @@ def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
         checks.append(((values < -1) | (values >= len(trace.blobs)),
                        f"refers to blob {{}}, the trace has {len(trace.blobs)}"))
     elif role == "ref":
+        assert f.obj is not None, "schema.ref() always names the object type"
         made = creation[f.obj]
         what = f.obj.name.lower().replace("_", " ")
         known = (values >= 0) & (values < len(made))

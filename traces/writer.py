@@ -24,7 +24,7 @@ CHUNK_EVENTS = 65536
 
 def make_header(**fields: object) -> dict:
     """A v1 header with every required field; ``fields`` add or override."""
-    header = {
+    header: dict[str, object] = {
         "format": FORMAT_NAME,
         "version": list(VERSION),
         "wgpu_version": None,
@@ -39,7 +39,7 @@ def make_header(**fields: object) -> dict:
 
 
 def _open(path: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
-    if hasattr(path, "write"):
+    if not isinstance(path, (str, os.PathLike)):
         return path, False
     try:
         return open(path, "wb"), True

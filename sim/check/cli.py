@@ -10,14 +10,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...traces import load
+from ...traces import Trace, load
 from ...traces.errors import InputError
+from ..plan import Plan
+from .rules import RULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``check`` to ``wgtrace``."""
-    p = sub.add_parser("check", help="prove a trace (or its plan under a pool/pass policy) free of hazards H1-H6",
-                       description="Check every rule H1-H6 over the whole plan. Exit 0 when clean, 1 when an "
+    rules = RULES.span()
+    p = sub.add_parser("check", help=f"prove a trace (or its plan under a pool/pass policy) free of hazards {rules}",
+                       description=f"Check every rule {rules} over the whole plan. Exit 0 when clean, 1 when an "
                                    "error-severity hazard is found, 2 on bad input.")
     p.add_argument("trace", help="a .wgtrace file")
     p.add_argument("--pool", metavar="P", help="plan under this pool policy first, e.g. sliced+fix")
@@ -36,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
     from .report import json, junit, sarif, text
 
     trace = load(args.trace, partial=args.partial)
-    target = trace
+    target: Trace | Plan = trace
     if args.pool or args.passes:
         from ..planner import plan
 

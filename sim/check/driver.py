@@ -1,4 +1,4 @@
-"""The hazard checker: every rule of ``sim.hazards`` over a whole plan, and what a clean result proves.
+"""The hazard checker: every registered rule (``sim.check.rules``) over a whole plan, and what a clean result proves.
 
 ``check`` takes a Plan, or a Trace (the plan its program ran). The result is plain data: the
 findings in program order, counts of what was examined, and the statement of what was proven.
@@ -13,7 +13,8 @@ import numpy as np
 from ...traces import Kind, Trace
 from ..plan import Plan
 from .facts import Facts
-from .hazards import ERROR, RULES, WARNING, Finding, Rule
+from .rule import ERROR, WARNING, Finding, Rule
+from .rules import RULES
 
 GUARANTEE = ("every reordering the queue introduces touches disjoint bytes or only reads, so every kernel "
              "and every host read sees exactly the bytes it would see in program order")
@@ -45,6 +46,14 @@ class CheckResult:
     def of(self, rule_id: str) -> list[Finding]:
         return [x for x in self.findings if x.rule == rule_id]
 
+    def refuting(self) -> list[Rule]:
+        """The rules with findings that break program order: where there are any, nothing is proven."""
+        return [r for r in self.rules if r.breaks_order and self.of(r.id)]
+
+    def rejected(self) -> list[Rule]:
+        """The WebGPU validation rules with findings: the device rejects the calls they name."""
+        return [r for r in self.rules if r.validation and self.of(r.id)]
+
     def proof(self) -> str:
         """What this result establishes, in one paragraph."""
         s = self.stats
@@ -53,12 +62,14 @@ class CheckResult:
                    f"when issued ({_count(s['pending_commands'], 'command')}, "
                    f"{_count(s['reorderings'], 'reordering')}), and every command against every earlier-recorded "
                    f"one its encoder runs ahead of")
-        h1 = len(self.of("H1"))
-        if h1:
-            return (f"Not proven: {checked}; {_count(h1, 'operation')} {'conflicts' if h1 == 1 else 'conflict'} "
-                    f"(H1), so the kernels or reads named may see bytes that differ from program order.")
-        others = sorted({x.rule for x in self.errors})
-        rejected = f" But WebGPU rejects the calls named by {', '.join(others)}." if others else ""
+        refuting = self.refuting()
+        if refuting:
+            n = sum(len(self.of(r.id)) for r in refuting)
+            return (f"Not proven: {checked}; {_count(n, 'operation')} {'conflicts' if n == 1 else 'conflict'} "
+                    f"({', '.join(r.id for r in refuting)}), so the kernels or reads named may see bytes that differ "
+                    f"from program order.")
+        invalid = self.rejected()
+        rejected = f" But WebGPU rejects the calls named by {', '.join(r.id for r in invalid)}." if invalid else ""
         return f"Proven for this plan: {checked}; {GUARANTEE}.{rejected}"
 
     def as_dict(self) -> dict:
@@ -70,7 +81,7 @@ class CheckResult:
             "warnings": len(self.warnings),
             "stats": dict(sorted(self.stats.items())),
             "proof": self.proof(),
-            "rules": [{"id": r.id, "name": r.name, "severity": r.severity,
+            "rules": [{"id": r.id, "name": r.title, "severity": r.severity,
                        "findings": len(self.of(r.id))} for r in self.rules],
             "findings": [x.as_dict() for x in self.findings],
         }

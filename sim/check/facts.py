@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ...traces import Kind, Trace
+from ...traces import DEFAULT_LIMITS, Kind, Trace
 from ..footprint import Commands, Footprints, commands_and_footprints
 from ..plan import Plan
 from .intervals import spans
@@ -37,14 +37,6 @@ CALL_NAMES = {
     Kind.READ: "read_mapped",
     Kind.MAPPED_WRITE: "write_mapped",
     Kind.QUEUE_READ: "read_buffer",
-}
-
-# WebGPU's defaults, for a trace that does not say which limits its device had.
-DEFAULT_LIMITS = {
-    "min-storage-buffer-offset-alignment": 256,
-    "min-uniform-buffer-offset-alignment": 256,
-    "max-storage-buffer-binding-size": 1 << 27,
-    "max-uniform-buffer-binding-size": 1 << 16,
 }
 
 # Accesses on the queue timeline (they take effect before every command not yet submitted):

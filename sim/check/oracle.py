@@ -26,6 +26,11 @@ from ..plan import Plan
 _HOST = {Kind.WRITE_BUFFER: (False, True), Kind.MAPPED_WRITE: (False, True),
          Kind.QUEUE_READ: (True, False), Kind.READ: (True, False)}
 
+# Per operation: (buffer, lo, hi, reads, writes) of each byte range it touches.
+_Accesses = defaultdict[int, list[tuple[int, int, int, bool, bool]]]
+# Per (operation, range, "read" or "replaced"): the version tags it saw there.
+_Seen = dict[tuple[int, int, str], tuple[int, ...]]
+
 
 @dataclass(frozen=True)
 class OracleResult:
@@ -42,12 +47,26 @@ class OracleResult:
 def run(plan_or_trace: Plan | Trace) -> OracleResult:
     trace = plan_or_trace.trace if isinstance(plan_or_trace, Plan) else plan_or_trace
     commands, fp = commands_and_footprints(trace)
-    accesses: dict[int, list[tuple[int, int, int, bool, bool]]] = defaultdict(list)
+    accesses: _Accesses = defaultdict(list)
     for c, b, lo, hi, r, w in zip(fp.command.tolist(), fp.buffer.tolist(), fp.start.tolist(), fp.end.tolist(),
                                   fp.reads.tolist(), fp.writes.tolist(), strict=True):
         accesses[c].append((b, lo, hi, r, w))
     encoder_of = dict(zip(commands.event.tolist(), commands.encoder.tolist(), strict=True))
+    queue_order = _queue_order(trace, encoder_of, accesses)
 
+    cuts: dict[int, set[int]] = defaultdict(set)
+    for i in queue_order:
+        for b, lo, hi, _, _ in accesses[i]:
+            cuts[b].update((lo, hi))
+    bounds = {b: sorted(s) for b, s in cuts.items()}
+
+    in_program, in_queue = (_execute(order, accesses, bounds) for order in (sorted(queue_order), queue_order))
+    differs = sorted({key[0] for key in in_program if in_program[key] != in_queue[key]})
+    return OracleResult(tuple(differs), len(queue_order))
+
+
+def _queue_order(trace: Trace, encoder_of: dict[int, int], accesses: _Accesses) -> list[int]:
+    """The operations that run, in the order the queue runs them; each host operation's bytes go into ``accesses``."""
     queue_order: list[int] = []
     recorded: dict[int, list[int]] = defaultdict(list)
     submitted: set[int] = set()
@@ -65,29 +84,21 @@ def run(plan_or_trace: Plan | Trace) -> OracleResult:
                 if e not in submitted:
                     submitted.add(e)
                     queue_order.extend(recorded.pop(e, []))
-    program_order = sorted(queue_order)
+    return queue_order
 
-    cuts: dict[int, set[int]] = defaultdict(set)
-    for i in queue_order:
-        for b, lo, hi, _, _ in accesses[i]:
-            cuts[b].update((lo, hi))
-    bounds = {b: sorted(s) for b, s in cuts.items()}
 
-    def execute(order: list[int]) -> dict[tuple[int, int, str], tuple[int, ...]]:
-        memory = {b: [0] * max(len(s) - 1, 0) for b, s in bounds.items()}
-        seen = {}
-        for i in order:
-            spans = [(b, bisect_left(bounds[b], lo), bisect_left(bounds[b], hi), r, w)
-                     for b, lo, hi, r, w in accesses[i]]
-            for j, (b, s, e, r, _) in enumerate(spans):
-                if r:
-                    seen[i, j, "read"] = tuple(memory[b][s:e])
-            for j, (b, s, e, _, w) in enumerate(spans):
-                if w and e > s:
-                    seen[i, j, "replaced"] = tuple(memory[b][s:e])
-                    memory[b][s:e] = [i + 1] * (e - s)
-        return seen
-
-    in_program, in_queue = execute(program_order), execute(queue_order)
-    differs = sorted({key[0] for key in in_program if in_program[key] != in_queue[key]})
-    return OracleResult(tuple(differs), len(queue_order))
+def _execute(order: list[int], accesses: _Accesses, bounds: dict[int, list[int]]) -> _Seen:
+    """Run ``order`` on shadow memory: the version tags each access read or replaced."""
+    memory = {b: [0] * max(len(s) - 1, 0) for b, s in bounds.items()}
+    seen: _Seen = {}
+    for i in order:
+        spans = [(b, bisect_left(bounds[b], lo), bisect_left(bounds[b], hi), r, w)
+                 for b, lo, hi, r, w in accesses[i]]
+        for j, (b, s, e, r, _) in enumerate(spans):
+            if r:
+                seen[i, j, "read"] = tuple(memory[b][s:e])
+        for j, (b, s, e, _, w) in enumerate(spans):
+            if w and e > s:
+                seen[i, j, "replaced"] = tuple(memory[b][s:e])
+                memory[b][s:e] = [i + 1] * (e - s)
+    return seen

@@ -18,7 +18,7 @@ How it stays near O(n log n): footprint rows are grouped by (encoder, buffer); a
 ``t``, submit after) and runs after it. Within a group the rows still pending at ``t`` are those
 recorded before ``t``, so the group's first row (in program order) overlapping the operation
 decides: it conflicts iff it was recorded before ``t``. "First overlapping row" for all meetings
-at once is a min-cover and a min-reduce on one segment tree (``hazards_intervals``) that holds
+at once is a min-cover and a min-reduce on one segment tree (``intervals``) that holds
 only the groups some operation meets.
 """
 

@@ -374,6 +374,7 @@ class OwnPagePool(Pool):
 
     def free(self, page: int, offset: int) -> None:
         del self.sizes[page]
+        assert self.storage is not None, "a page to free came from alloc, which keeps its storage"
         self.storage.dealloc(page)
 
     def reserved_bytes(self) -> int:

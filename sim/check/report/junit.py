@@ -1,7 +1,8 @@
 """A check result as JUnit XML: one test case per rule, so CI dashboards show which rule failed.
 
-Error-severity findings fail their rule's test case; warnings (H6) leave it passing and are listed
-in its output. No timestamps or durations, so the file is byte-identical for the same input.
+Error-severity findings fail their rule's test case; warnings leave it passing and are listed in
+its output. The proof goes in the case of the rule it rests on (the one whose findings break
+program order). No timestamps or durations, so the file is byte-identical for the same input.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..driver import CheckResult
-from ..hazards import ERROR
+from ..rule import ERROR
 
 
 def junit(result: CheckResult, name: str) -> str:
@@ -21,17 +22,17 @@ def junit(result: CheckResult, name: str) -> str:
     for key, value in (("trace", name), ("pool", result.pool), ("passes", result.passes)):
         ET.SubElement(props, "property", {"name": key, "value": value})
     for r in result.rules:
-        case = ET.SubElement(suite, "testcase", {"classname": "wgtrace.check", "name": f"{r.id} {r.name}",
+        case = ET.SubElement(suite, "testcase", {"classname": "wgtrace.check", "name": f"{r.id} {r.title}",
                                                  "time": "0"})
         found = result.of(r.id)
         body = "\n".join(f"event {x.event} at {x.site}: {x.message}" for x in found)
         if found and r.severity == ERROR:
-            failure = ET.SubElement(case, "failure", {"type": r.id, "message": f"{len(found)} {r.name} hazard(s): "
+            failure = ET.SubElement(case, "failure", {"type": r.id, "message": f"{len(found)} {r.title} hazard(s): "
                                                                                f"{found[0].message}"})
             failure.text = body
         elif found:
             ET.SubElement(case, "system-out").text = f"{len(found)} warning(s)\n{body}"
-        elif r.id == "H1":
+        elif r.breaks_order:
             ET.SubElement(case, "system-out").text = result.proof()
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -14,7 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from ..driver import CheckResult
-from ..hazards import ERROR, Finding
+from ..rule import ERROR, Finding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -23,8 +23,8 @@ def sarif(result: CheckResult, name: str, root: str | os.PathLike | None = None)
     base = Path(root or os.getcwd()).resolve()
     rules = [{
         "id": r.id,
-        "name": "".join(w.capitalize() for w in r.name.replace("-", " ").split()),
-        "shortDescription": {"text": r.name},
+        "name": "".join(w.capitalize() for w in r.title.replace("-", " ").split()),
+        "shortDescription": {"text": r.title},
         "fullDescription": {"text": r.summary},
         "defaultConfiguration": {"level": "error" if r.severity == ERROR else "warning"},
     } for r in result.rules]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..driver import CheckResult
-from ..hazards import Finding
+from ..rule import Finding
 
 
 def text(result: CheckResult, name: str, limit: int = 20) -> str:
@@ -13,7 +13,7 @@ def text(result: CheckResult, name: str, limit: int = 20) -> str:
     for r in result.rules:
         found = result.of(r.id)
         for x in found[:limit]:
-            lines.append(f"{x.severity} {x.rule} {r.name}: {x.message}")
+            lines.append(f"{x.severity} {x.rule} {r.title}: {x.message}")
             lines.append(f"    {_where(x)}")
         if len(found) > limit:
             lines.append(f"  ... and {len(found) - limit:,} more {r.id} findings (--limit, or --json for all)")
@@ -30,7 +30,8 @@ def _where(x: Finding) -> str:
     if x.other_event is not None:
         parts.append(f"earlier: event {x.other_event} {x.other_call} at {x.other_site}")
     if x.buffer is not None:
-        parts.append(f"buffer {x.buffer} bytes {x.lo}-{x.hi - 1}" if x.hi > x.lo else f"buffer {x.buffer}")
+        span = f" bytes {x.lo}-{x.hi - 1}" if x.lo is not None and x.hi is not None and x.hi > x.lo else ""
+        parts.append(f"buffer {x.buffer}{span}")
     if x.allocations or x.other_allocations:
         mine, theirs = (",".join(map(str, a)) or "-" for a in (x.allocations, x.other_allocations))
         parts.append(f"allocations {mine} here, {theirs} at the earlier event")
