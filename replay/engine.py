@@ -27,6 +27,7 @@ import wgpu
 
 from ..sim.footprint import commands_and_footprints, pass_encoders
 from ..traces import Access, Kind, Trace
+from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
 from .device import DEFAULT_TIMEOUT_S, Watchdog
 
@@ -250,11 +251,22 @@ class Engine:
 
     # -- running ------------------------------------------------------------------------------
 
+    def _refuse_unknown(self, decoded: DecodedPlan) -> None:
+        """Bad input, before any GPU work: an event of a kind replay does not execute (render, textures)."""
+        known = [k for k, method in enumerate(self._table) if method != self._unknown]
+        unknown = np.flatnonzero(~np.isin(decoded.trace.kind, np.array(known, dtype=np.int64)))
+        if len(unknown):
+            i = int(unknown[0])
+            raise InputError(f"replay runs compute programs on buffers; event {i} "
+                             f"({KIND_NAMES[int(decoded.trace.kind[i])]} at {decoded.trace.site_of(i)}) "
+                             f"and {len(unknown) - 1} more are render or texture work it cannot run yet")
+
     def run(self, decoded: DecodedPlan, data: dict[int, bytes],
             progress: Callable[[int], None] | None = None) -> Run:
         """Execute ``decoded`` once, from nothing, and release everything it created."""
-        self._start(decoded, data)
         table, args = self._table, decoded.args
+        self._refuse_unknown(decoded)
+        self._start(decoded, data)
         ops = [table[k] for k in decoded.opcodes]
         n = len(ops)
         i, failure = 0, None

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 
 from wgtrace.sim.synthetic import Op, random_ops
+from wgtrace.traces.schema import ACCESS, BLOB, NONNEG, OPT_STR, RESOURCE, SPECS, STR, Access, Kind, resource_of
 
 
 class DrawnRng:
@@ -42,45 +43,63 @@ def programs(draw: st.DrawFn, min_ops: int = 1, max_ops: int = 40, max_words: in
 _INT64 = st.integers(-(2**63), 2**63 - 1)
 
 
+class _Stream:
+    """Draws events one at a time, remembering how many objects of each type exist so far."""
+
+    def __init__(self, draw: st.DrawFn):
+        self.draw = draw
+        self.made: dict = {}
+
+    def value(self, f, access: int = 0):
+        draw = self.draw
+        if f.role == "new":
+            return self.made.get(f.obj, 0)
+        if f.role in ("ref", RESOURCE):
+            obj = resource_of(access) if f.role == RESOURCE else f.obj
+            return draw(st.sampled_from(list(range(self.made.get(obj, 0))) + ([None] if f.optional else [])))
+        drawn = {NONNEG: st.integers(0, 2**62), STR: st.text(max_size=12), OPT_STR: st.none() | st.text(max_size=12),
+                 BLOB: st.none() | st.binary(max_size=40)}.get(f.role, _INT64)
+        return access if f.role == ACCESS else draw(drawn)
+
+    def possible(self, fields) -> bool:
+        return all(f.role != "ref" or f.optional or self.made.get(f.obj) for f in fields)
+
+    def row(self, fields) -> tuple | None:
+        access = 0
+        if any(f.role == ACCESS for f in fields):
+            named = any(f.role == RESOURCE for f in fields)
+            usable = [a for a in Access if not named or self.made.get(resource_of(a))]
+            if not usable:
+                return None
+            access = self.draw(st.sampled_from(usable))
+        if not self.possible(fields):
+            return None
+        return tuple(-1 if v is None else v for v in (self.value(f, access) for f in fields))
+
+    def event(self) -> tuple | None:
+        spec = SPECS[self.draw(st.sampled_from(sorted(Kind)))]
+        if not self.possible(spec.args):
+            return None
+        fields = {f.name: self.value(f) for f in spec.args}
+        if spec.layout:
+            rows = [self.row(fields_) for _, fields_ in spec.layout]
+        else:
+            rows = [self.row(spec.rows) for _ in range(self.draw(st.integers(0, 3)) if spec.rows else 0)]
+        if any(r is None for r in rows):
+            return None
+        if spec.creates is not None:
+            self.made[spec.creates] = self.made.get(spec.creates, 0) + 1
+        return spec.kind, self.draw(st.none() | st.sampled_from(["a.py:1", "b.py:22", "ü.py:3"])), fields, rows
+
+
 @st.composite
 def event_streams(draw: st.DrawFn, max_events: int = 60) -> list[tuple]:
     """Well-formed streams over every event kind: (kind, site, fields, rows) tuples.
 
     References only name objects created earlier, ids are dense, so any stream drawn here is a
-    valid trace; the values are otherwise arbitrary.
+    valid trace; the values are otherwise arbitrary. A binding row's resource is an object of the
+    type its access names; positional layouts get exactly their rows.
     """
-    from wgtrace.traces.schema import ACCESS, BLOB, NONNEG, OPT_STR, SPECS, STR, Kind
-
-    made: dict = {}
-    out = []
-    for _ in range(draw(st.integers(0, max_events))):
-        spec = SPECS[draw(st.sampled_from(sorted(Kind)))]
-        fields_ok = all(f.role != "ref" or f.optional or made.get(f.obj) for f in (*spec.args, *spec.rows))
-        if not fields_ok:
-            continue
-
-        def value(f):
-            if f.role == "new":
-                return made.get(f.obj, 0)
-            if f.role == "ref":
-                choices = list(range(made.get(f.obj, 0))) + ([None] if f.optional else [])
-                return draw(st.sampled_from(choices))
-            if f.role == NONNEG:
-                return draw(st.integers(0, 2**62))
-            if f.role == ACCESS:
-                return draw(st.integers(0, 3))
-            if f.role == STR:
-                return draw(st.text(max_size=12))
-            if f.role == OPT_STR:
-                return draw(st.none() | st.text(max_size=12))
-            if f.role == BLOB:
-                return draw(st.none() | st.binary(max_size=40))
-            return draw(_INT64)
-
-        fields = {f.name: value(f) for f in spec.args}
-        rows = [tuple(-1 if v is None else v for v in (value(f) for f in spec.rows))
-                for _ in range(draw(st.integers(0, 3)) if spec.rows else 0)]
-        if spec.creates is not None:
-            made[spec.creates] = made.get(spec.creates, 0) + 1
-        out.append((spec.kind, draw(st.none() | st.sampled_from(["a.py:1", "b.py:22", "ü.py:3"])), fields, rows))
-    return out
+    stream = _Stream(draw)
+    events = (stream.event() for _ in range(draw(st.integers(0, max_events))))
+    return [e for e in events if e is not None]

@@ -5,6 +5,10 @@ the checker on the recording; a test whose recording has an error-severity findi
 with the findings, and its trace is kept for ``wgtrace check``. The ``wgpu_hazards`` fixture does
 the same for the one test that asks for it, with or without the option.
 
+``--wgpu-hazards-strict`` (which implies ``--wgpu-hazards``) also fails a test whose recording has
+calls the checker cannot model that may touch GPU memory (render passes, textures: see
+``sim.check.coverage``), naming them: such a recording is no proof, like ``wgtrace check --strict``.
+
 It reaches the tracer (and with it wgpu) and the checker only once a test is watched, so that
 installing the package costs every other pytest run nothing.
 """
@@ -26,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wgtrace")
     group.addoption("--wgpu-hazards", action="store_true",
                     help="record each test's wgpu calls and fail a test that introduces a hazard (wgtrace H1-H5)")
+    group.addoption("--wgpu-hazards-strict", action="store_true",
+                    help="as --wgpu-hazards, and also fail a test whose wgpu calls include some the checker cannot "
+                         "model (render passes, textures, queries), which may touch GPU memory: no proof")
     group.addoption("--wgpu-hazards-dir", metavar="DIR",
                     help="keep the traces of failing tests here (default: a fresh temporary directory)")
 
@@ -48,22 +55,33 @@ class Watch:
             self._recording.__exit__(None, None, None)
 
     def verdict(self) -> str | None:
-        """Stop recording and check it: the failure message, or None when no error-severity hazard."""
+        """Stop recording and check it: the failure message, or None when the test passes (no
+        error-severity hazard, and under ``--wgpu-hazards-strict`` no unmodelled call either)."""
         from ..sim.check import check
         from ..traces import load
 
         self.stop()
+        strict = bool(self.item.config.getoption("wgpu_hazards_strict"))
         result = check(load(self.path))
-        if result.ok:
+        if result.accepted(strict):
             self.path.unlink(missing_ok=True)
             return None
+        lines = []
         errors = result.errors
-        lines = [f"wgpu hazard: {len(errors)} error(s) in this test's wgpu calls "
-                 f"({', '.join(sorted({f.rule for f in errors}))})"]
-        lines += [f"  {f.rule} {f.message}" for f in errors[:SHOWN]]
-        if len(errors) > SHOWN:
-            lines.append(f"  ... and {len(errors) - SHOWN} more")
-        lines.append(f"trace kept: {self.path}  (see it again with: wgtrace check {self.path})")
+        if errors:
+            lines.append(f"wgpu hazard: {len(errors)} error(s) in this test's wgpu calls "
+                         f"({', '.join(sorted({f.rule for f in errors}))})")
+            lines += [f"  {f.rule} {f.message}" for f in errors[:SHOWN]]
+            if len(errors) > SHOWN:
+                lines.append(f"  ... and {len(errors) - SHOWN} more")
+        if strict and result.unmodelled:
+            lines.append(f"wgpu hazards not proven (--wgpu-hazards-strict): {result.unmodelled_events} call(s) in "
+                         f"this test the checker cannot model may touch GPU memory")
+            lines += [f"  {u.name}: {u.count} call(s), first at {u.first_site}" for u in result.unmodelled[:SHOWN]]
+            if len(result.unmodelled) > SHOWN:
+                lines.append(f"  ... and {len(result.unmodelled) - SHOWN} more")
+        strict_flag = " --strict" if strict else ""
+        lines.append(f"trace kept: {self.path}  (see it again with: wgtrace check{strict_flag} {self.path})")
         return "\n".join(lines)
 
 
@@ -97,7 +115,7 @@ def wgpu_hazards(request: pytest.FixtureRequest) -> Watch:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
-    if item.config.getoption("wgpu_hazards"):
+    if item.config.getoption("wgpu_hazards") or item.config.getoption("wgpu_hazards_strict"):
         _watch(item)
     try:
         return (yield)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .schema import BLOB, KIND_NAMES, N_ARGS, OPT_STR, ROW_WIDTH, SPECS, STR, Kind, Obj
+from .schema import BLOB, KIND_NAMES, N_ARGS, OPT_STR, ROW_WIDTH, SPECS, STR, Field, Kind, Obj
 
 EVENT_WIDTH = 4 + N_ARGS  # kind, t, site, a0..a5, nrows
 _pack_event = struct.Struct(f"={EVENT_WIDTH}q").pack  # as array("q") holds them: native order, 8 bytes
@@ -105,11 +105,14 @@ class Trace:
                 out[f.name] = self.blobs[v] if v >= 0 else None
             else:
                 out[f.name] = v
-        if spec.rows:
-            out["rows"] = [
-                {f.name: int(r[j]) for j, f in enumerate(spec.rows)} for r in self.rows_of(i)
-            ]
+        if spec.rows or spec.layout:
+            out["rows"] = [self._row(spec.row_fields(p) if p < len(spec.layout) or not spec.layout else (), r)
+                           for p, r in enumerate(self.rows_of(i).tolist())]
         return out
+
+    def _row(self, fields: tuple[Field, ...], row: list[int]) -> dict[str, Any]:
+        return {f.name: (self.strings[v] if v >= 0 else None) if f.role in (STR, OPT_STR) else v
+                for f, v in zip(fields, row, strict=False)}
 
     def events(self) -> Iterator[dict[str, Any]]:
         for i in range(len(self)):
@@ -203,10 +206,18 @@ class TraceBuilder:
             a[j] = int(v)
         if fields:
             raise TypeError(f"{KIND_NAMES[kind]} has no field(s) {sorted(fields)}")
-        packed = [tuple(int(r.get(f.name, 0)) for f in spec.rows) if isinstance(r, dict) else tuple(r)
-                  for r in rows]
+        packed = [self._row(spec.row_fields(p), r) for p, r in enumerate(rows)]
         return self.append(int(kind), self.string(site) if site else -1, a[0], a[1], a[2], a[3], a[4], a[5],
                            rows=packed, t=t)
+
+    def _row(self, fields: tuple[Field, ...], row: dict | tuple) -> tuple[int, ...]:
+        """A row by field names (a dict) or in order (a tuple); string fields take ``str`` or None."""
+        values = [row.get(f.name, 0) for f in fields] if isinstance(row, dict) else list(row)
+        for j, f in enumerate(fields[:len(values)]):
+            v = values[j]
+            if f.role in (STR, OPT_STR):
+                values[j] = -1 if v is None else self.string(v) if isinstance(v, str) else v
+        return tuple(values)
 
     def _columns(self) -> tuple[np.ndarray, np.ndarray]:
         ev = np.frombuffer(self._events, dtype=np.int64).reshape(-1, EVENT_WIDTH)

@@ -12,7 +12,22 @@ import numpy as np
 
 from .errors import TraceError
 from .model import Trace
-from .schema import ACCESS, BLOB, KIND_NAMES, NONNEG, OPT_STR, SPECS, STR, Access, Field, Kind, Obj
+from .schema import (
+    ACCESS,
+    BLOB,
+    KIND_NAMES,
+    NONNEG,
+    OPT_STR,
+    RESOURCE,
+    SPECS,
+    STR,
+    Access,
+    Field,
+    Kind,
+    Obj,
+    Spec,
+    resource_of,
+)
 
 _HEADER_TYPES = {
     "start_time": (str,),
@@ -62,32 +77,67 @@ def validate(trace: Trace, name: str = "trace") -> None:
             found = _bad_value(trace, idx, trace.args[idx, j], f, creation)
             if found:
                 _raise(name, trace, int(idx[found[0]]), f"field {f.name!r} {found[1]}")
-        if not spec.rows:
-            _first_index(idx[trace.nrows[idx] > 0], name, trace, lambda i: "has rows, but this kind takes none")
-            continue
-        row_ids = np.flatnonzero(row_kind == k)
-        owner = row_owner[row_ids]
-        for j, f in enumerate(spec.rows):
-            found = _bad_value(trace, owner, trace.rows[row_ids, j], f, creation)
+        _rows(trace, name, spec, idx, np.flatnonzero(row_kind == k), row_owner, creation)
+
+
+def _rows(trace: Trace, name: str, spec: Spec, idx: np.ndarray, row_ids: np.ndarray, row_owner: np.ndarray,
+          creation: dict[Obj, np.ndarray]) -> None:
+    """The rows of one kind's events: none, any number alike, or exactly the positional layout."""
+    if not spec.rows and not spec.layout:
+        _first_index(idx[trace.nrows[idx] > 0], name, trace, lambda i: "has rows, but this kind takes none")
+        return
+    if spec.layout:
+        want = len(spec.layout)
+        _first_index(idx[trace.nrows[idx] != want], name, trace,
+                     lambda i: f"has {int(trace.nrows[i])} rows, this kind takes exactly {want}")
+    owner = row_owner[row_ids]
+    position = row_ids - trace.row_start[owner]
+    for p in range(len(spec.layout) or 1):
+        mine = row_ids[position == p] if spec.layout else row_ids
+        fields = spec.row_fields(p)
+        for j, f in enumerate(fields):
+            values = trace.rows[mine, j]
+            found = (_bad_resource(trace, row_owner[mine], values, trace.rows[mine, _access_column(fields)], creation)
+                     if f.role == RESOURCE else _bad_value(trace, row_owner[mine], values, f, creation))
             if found:
-                i = int(owner[found[0]])
-                _raise(name, trace, i, f"row {int(row_ids[found[0]] - trace.row_start[i])}, field {f.name!r} "
+                i = int(row_owner[mine[found[0]]])
+                _raise(name, trace, i, f"row {int(mine[found[0]] - trace.row_start[i])}, field {f.name!r} "
                                        f"{found[1]}")
 
 
+def _access_column(fields: tuple[Field, ...]) -> int:
+    return next(j for j, f in enumerate(fields) if f.role == ACCESS)
+
+
+def _bad_resource(trace: Trace, owner: np.ndarray, values: np.ndarray, access: np.ndarray,
+                  creation: dict[Obj, np.ndarray]) -> tuple[int, str] | None:
+    """A binding's resource, checked as the object type its access names (no access: no resource)."""
+    for obj in (Obj.BUFFER, Obj.TEXTURE_VIEW, Obj.SAMPLER):
+        mine = np.flatnonzero(np.isin(access, [a for a in Access if resource_of(a) == obj]))
+        found = _bad_value(trace, owner[mine], values[mine], Field("resource", "ref", obj), creation)
+        if found:
+            return int(mine[found[0]]), found[1]
+    return None
+
+
 def _creations(trace: Trace, name: str) -> dict[Obj, np.ndarray]:
-    """Event index that created each object, per type; ids must be dense, in creation order."""
-    out = {}
+    """Event index that created each object, per type; ids must be dense, in creation order.
+
+    Several kinds may create one type (a pass: compute, render, bundle encoder): ids count across them.
+    """
+    makers: dict[Obj, list[int]] = {}
     for k, spec in SPECS.items():
-        if spec.creates is None:
-            continue
-        idx = np.flatnonzero(trace.kind == k)
+        if spec.creates is not None:
+            makers.setdefault(spec.creates, []).append(int(k))
+    out = {}
+    for obj, kinds in makers.items():
+        idx = np.flatnonzero(np.isin(trace.kind, kinds))
         wrong = np.flatnonzero(trace.args[idx, 0] != np.arange(len(idx)))
         if len(wrong):
             p = int(wrong[0])
-            _raise(name, trace, int(idx[p]), f"creates {spec.creates.name.lower()} {int(trace.args[idx[p], 0])}, "
+            _raise(name, trace, int(idx[p]), f"creates {obj.name.lower()} {int(trace.args[idx[p], 0])}, "
                                              f"expected id {p} (ids are dense, in creation order)")
-        out[spec.creates] = idx
+        out[obj] = idx
     return out
 
 

@@ -1,34 +1,41 @@
 """The hazard checker: every registered rule (``sim.check.rules``) over a whole plan, and what a clean result proves.
 
 ``check`` takes a Plan, or a Trace (the plan its program ran). The result is plain data: the
-findings in program order, counts of what was examined, and the statement of what was proven.
+findings in program order, counts of what was examined, the events it could not model (opaque
+calls, or kinds no rule reads, that may touch GPU memory: ``coverage``), and the statement of what
+was proven. It is a proof only over something (a command, queue write, mapped write or host
+read) and only while no unmodelled event is present.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ...traces import Kind, Trace
+from ..modelled import project
 from ..plan import Plan
+from .coverage import Unmodelled, unmodelled
 from .facts import Facts
 from .rule import ERROR, WARNING, Finding, Rule
 from .rules import RULES
 
 GUARANTEE = ("every reordering the queue introduces touches disjoint bytes or only reads, so every kernel "
              "and every host read sees exactly the bytes it would see in program order")
+SHOWN = 10  # unmodelled names the proof lists (the JSON lists them all)
 
 
 @dataclass
 class CheckResult:
-    """Findings sorted by event; ``stats`` counts what was examined."""
+    """Findings sorted by event; ``stats`` counts what was examined; ``unmodelled``, what could not be."""
 
     findings: list[Finding]
     stats: dict[str, int]
     pool: str = "as-recorded"
     passes: str = "as-recorded"
     rules: list[Rule] = field(default_factory=lambda: list(RULES))
+    unmodelled: list[Unmodelled] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -42,6 +49,37 @@ class CheckResult:
     def ok(self) -> bool:
         """No error-severity finding (warnings allowed)."""
         return not self.errors
+
+    @property
+    def checked_nothing(self) -> bool:
+        """No command, queue write, mapped write or host read: there is nothing to prove over."""
+        return not any(self.stats[k] for k in ("commands", "queue_writes", "mapped_writes", "host_reads"))
+
+    @property
+    def unmodelled_events(self) -> int:
+        """How many events may touch GPU memory without the checker modelling them."""
+        return sum(u.count for u in self.unmodelled)
+
+    @property
+    def proven(self) -> bool:
+        """Whether ``proof()`` is a proof: no finding breaks program order, nothing unmodelled may touch
+        GPU memory, and there was something to check."""
+        return not (self.refuting() or self.unmodelled or self.checked_nothing)
+
+    def accepted(self, strict: bool = False) -> bool:
+        """Whether a CI gate passes: no error-severity finding, and under ``strict`` no unmodelled event."""
+        return self.ok and not (strict and self.unmodelled)
+
+    @property
+    def verdict(self) -> str:
+        """The result in a few words: "clean", "no errors", "HAZARDS FOUND", "not proven", "nothing checked"."""
+        if self.errors:
+            return "HAZARDS FOUND"
+        if self.unmodelled:
+            return "no errors, not proven" if self.findings else "not proven"
+        if self.findings:
+            return "no errors"
+        return "nothing checked" if self.checked_nothing else "clean"
 
     def of(self, rule_id: str) -> list[Finding]:
         return [x for x in self.findings if x.rule == rule_id]
@@ -65,12 +103,38 @@ class CheckResult:
         refuting = self.refuting()
         if refuting:
             n = sum(len(self.of(r.id)) for r in refuting)
+            also = f" Also, {self._unmodelled_text()}." if self.unmodelled else ""
             return (f"Not proven: {checked}; {_count(n, 'operation')} {'conflicts' if n == 1 else 'conflict'} "
                     f"({', '.join(r.id for r in refuting)}), so the kernels or reads named may see bytes that differ "
-                    f"from program order.")
+                    f"from program order.{also}")
         invalid = self.rejected()
         rejected = f" But WebGPU rejects the calls named by {', '.join(r.id for r in invalid)}." if invalid else ""
+        if self.unmodelled or self.checked_nothing:
+            return f"{self._coverage()}.{rejected}"
         return f"Proven for this plan: {checked}; {GUARANTEE}.{rejected}"
+
+    def _coverage(self) -> str:
+        """What was checked, and why that is no proof: nothing to check, or events the checker cannot model."""
+        s = self.stats
+        if self.checked_nothing:
+            covered = "Nothing to prove over: this plan has no commands, queue writes, mapped writes or host reads"
+            if not self.unmodelled:
+                return f"{covered}, so no ordering was checked"
+        else:
+            covered = (f"Checked {_count(s['commands'], 'command')}, {_count(s['queue_writes'], 'queue write')}, "
+                       f"{_count(s['mapped_writes'], 'mapped write')} and {_count(s['host_reads'], 'host read')} "
+                       f"(the writes and reads each against every command still pending when issued: "
+                       f"{_count(s['pending_commands'], 'command')}, {_count(s['reorderings'], 'reordering')}) and "
+                       f"found no conflict among them")
+        return f"{covered}; not proven: {self._unmodelled_text()}"
+
+    def _unmodelled_text(self) -> str:
+        """"41 events the checker cannot model may touch GPU memory: A (12, first at app.py:30), ..."."""
+        names = [u.describe() for u in self.unmodelled[:SHOWN]]
+        if len(self.unmodelled) > SHOWN:
+            names.append(f"and {_count(len(self.unmodelled) - SHOWN, 'other call')}")
+        return f"{_count(self.unmodelled_events, 'event')} the checker cannot model may touch GPU memory: " + \
+            ", ".join(names)
 
     def as_dict(self) -> dict:
         return {
@@ -81,6 +145,8 @@ class CheckResult:
             "warnings": len(self.warnings),
             "stats": dict(sorted(self.stats.items())),
             "proof": self.proof(),
+            "proven": self.proven,
+            "unmodelled": [u.as_dict() for u in self.unmodelled],
             "rules": [{"id": r.id, "name": r.title, "severity": r.severity,
                        "findings": len(self.of(r.id))} for r in self.rules],
             "findings": [x.as_dict() for x in self.findings],
@@ -93,16 +159,20 @@ def _count(n: int, word: str) -> str:
 
 def check(plan_or_trace: Plan | Trace) -> CheckResult:
     """Run every rule over the whole plan (a Trace is checked as the plan it recorded)."""
-    plan = plan_or_trace if isinstance(plan_or_trace, Plan) else Plan.as_recorded(plan_or_trace)
+    given = plan_or_trace.trace if isinstance(plan_or_trace, Plan) else plan_or_trace
+    if isinstance(plan_or_trace, Plan):
+        plan, original = plan_or_trace, np.arange(len(given))
+    else:
+        seen, original = project(given)
+        plan = Plan.as_recorded(seen)
     facts = Facts(plan)
-    findings = [x for r in RULES for x in r.find(facts)]
-    findings.sort(key=Finding.sort_key)
+    findings = sorted((_at(x, original, len(given)) for r in RULES for x in r.find(facts)), key=Finding.sort_key)
     overtaken = facts.pending.overtaken()
     t = plan.trace
     q = facts.queue
     kinds = t.kind[q.event]
     stats = {
-        "events": len(t),
+        "events": len(given),
         "commands": len(facts.commands.event),
         "dispatches": t.count_kind(Kind.DISPATCH) + t.count_kind(Kind.DISPATCH_INDIRECT),
         "submits": t.count_kind(Kind.SUBMIT),
@@ -114,4 +184,14 @@ def check(plan_or_trace: Plan | Trace) -> CheckResult:
         "pending_commands": overtaken.commands,
         "reorderings": overtaken.pairs,
     }
-    return CheckResult(findings, stats, plan.pool, plan.passes)
+    return CheckResult(findings, stats, plan.pool, plan.passes, unmodelled=unmodelled(given))
+
+
+def _at(finding: Finding, original: np.ndarray, n: int) -> Finding:
+    """A finding over the checked projection, with its events as indices of the ``n`` events given."""
+    if len(original) == n:
+        return finding
+    other = finding.other_event
+    if other is not None:
+        other = int(original[other]) if 0 <= other < len(original) else n
+    return replace(finding, event=int(original[finding.event]), other_event=other)

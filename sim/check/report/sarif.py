@@ -3,6 +3,9 @@
 Each finding is a result located at its call site ("file:line" from the trace); the earlier
 command it conflicts with is a related location. Paths under ``root`` (the working directory by
 default) are written relative to it, so a host resolves them against the repository checkout.
+Each name of the events the checker could not model (``coverage``), where there are any, is one
+more result, of the extra rule ``unmodelled``, located at its first call: a warning, or an error
+under ``strict``.
 """
 
 from __future__ import annotations
@@ -13,13 +16,22 @@ import os
 from importlib.metadata import version
 from pathlib import Path
 
+from ..coverage import Unmodelled
 from ..driver import CheckResult
 from ..rule import ERROR, Finding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+UNMODELLED = {
+    "id": "unmodelled",
+    "name": "UnmodelledEvent",
+    "shortDescription": {"text": "event the checker cannot model"},
+    "fullDescription": {"text": "a call the trace format does not model yet (a render pass, a texture, a query) may "
+                                "touch GPU memory the checked operations also touch, so the result is not a proof"},
+    "defaultConfiguration": {"level": "warning"},
+}
 
 
-def sarif(result: CheckResult, name: str, root: str | os.PathLike | None = None) -> str:
+def sarif(result: CheckResult, name: str, root: str | os.PathLike | None = None, strict: bool = False) -> str:
     base = Path(root or os.getcwd()).resolve()
     rules = [{
         "id": r.id,
@@ -30,10 +42,15 @@ def sarif(result: CheckResult, name: str, root: str | os.PathLike | None = None)
     } for r in result.rules]
     index = {r.id: k for k, r in enumerate(result.rules)}
     results = [_result(x, index[x.rule], name, base) for x in result.findings]
+    properties: dict = {"trace": name, "pool": result.pool, "passes": result.passes, "proof": result.proof()}
+    if result.unmodelled:
+        rules.append(UNMODELLED)
+        results += [_unmodelled(u, len(rules) - 1, name, base, strict) for u in result.unmodelled]
+        properties["unmodelled_events"] = result.unmodelled_events
     run = {
         "tool": {"driver": {"name": "wgtrace", "version": version("wgtrace"), "rules": rules}},
         "results": results,
-        "properties": {"trace": name, "pool": result.pool, "passes": result.passes, "proof": result.proof()},
+        "properties": properties,
     }
     return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
 
@@ -57,6 +74,21 @@ def _result(x: Finding, rule_index: int, trace_name: str, base: Path) -> dict:
         other["message"] = {"text": f"{x.other_call} (event {x.other_event})"}
         out["relatedLocations"] = [other]
     return out
+
+
+def _unmodelled(u: Unmodelled, rule_index: int, trace_name: str, base: Path, strict: bool) -> dict:
+    where = _location(u.first_site, base) or {"physicalLocation": {"artifactLocation": _artifact(trace_name, base)}}
+    return {
+        "ruleId": UNMODELLED["id"],
+        "ruleIndex": rule_index,
+        "level": "error" if strict else "warning",
+        "message": {"text": f"{u.name} is not modelled by the checker and may touch GPU memory: {u.count} call(s), "
+                            f"the first here; the result is not proven"},
+        "locations": [where],
+        "partialFingerprints": {"wgtrace/v1": hashlib.sha256(
+            f"{UNMODELLED['id']}|{u.first_site}|{u.name}".encode()).hexdigest()[:32]},
+        "properties": {"event": u.first_event, "count": u.count},
+    }
 
 
 def _location(site: str, base: Path) -> dict | None:

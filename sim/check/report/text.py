@@ -1,4 +1,5 @@
-"""A check result as text for people: each finding where it happened, then the verdict and what it proves."""
+"""A check result as text for people: each finding where it happened, each kind of call the checker could not
+model, then the verdict and what it proves."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from ..rule import Finding
 
 
 def text(result: CheckResult, name: str, limit: int = 20) -> str:
-    """The human report: each finding (up to ``limit`` per rule), then the verdict and what it proves."""
+    """The human report: each finding (up to ``limit`` per rule), the unmodelled calls (up to ``limit``
+    names), then the verdict and what it proves."""
     lines = [f"wgtrace check {name}  (pool {result.pool}, passes {result.passes}, "
              f"{result.stats['events']:,} events)"]
     for r in result.rules:
@@ -17,11 +19,15 @@ def text(result: CheckResult, name: str, limit: int = 20) -> str:
             lines.append(f"    {_where(x)}")
         if len(found) > limit:
             lines.append(f"  ... and {len(found) - limit:,} more {r.id} findings (--limit, or --json for all)")
+    for u in result.unmodelled[:limit]:
+        lines.append(f"unmodelled {u.name}: {u.count:,} event{'' if u.count == 1 else 's'} the checker cannot "
+                     f"model, first at {u.first_site} (event {u.first_event})")
+    if len(result.unmodelled) > limit:
+        lines.append(f"  ... and {len(result.unmodelled) - limit:,} more unmodelled calls (--limit, or --json for all)")
     counts = ", ".join(f"{r.id} {len(result.of(r.id))}" for r in result.rules if result.of(r.id))
     if result.findings:
         lines.append(f"{len(result.errors):,} errors, {len(result.warnings):,} warnings ({counts})")
-    verdict = "clean" if not result.findings else ("no errors" if result.ok else "HAZARDS FOUND")
-    lines.append(f"{verdict}. {result.proof()}")
+    lines.append(f"{result.verdict}. {result.proof()}")
     return "\n".join(lines) + "\n"
 
 
