@@ -2,8 +2,8 @@
 
 A refactor of the planner keeps its output byte-identical when two runs of this script (before and
 after) print the same lines: ``python scripts/plan_digests.py > before.txt``, change, run again, diff.
-Each digest covers every column of the planned trace, its strings and header (but for ``start_time``
-and the ``program`` that made it), ``origin`` and the allocations table.
+Each digest covers every column of the planned trace, its strings and header (but for ``start_time``,
+the format ``version`` and the ``program`` that made it), ``origin`` and the allocations table.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def digest(trace: Trace, pool: str, passes: str) -> str:
     t = p.trace
     for column in (t.kind, t.t, t.site, t.args, t.nrows, t.rows, p.origin, *vars(p.allocations).values()):
         h.update(np.ascontiguousarray(column).tobytes())
-    header = {k: v for k, v in t.header.items() if k not in ("start_time", "program")}
+    header = {k: v for k, v in t.header.items() if k not in ("start_time", "program", "version")}
     h.update(repr((t.strings, sorted(header.items()))).encode())
     return h.hexdigest()
 

@@ -296,4 +296,4 @@ def test_render_and_texture_events_are_refused_before_any_gpu_work(engine, tmp_p
     capsys.readouterr()
     assert main(["replay", str(path)]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "render or texture work" in err, err
+    assert len(err.strip().splitlines()) == 1 and "not modelled yet" in err, err

@@ -270,7 +270,7 @@ def test_wrappers_take_the_methods_own_parameters_and_one_shot_iterators(tmp_pat
     trace = load(tmp_path / "t.wgtrace")
     assert len(trace.event(int(trace.where(Kind.BIND_GROUP_LAYOUT)[0]))["rows"]) == 4
     assert [r["bind_group_layout"] for r in trace.event(int(trace.where(Kind.PIPELINE_LAYOUT)[0]))["rows"]] == [0]
-    assert [r["buffer"] for r in trace.event(int(trace.where(Kind.BIND_GROUP)[0]))["rows"]] == [0, 1, 2, 3]
+    assert [r["resource"] for r in trace.event(int(trace.where(Kind.BIND_GROUP)[0]))["rows"]] == [0, 1, 2, 3]
     assert trace.args[int(trace.where(Kind.SET_BIND_GROUP)[0]), 1:3].tolist() == [0, 0]
     assert trace.args[trace.where(Kind.DISPATCH), 1:4].tolist() == [[2, 1, 1]]
     assert trace.rows_of(int(trace.where(Kind.SUBMIT)[0]))[:, 0].tolist() == [0]

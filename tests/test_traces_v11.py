@@ -105,3 +105,17 @@ def test_a_newer_minor_loads_and_a_newer_major_is_refused():
         else:
             with pytest.raises(TraceError, match="newer than this wgtrace reads"):
                 load(io.BytesIO(out.getvalue()))
+
+
+def test_the_planner_refuses_what_it_does_not_model_in_one_line(tmp_path, capsys):
+    from wgtrace.sim import plan
+    from wgtrace.traces.cli import main
+    from wgtrace.traces.errors import InputError
+
+    trace = render_program().build()
+    with pytest.raises(InputError, match=r"the planner models compute on buffers only; event 2 \(texture_create"):
+        plan(trace, "sliced", "batched")
+    path = tmp_path / "render.wgtrace"
+    save(trace, path)
+    assert main(["sim", str(path)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import overload
 
 import numpy as np
 
@@ -44,9 +45,36 @@ def read_write_wgsl(code: str, bindings: Iterable[tuple[int, int]]) -> tuple[str
     return "".join(parts) + code[at:], wanted - spans.keys()
 
 
+@overload
+def _node(tag: int, owner: int, group: int, binding: int) -> int: ...
+
+
+@overload
+def _node(tag: int, owner: np.ndarray, group: IntOrArray, binding: IntOrArray) -> np.ndarray: ...
+
+
 def _node(tag: int, owner: IntOrArray, group: IntOrArray, binding: IntOrArray) -> IntOrArray:
     """One int per layout slot or shader declaration (numpy arrays or ints alike)."""
     return ((owner << 16 | group) << 16 | binding) << 2 | tag
+
+
+class _Sets:
+    """Union-find over slot and declaration nodes: what must agree on a binding's access."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, a: int) -> int:
+        parent = self.parent
+        while (up := parent.get(a, a)) != a:
+            a = up
+        return a
+
+    def join(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+Declaration = tuple[int, int, int, int]  # module, group, binding, its pipeline row
 
 
 def read_write_bindings(trace: Trace, buffers: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -64,71 +92,93 @@ def read_write_bindings(trace: Trace, buffers: np.ndarray) -> tuple[np.ndarray, 
     """
     key = ("sim.read_write_bindings", buffers.tobytes())
     cached = trace._cache.get(key)
-    if cached is not None:
-        return cached
-    args, rows = trace.args, trace.rows.copy()
+    if cached is None:
+        cached = trace._cache[key] = _read_write_bindings(trace, buffers)
+    return cached
+
+
+def _read_write_bindings(trace: Trace, buffers: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    bg_rows, bg_nodes = _bind_group_slots(trace)
+    rows = trace.rows
+    read_only = rows[bg_rows, 4] == Access.READ_ONLY_STORAGE
+    seeds = np.unique(bg_nodes[read_only & buffers[rows[bg_rows, 1]]]).tolist()
+    if not seeds:
+        return trace.args, trace.rows, trace.strings
+    sets, declared = _declarations(trace)
+    flipped, codes = _rewrite(trace, sets, declared, {sets.find(s) for s in seeds})
+    rows = rows.copy()
+    _flip(rows, sets, flipped, bg_rows, bg_nodes, 4)
+    explicit_layouts = trace.where(Kind.BIND_GROUP_LAYOUT)
+    layout_rows = trace.row_ids(explicit_layouts)
+    layout_ids = np.repeat(np.arange(len(explicit_layouts)), trace.nrows[explicit_layouts])
+    _flip(rows, sets, flipped, layout_rows, _node(_L, layout_ids, 0, rows[layout_rows, 0]), 1)
+    if declared:
+        module, group, binding, row_ids = (np.array(c, dtype=np.int64) for c in zip(*declared, strict=True))
+        _flip(rows, sets, flipped, row_ids, _node(_M, module, group, binding), 2)
+    args, strings = _with_modules(trace, codes)
+    return args, rows, strings
+
+
+def _bind_group_slots(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
+    """Every bind group row, and the slot node it binds through."""
+    args = trace.args
     groups = trace.where(Kind.BIND_GROUP)
     counts = trace.nrows[groups]
     bg_rows = trace.row_ids(groups)
     layout, pipeline, group = (np.repeat(args[groups, c], counts) for c in (1, 2, 3))
-    binding = rows[bg_rows, 0]
-    bg_nodes = np.where(layout >= 0, _node(_L, layout, 0, binding), _node(_P, pipeline, group, binding))
-    read_only = rows[bg_rows, 4] == Access.READ_ONLY_STORAGE
-    seeds = np.unique(bg_nodes[read_only & buffers[rows[bg_rows, 1]]]).tolist()
-    if not seeds:
-        cached = trace._cache[key] = (args, trace.rows, trace.strings)
-        return cached
+    binding = trace.rows[bg_rows, 0]
+    return bg_rows, np.where(layout >= 0, _node(_L, layout, 0, binding), _node(_P, pipeline, group, binding))
 
-    parent: dict[int, int] = {}
 
-    def find(a: int) -> int:
-        while (up := parent.get(a, a)) != a:
-            a = up
-        return a
-
+def _declarations(trace: Trace) -> tuple[_Sets, list[Declaration]]:
+    """Each pipeline's bindings joined to its layout's slots; and every declaration they name."""
+    args = trace.args
     pipeline_layouts = trace.where(Kind.PIPELINE_LAYOUT)
-    modules = trace.where(Kind.SHADER_MODULE)
-    declared: list[tuple[int, int, int, int]] = []  # module, group, binding, its pipeline row
+    sets, declared = _Sets(), []
     for p, event in enumerate(trace.where(Kind.COMPUTE_PIPELINE).tolist()):
         module, own = int(args[event, 1]), int(args[event, 3])
         layouts = trace.rows_of(int(pipeline_layouts[own]))[:, 0].tolist() if own >= 0 else []
         for r, (g, b) in enumerate(trace.rows_of(event)[:, :2].tolist()):
             slot = _node(_L, layouts[g], 0, b) if own >= 0 else _node(_P, p, g, b)
-            parent[find(_node(_M, module, g, b))] = find(slot)
+            sets.join(_node(_M, module, g, b), slot)
             declared.append((module, g, b, int(trace.row_start[event]) + r))
-    flipped = {find(s) for s in seeds}
-    while True:  # drop the sets a module lacks a declaration for, then rewrite again: at most a few rounds
+    return sets, declared
+
+
+def _rewrite(trace: Trace, sets: _Sets, declared: list[Declaration],
+             flipped: set[int]) -> tuple[set[int], dict[int, tuple[str, set[tuple[int, int]]]]]:
+    """The sets that flip, and each module's rewritten WGSL: a set with a declaration the rewrite cannot
+    find is dropped, then the modules are rewritten again (at most a few rounds)."""
+    modules = trace.where(Kind.SHADER_MODULE)
+    while True:
         wanted: dict[int, set[tuple[int, int]]] = {}
         for module, g, b, _ in declared:
-            if find(_node(_M, module, g, b)) in flipped:
+            if sets.find(_node(_M, module, g, b)) in flipped:
                 wanted.setdefault(module, set()).add((g, b))
-        codes = {m: read_write_wgsl(trace.strings[int(args[modules[m], 1])], wanted[m]) for m in sorted(wanted)}
-        lost = {find(_node(_M, m, g, b)) for m, (_, missing) in codes.items() for g, b in missing}
+        codes = {m: read_write_wgsl(trace.strings[int(trace.args[modules[m], 1])], wanted[m]) for m in sorted(wanted)}
+        lost = {sets.find(_node(_M, m, g, b)) for m, (_, missing) in codes.items() for g, b in missing}
         if not lost:
-            break
+            return flipped, codes
         flipped -= lost
 
-    def flip(row_ids: np.ndarray, nodes: np.ndarray, access_column: int) -> None:
-        unique, inverse = np.unique(nodes, return_inverse=True)
-        hit = np.array([find(n) in flipped for n in unique.tolist()], dtype=bool)[inverse]
-        hit &= rows[row_ids, access_column] == Access.READ_ONLY_STORAGE
-        rows[row_ids[hit], access_column] = Access.STORAGE
 
-    flip(bg_rows, bg_nodes, 4)
-    explicit_layouts = trace.where(Kind.BIND_GROUP_LAYOUT)
-    counts = trace.nrows[explicit_layouts]
-    layout_rows = trace.row_ids(explicit_layouts)
-    flip(layout_rows, _node(_L, np.repeat(np.arange(len(explicit_layouts)), counts), 0, rows[layout_rows, 0]), 1)
-    if declared:
-        module, g, b, row_ids = (np.array(c, dtype=np.int64) for c in zip(*declared, strict=True))
-        flip(row_ids, _node(_M, module, g, b), 2)
+def _flip(rows: np.ndarray, sets: _Sets, flipped: set[int], row_ids: np.ndarray, nodes: np.ndarray,
+          access_column: int) -> None:
+    """Rows ``row_ids`` (nodes ``nodes``) of a flipped set, read-only storage in ``access_column``: now read-write."""
+    unique, inverse = np.unique(nodes, return_inverse=True)
+    hit = np.array([sets.find(n) in flipped for n in unique.tolist()], dtype=bool)[inverse]
+    hit &= rows[row_ids, access_column] == Access.READ_ONLY_STORAGE
+    rows[row_ids[hit], access_column] = Access.STORAGE
 
-    args, strings = args.copy(), list(trace.strings)
+
+def _with_modules(trace: Trace, codes: dict[int, tuple[str, set[tuple[int, int]]]]) -> tuple[np.ndarray, list[str]]:
+    """args and strings with each rewritten module's code appended once and the module pointing at it."""
+    modules = trace.where(Kind.SHADER_MODULE)
+    args, strings = trace.args.copy(), list(trace.strings)
     added: dict[str, int] = {}
     for m, (code, _) in codes.items():
         if code not in added:
             added[code] = len(strings)
             strings.append(code)
         args[modules[m], 1] = added[code]
-    cached = trace._cache[key] = (args, rows, strings)
-    return cached
+    return args, strings

@@ -1,0 +1,157 @@
+"""Assembly of the physical plan: the placed source events and the loop's records merged into columns.
+
+Plan events carry the time of the source event being handled when they were emitted, the call
+site of the source event they realise (inserted events: of the one that caused them), and
+``origin`` -1 when a policy inserted them: a page, a staging buffer and its unmap, an encoder, a
+pass, a forced submit, a page destroy. A re-emitted set_pipeline / set_bind_group names the
+program's own set call; a staged upload's mapped write and copy both name the program's write.
+Every buffer reference is mapped from its logical id to (page, slice offset + offset) in one numpy
+step, bind group entries included.
+
+``Allocations``: ``start`` is the plan index of the first event emitted once the allocation has its
+storage (its page's creation when the reservation made one; under ``exclusive``, its buffer's
+creation); ``end`` the first plan event after it gave its storage back (``exclusive``: its buffer's
+first destroy; never destroyed: the plan's length). ``reserved`` counts the pool's padding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...traces import Kind, Trace
+from ..plan import Allocations, Plan
+from ..policies import PassPolicy
+from .bindings import read_write_bindings
+from .emitter import REC, ROW, SYN, Emitter
+from .kinds import is_kind
+
+# (kind, buffer column, offset column or -1): every event field naming a buffer, except BUFFER_CREATE and
+# BUFFER_DESTROY, which the planner writes with physical ids already
+_BUFFER_FIELDS = (
+    (Kind.WRITE_BUFFER, 0, 1), (Kind.MAPPED_WRITE, 0, 1), (Kind.READ, 0, 1), (Kind.QUEUE_READ, 0, 1),
+    (Kind.MAP, 0, 2), (Kind.UNMAP, 0, -1), (Kind.COPY, 1, 2), (Kind.COPY, 3, 4), (Kind.CLEAR, 1, 2),
+    (Kind.DISPATCH_INDIRECT, 1, 2),
+)
+
+
+def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
+    """The plan: ``placed`` source events and ``em``'s records, every column filled, buffers mapped to pages."""
+    trace, program = em.trace, em.program
+    src_args, src_rows, strings = trace.args, trace.rows, trace.strings
+    if em.read_write is not None:
+        src_args, src_rows, strings = read_write_bindings(trace, em.read_write)
+    src, kind, a0, cur, origin = _merge(em, placed)
+    args, nrows, rows, site = _fill(em, src_args, src_rows, src, a0, cur)
+    phys = np.array(em.phys, dtype=np.int64)
+    offset = np.array(em.offset, dtype=np.int64)
+    _remap(kind, args, rows, nrows, phys, offset)
+
+    header = dict(trace.header)
+    if em.limits is not None:
+        header["limits"] = dict(em.limits)
+    planned = Trace(header=header, kind=kind.astype(np.uint8), t=trace.t[cur], site=site,
+                    args=args, nrows=nrows.astype(np.int32), rows=rows, strings=strings,
+                    blobs=trace.blobs, end=dict(trace.end) if trace.end is not None else None,
+                    cut_short=trace.cut_short)
+    n_buffers = len(program.size)
+    start, end = _storage_spans(em, placed, kind, origin)
+    allocations = Allocations(buffer=phys[:n_buffers].copy(), offset=offset[:n_buffers].copy(),
+                              size=program.size.copy(), reserved=np.array(em.reserved, dtype=np.int64),
+                              start=start, end=end)
+    return Plan(trace=planned, origin=origin.copy(), allocations=allocations, source=trace,
+                pool=em.pool.spec, passes=passes.spec)
+
+
+def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
+    """Rows src, kind, a0, cur, origin of the plan: the loop's records and the placed events, each
+    placed event before the records emitted while handling a later source event."""
+    trace = em.trace
+    rec = np.frombuffer(em.out, dtype=np.int64).reshape(-1, REC)
+    m = len(placed) + len(rec)
+    at_placed = np.searchsorted(rec[:, 3], placed, side="left") + np.arange(len(placed))
+    at_rec = np.arange(len(rec)) + np.searchsorted(placed, rec[:, 3], side="right")
+    columns = np.empty((5, m), dtype=np.int64)
+    columns[:, at_rec] = rec.T
+    placed_kind = trace.kind[placed].astype(np.int64)
+    mapped_writes = np.flatnonzero(placed_kind == Kind.MAPPED_WRITE)
+    placed_kind[mapped_writes[em.pooled[trace.args[placed[mapped_writes], 0]]]] = Kind.WRITE_BUFFER
+    columns[0, at_placed] = placed
+    columns[1, at_placed] = placed_kind
+    columns[2, at_placed] = trace.args[placed, 0]
+    columns[3, at_placed] = placed
+    columns[4, at_placed] = placed
+    return columns
+
+
+def _fill(em: Emitter, src_args: np.ndarray, src_rows: np.ndarray, src: np.ndarray, a0: np.ndarray,
+          cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """args, nrows, rows and site of every plan event: copied from its source event, or from its synthetic row."""
+    trace = em.trace
+    syn = np.frombuffer(em.syn, dtype=np.int64).reshape(-1, SYN)
+    m = len(src)
+    copied = src >= 0
+    s = src[copied]
+    k = -1 - src[~copied]
+    args = np.empty((m, 6), dtype=np.int64)
+    args[:, 0] = a0
+    args[copied, 1:] = src_args[s, 1:]
+    args[~copied, 1:] = syn[k, :5]
+    nrows = np.empty(m, dtype=np.int64)
+    nrows[copied] = trace.nrows[s]
+    nrows[~copied] = syn[k, 5]
+    row_from = np.empty(m, dtype=np.int64)
+    row_from[copied] = trace.row_start[s]
+    row_from[~copied] = len(trace.rows) - 2 - syn[k, 6]
+    site = np.empty(m, dtype=np.int32)
+    site[copied] = trace.site[s]
+    site[~copied] = trace.site[cur[~copied]]
+    has = np.flatnonzero(nrows)
+    all_rows = src_rows
+    if len(em.syn_rows):
+        all_rows = np.concatenate([src_rows, np.frombuffer(em.syn_rows, dtype=np.int64).reshape(-1, ROW)])
+    rows = all_rows[np.repeat(row_from[has], nrows[has]) + _ranks(nrows[has])]
+    return args, nrows, rows, site
+
+
+def _storage_spans(em: Emitter, placed: np.ndarray, kind: np.ndarray,
+                   origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Allocations.start`` and ``end``: from the program's own creates and destroys, then the pools' marks."""
+    trace, m = em.trace, len(kind)
+    n_buffers = len(em.program.size)
+    start = np.full(n_buffers, m, dtype=np.int64)
+    end = np.full(n_buffers, m, dtype=np.int64)
+    own = (origin >= 0) & is_kind(kind, [Kind.BUFFER_CREATE, Kind.BUFFER_DESTROY])
+    events = np.flatnonzero(own)
+    creates = events[kind[events] == Kind.BUFFER_CREATE]
+    start[trace.args[origin[creates], 0]] = creates
+    destroys = events[kind[events] == Kind.BUFFER_DESTROY]
+    np.minimum.at(end, trace.args[origin[destroys], 0], destroys)
+    for (records, at), column in ((em.start_mark, start), (em.end_mark, end)):
+        marks = np.array(records, dtype=np.int64)
+        b = np.flatnonzero(marks >= 0)
+        column[b] = marks[b] + np.searchsorted(placed, np.array(at, dtype=np.int64)[b], side="right")
+    return start, end
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count c, concatenated."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _remap(kind: np.ndarray, args: np.ndarray, rows: np.ndarray, nrows: np.ndarray, phys: np.ndarray,
+           offset: np.ndarray) -> None:
+    """Logical buffer ids and offsets -> physical (page, slice offset + offset), in place."""
+    for k, col, off in _BUFFER_FIELDS:
+        idx = np.flatnonzero(kind == k)
+        if not len(idx):
+            continue
+        logical = args[idx, col]
+        if off >= 0:
+            args[idx, off] += offset[logical]
+        args[idx, col] = phys[logical]
+    bg = np.flatnonzero(np.repeat(kind == Kind.BIND_GROUP, nrows))
+    if len(bg):
+        logical = rows[bg, 1]
+        rows[bg, 2] += offset[logical]
+        rows[bg, 1] = phys[logical]

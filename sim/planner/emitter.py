@@ -1,0 +1,132 @@
+"""The emission state both loops write the physical program into; also the Storage pools take pages from.
+
+The loops emit records, not events: each record names a source event to copy (or a synthetic
+row: a policy's own event), the kind and first argument the plan gives it, the source event being
+handled (its time) and the origin. ``assemble`` turns them into columns in one numpy pass, so the
+per-event cost of the loop is a few list appends. Every buffer reference is emitted with its
+logical id; ``assemble`` maps it to (page, slice offset + offset) at the end.
+
+Pages the pools give back wait while a window is open (an encoder holding commands is left
+unsubmitted: they may still read the page) and are destroyed when it closes.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from ...traces import Trace
+from ..policies import Device, Exclusion, PoolPolicy
+from ..policies.pools import MemoryManagement
+from .kinds import COPY_DST, COPY_SRC, CREATE, DESTROY, MAPPABLE, SUBMIT, UNIFORM
+from .program import LogicalProgram
+
+REC = 5  # loop record: source event to copy (or -1 - synthetic row), kind, a0, source event being handled, origin
+SYN = 7  # synthetic row: a1..a5, nrows, row source (a source event, or -2 - index into the synthetic rows)
+ROW = 5
+NO_ARGS = (0, 0, 0, 0, 0)
+DROP = (1, 0, 0, 0, 0)
+
+
+class Emitter:
+    """One plan's emission state: the records, synthetic rows, where each allocation lives.
+
+    ``phys[b]``, ``offset[b]``: the physical buffer and offset of logical allocation ``b`` (past the
+    program's buffers: staging buffers the plan adds). ``start_mark`` / ``end_mark``: per pooled
+    allocation, the record count and source event when it got and gave back storage. ``managers[b]``:
+    the pools allocation ``b`` reserves from (uniforms apart where the policy keeps them apart).
+    ``exclusion`` (under the pools' fixes): storage the open encoder's commands use, that a
+    queue-filled allocation must not take.
+    """
+
+    def __init__(self, trace: Trace, program: LogicalProgram, pool: PoolPolicy, limits: dict | None):
+        self.trace, self.program, self.pool, self.limits = trace, program, pool, limits
+        n_buffers = len(program.size)
+        self.pooled = np.zeros(n_buffers, dtype=bool)
+        if pool.pooled:
+            self.pooled = ((program.usage & MAPPABLE) == 0) & ~(program.mapped & program.read_mapped)
+        self.page_usage = (int(np.bitwise_or.reduce(program.usage[self.pooled])) | COPY_SRC | COPY_DST
+                           if self.pooled.any() else 0)
+        self.a0, self.pooled_flags, self.uploaded, self.sizes = (
+            program.a0, self.pooled.tolist(), program.uploaded.tolist(), program.size.tolist())
+        self.out = array("q")
+        self.syn = array("q")
+        self.syn_rows = array("q")
+        self.phys = list(range(n_buffers))
+        self.offset = [0] * n_buffers
+        self.reserved = program.size.tolist()
+        self.start_mark = ([-1] * n_buffers, [0] * n_buffers)
+        self.end_mark = ([-1] * n_buffers, [0] * n_buffers)
+        self.next_buffer = 0
+        self.cur = 0
+        self.window_open = False
+        self.pending_destroys: list[int] = []
+        uniform = (program.usage & UNIFORM) != 0
+        self.managers: list[MemoryManagement] = []
+        if pool.pooled:
+            device = Device.from_limits(limits if limits is not None else trace.limits)
+            storage_pools = pool.manager(device, self)
+            uniform_pools = pool.manager(device, self) if pool.separate_uniform_pool else storage_pools
+            self.managers = [uniform_pools if u else storage_pools for u in uniform.tolist()]
+        # pooled buffers whose read-only storage bindings the plan makes read-write (see read_write_bindings)
+        self.read_write = self.pooled & ~uniform if pool.read_write_bindings else None
+        self.exclusion = Exclusion(pool.fix == "range") if pool.pooled and pool.fix else None
+
+    def alloc(self, size: int) -> int:
+        page = self.new_buffer()
+        self.synth(CREATE, page, (size, self.page_usage, -1, 0, 0), -1)
+        return page
+
+    def dealloc(self, page: int) -> None:
+        if self.window_open:
+            self.pending_destroys.append(page)
+        else:
+            self.synth(DESTROY, page, DROP, -1)
+
+    def new_buffer(self) -> int:
+        """The id of the next physical buffer: ids follow creation order in the plan."""
+        self.next_buffer += 1
+        return self.next_buffer - 1
+
+    def copy_event(self, i: int, kind: int, a0: int) -> None:
+        """Emit source event ``i`` with this kind and first argument, at its own time."""
+        self.out.extend((i, kind, a0, i, i))
+
+    def copy_set(self, s: int, kind: int, a0: int) -> None:
+        """Emit the program's set call ``s`` again, into pass ``a0``, at the time of the event being handled."""
+        self.out.extend((s, kind, a0, self.cur, s))
+
+    def synth(self, kind: int, a0: int, rest: tuple[int, int, int, int, int], origin: int, nrows: int = 0,
+              rowsrc: int = -1) -> None:
+        """Emit an event that copies no source event."""
+        self.out.extend((-1 - len(self.syn) // SYN, kind, a0, self.cur, origin))
+        self.syn.extend(rest)
+        self.syn.extend((nrows, rowsrc))
+
+    def synth_submit(self, encoder: int, origin: int) -> None:
+        """Emit a submit of plan encoder ``encoder`` (its one row is synthetic)."""
+        self.syn_rows.extend((encoder, 0, 0, 0, 0))
+        self.synth(SUBMIT, 0, NO_ARGS, origin, 1, -1 - len(self.syn_rows) // ROW)
+
+    def create(self, i: int) -> None:
+        """Buffer creation at source event ``i``: a pooled allocation reserves its slice (avoiding what
+        ``exclusion`` holds when a queue write will fill it); any other buffer is created as recorded."""
+        b = self.a0[i]
+        if self.pooled_flags[b]:
+            self.start_mark[0][b], self.start_mark[1][b] = len(self.out) // REC, i
+            self.phys[b], self.offset[b], self.reserved[b] = self.managers[b].reserve(
+                self.sizes[b], self.exclusion if self.uploaded[b] else None)
+        else:
+            self.phys[b] = self.new_buffer()
+            self.copy_event(i, CREATE, self.phys[b])
+
+    def close_window(self) -> None:
+        """No encoder holding commands is left unsubmitted: pages given back can go now, and no storage
+        is in flight that an upload must avoid."""
+        self.window_open = False
+        if self.exclusion is not None:
+            self.exclusion.clear()
+        for page in self.pending_destroys:
+            self.synth(DESTROY, page, DROP, -1)
+        self.pending_destroys = []

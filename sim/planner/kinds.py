@@ -1,0 +1,36 @@
+"""The trace's kind and usage codes as plain ints, and masks of events by kind.
+
+The planner's loops compare kinds per event: comparing with an IntEnum member costs an attribute
+lookup each time, so the codes they read are module-level ints. The masks are table lookups,
+because ``np.isin`` sorts every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ...traces import BufferUsage, Kind, Trace
+
+COPY_DST, COPY_SRC, MAP_WRITE, UNIFORM = map(int, (BufferUsage.COPY_DST, BufferUsage.COPY_SRC, BufferUsage.MAP_WRITE,
+                                                   BufferUsage.UNIFORM))
+MAPPABLE = int(BufferUsage.MAP_READ | BufferUsage.MAP_WRITE)
+
+CREATE, DESTROY, ENCODER_CREATE, ENCODER_FINISH, PASS_BEGIN, PASS_END, SET_PIPELINE, SET_BIND_GROUP, DISPATCH, \
+    DISPATCH_INDIRECT, COPY, CLEAR, WRITE_BUFFER, SUBMIT, MAP, UNMAP, MAPPED_WRITE, QUEUE_READ = map(int, (
+        Kind.BUFFER_CREATE, Kind.BUFFER_DESTROY, Kind.ENCODER_CREATE, Kind.ENCODER_FINISH, Kind.PASS_BEGIN,
+        Kind.PASS_END, Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH, Kind.DISPATCH_INDIRECT, Kind.COPY,
+        Kind.CLEAR, Kind.WRITE_BUFFER, Kind.SUBMIT, Kind.MAP, Kind.UNMAP, Kind.MAPPED_WRITE, Kind.QUEUE_READ))
+
+
+def is_kind(kind: np.ndarray, kinds: Sequence[int]) -> np.ndarray:
+    """Mask of events whose kind is one of ``kinds``."""
+    table = np.zeros(256, dtype=bool)
+    table[np.asarray(kinds, dtype=np.int64)] = True
+    return table[kind]
+
+
+def events_of(trace: Trace, *kinds: Kind) -> np.ndarray:
+    """Indices of the events of these kinds, in program order."""
+    return np.flatnonzero(is_kind(trace.kind, kinds))

@@ -1,0 +1,196 @@
+"""The logical program of a trace: what every policy's plan is planned from, lifted once per trace.
+
+Every buffer is a logical allocation, alive from its creation to its destroy, or to its last use
+when the program never destroys it or still uses it (through a bind group) after dropping it;
+every command has its byte footprint (sim/footprint.py), the source submit that ran it, and the
+pass state it needs. The lift is numpy throughout and cached on the trace, so planning one trace
+under many policies pays for it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...traces import Kind, Trace
+from ..footprint import Commands, Footprints, commands_and_footprints
+from .kinds import events_of
+
+
+@dataclass(eq=False)
+class LogicalProgram:
+    """The logical program of a trace, as the planner reads it.
+
+    Per buffer: size, usage, created mapped, first destroy and last use (-1: none), whether a queue
+    write or mapped write fills it, whether it is read while mapped, and the last use by a command
+    the program submits. Per command (dispatches, indirect dispatches, copies, clears, numbered in
+    program order): its event, the source submit that ran it (n: never), its footprint rows
+    ``fp_lo[c]:fp_hi[c]`` of ``fp_buffer``, its pipeline and the set calls of its pass state
+    (``group_set[g][c]``: the set_bind_group of index g in force, -1 if none). Flat lists of ints
+    rather than per-command tuples: the garbage collector scans none of them.
+    Per event, under the recorded passes: whether an encoder holding submitted-to-be commands is
+    open after it (``window_open``) and since when (``window_start``).
+    """
+
+    n: int
+    kinds: list[int]
+    a0: list[int]
+    a1: list[int]
+    a2: list[int]
+    n_devices: int
+    creates: np.ndarray
+    size: np.ndarray
+    usage: np.ndarray
+    mapped: np.ndarray
+    first_destroy: np.ndarray
+    last_use: np.ndarray
+    last_command_use: np.ndarray
+    uploaded: np.ndarray
+    read_mapped: np.ndarray
+    cmd_event: np.ndarray
+    cmd_submit: list[int]
+    fp_lo: list[int]
+    fp_hi: list[int]
+    fp_buffer: list[int]
+    pipeline: list[int]
+    pipeline_set: list[int]
+    group_set: list[list[int]]
+    bind_key: dict[int, int]
+    window_open: np.ndarray
+    window_start: np.ndarray
+
+    @classmethod
+    def of(cls, trace: Trace) -> LogicalProgram:
+        """The lifted program of ``trace``, cached on it: every policy reads the same one."""
+        cached = trace._cache.get("sim.program")
+        if cached is None:
+            cached = trace._cache["sim.program"] = cls._lift(trace)
+        return cached
+
+    @classmethod
+    def _lift(cls, trace: Trace) -> LogicalProgram:
+        n, args = len(trace), trace.args
+        creates = events_of(trace, Kind.BUFFER_CREATE)
+        commands, fp = commands_and_footprints(trace)
+        first_destroy, last_use = _lifetimes(trace, len(creates), fp)
+        uploaded, read_mapped = _filled_and_read(trace, len(creates))
+        cmd_submit, lo, hi, last_command_use, window_open, window_start = _submitted(trace, len(creates), commands, fp)
+        pipeline, pipeline_set, group_set, bind_key = _pass_state(trace, commands)
+        return cls(
+            n=n, kinds=trace.kind.tolist(), a0=args[:, 0].tolist(), a1=args[:, 1].tolist(), a2=args[:, 2].tolist(),
+            n_devices=trace.count_kind(Kind.DEVICE), creates=creates, size=args[creates, 1], usage=args[creates, 2],
+            mapped=args[creates, 4] != 0, first_destroy=first_destroy, last_use=last_use,
+            last_command_use=last_command_use, uploaded=uploaded, read_mapped=read_mapped,
+            cmd_event=commands.event, cmd_submit=cmd_submit.tolist(), fp_lo=lo.tolist(), fp_hi=hi.tolist(),
+            fp_buffer=fp.buffer.tolist(), pipeline=pipeline.tolist(), pipeline_set=pipeline_set.tolist(),
+            group_set=group_set, bind_key=bind_key, window_open=window_open, window_start=window_start,
+        )
+
+
+def _lifetimes(trace: Trace, n_buffers: int, fp: Footprints) -> tuple[np.ndarray, np.ndarray]:
+    """Per buffer, its first destroy and its last use by any event, bind groups included (-1: none)."""
+    n, args = len(trace), trace.args
+    destroys = events_of(trace, Kind.BUFFER_DESTROY)
+    first_destroy = np.full(n_buffers, n, dtype=np.int64)
+    np.minimum.at(first_destroy, args[destroys, 0], destroys)
+    first_destroy[first_destroy == n] = -1
+
+    direct = events_of(trace, Kind.WRITE_BUFFER, Kind.MAP, Kind.UNMAP, Kind.READ, Kind.MAPPED_WRITE, Kind.QUEUE_READ)
+    bind_groups = events_of(trace, Kind.BIND_GROUP)
+    bg_counts = trace.nrows[bind_groups]
+    bg_rows = trace.row_ids(bind_groups)
+    last_use = np.full(n_buffers, -1, dtype=np.int64)
+    np.maximum.at(last_use, np.concatenate([args[direct, 0], fp.buffer, trace.rows[bg_rows, 1]]),
+                  np.concatenate([direct, fp.command, np.repeat(bind_groups, bg_counts)]))
+    return first_destroy, last_use
+
+
+def _filled_and_read(trace: Trace, n_buffers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per buffer, whether a queue write or mapped write fills it, and whether it is read while mapped."""
+    args = trace.args
+    uploaded = np.zeros(n_buffers, dtype=bool)
+    uploaded[args[events_of(trace, Kind.WRITE_BUFFER, Kind.MAPPED_WRITE), 0]] = True
+    read_mapped = np.zeros(n_buffers, dtype=bool)
+    read_mapped[args[events_of(trace, Kind.READ, Kind.MAP), 0]] = True
+    return uploaded, read_mapped
+
+
+def _submitted(trace: Trace, n_buffers: int, commands: Commands,
+               fp: Footprints) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per command, the submit that ran it and its footprint rows; per buffer, its last use by a command
+    that runs; per event, the recorded window (see ``LogicalProgram``)."""
+    n = len(trace)
+    submits = events_of(trace, Kind.SUBMIT)
+    n_encoders = trace.count_kind(Kind.ENCODER_CREATE)
+    encoder_submit = np.full(n_encoders, n, dtype=np.int64)
+    np.minimum.at(encoder_submit, trace.rows[trace.row_ids(submits), 0], np.repeat(submits, trace.nrows[submits]))
+    cmd_submit = encoder_submit[commands.encoder]
+
+    lo = np.searchsorted(fp.command, commands.event, side="left")
+    hi = np.searchsorted(fp.command, commands.event, side="right")
+    runs = cmd_submit < n
+    fp_runs = np.repeat(runs, hi - lo)
+    last_command_use = np.full(n_buffers, -1, dtype=np.int64)
+    np.maximum.at(last_command_use, fp.buffer[fp_runs], fp.command[fp_runs])
+    window_open, window_start = _windows(n, n_encoders, commands.event[runs], commands.encoder[runs], encoder_submit)
+    return cmd_submit, lo, hi, last_command_use, window_open, window_start
+
+
+def _pass_state(trace: Trace, commands: Commands) -> tuple[np.ndarray, np.ndarray, list[list[int]], dict[int, int]]:
+    """Per command, its pipeline and the set_pipeline / set_bind_group calls in force; the bind keys."""
+    args, passes = trace.args, commands.compute_pass
+    pipeline_set = _last_set(trace, Kind.SET_PIPELINE, None, commands.event, passes)
+    pipeline = np.where(pipeline_set >= 0, args[np.maximum(pipeline_set, 0), 1], -1)
+    sets = events_of(trace, Kind.SET_BIND_GROUP)
+    n_groups = int(args[sets, 1].max()) + 1 if len(sets) else 0
+    group_set = [_last_set(trace, Kind.SET_BIND_GROUP, g, commands.event, passes).tolist() for g in range(n_groups)]
+    return pipeline, pipeline_set, group_set, _bind_keys(trace, sets)
+
+
+def _windows(n: int, n_encoders: int, events: np.ndarray, encoders: np.ndarray,
+             encoder_submit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether, after each event, some encoder holds a command it will submit later; and since when.
+
+    An encoder is open from its first such command to its submit; windows are unions of these.
+    """
+    first = np.full(n_encoders, n, dtype=np.int64)
+    np.minimum.at(first, encoders, events)
+    used = np.flatnonzero(first < n)
+    delta = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(delta, first[used], 1)
+    np.add.at(delta, encoder_submit[used], -1)
+    is_open = np.cumsum(delta[:n]) > 0
+    began = is_open & ~np.concatenate([[False], is_open[:-1]])
+    start = np.maximum.accumulate(np.where(began, np.arange(n), -1)) if n else np.zeros(0, np.int64)
+    return is_open, start
+
+
+def _last_set(trace: Trace, kind: Kind, group: int | None, events: np.ndarray, passes: np.ndarray) -> np.ndarray:
+    """For each command, the last ``kind`` event (of bind group index ``group``) in its pass before it; -1 if none."""
+    sets = events_of(trace, kind)
+    if group is not None:
+        sets = sets[trace.args[sets, 1] == group]
+    out = np.full(len(events), -1, dtype=np.int64)
+    in_pass = passes >= 0
+    if not len(sets) or not in_pass.any():
+        return out
+    stride = len(trace) + 1
+    keys = trace.args[sets, 0] * stride + sets
+    order = np.argsort(keys, kind="stable")
+    keys, sets = keys[order], sets[order]
+    query = passes[in_pass] * stride + events[in_pass]
+    j = np.searchsorted(keys, query) - 1
+    hit = (j >= 0) & (keys[np.maximum(j, 0)] // stride == passes[in_pass])
+    out[np.flatnonzero(in_pass)[hit]] = sets[j[hit]]
+    return out
+
+
+def _bind_keys(trace: Trace, sets: np.ndarray) -> dict[int, int]:
+    """A key per set_bind_group event: equal keys bind the same group with the same dynamic offsets."""
+    keys = dict(zip(sets.tolist(), trace.args[sets, 2].tolist(), strict=True))
+    distinct: dict[tuple, int] = {}
+    base = trace.count_kind(Kind.BIND_GROUP)
+    for s in sets[trace.nrows[sets] > 0].tolist():
+        keys[s] = base + distinct.setdefault((keys[s], *trace.rows_of(s)[:, 0].tolist()), len(distinct))
+    return keys

@@ -1,0 +1,50 @@
+"""The as-recorded loop: the program's own encoders, passes and submits, placed by numpy.
+
+Only buffer creations, destroys and frees need a decision (a slice of a page; a page destroyed
+once no encoder holding commands is left unsubmitted), and, under pools, the events that close a
+window, where pages given back can go. The loop visits nothing else.
+"""
+
+from __future__ import annotations
+
+from .emitter import Emitter
+from .kinds import CREATE
+from .loop import Loop
+from .schedule import Schedule
+
+
+class RecordedLoop(Loop):
+    """The windows are the program's own, lifted once: open after an event, and since when."""
+
+    def __init__(self, emitter: Emitter, schedule: Schedule):
+        program = emitter.program
+        self.window_open: list[bool] = program.window_open.tolist()
+        super().__init__(emitter, schedule, self.window_open)
+        self.visits, self.acts = schedule.visits, schedule.acts
+        self.window_start: list[int] = program.window_start.tolist()
+        self.last_command_use: list[int] = program.last_command_use.tolist()
+
+    def used_by_open_encoder(self, b: int, f: int) -> bool:
+        return self.window_open[f] and self.last_command_use[b] >= self.window_start[f]
+
+    def run(self) -> None:
+        """Visit the scheduled events in order: a window that closes lets pages given back go."""
+        em, release, free_at = self.emitter, self.release, self.free_at
+        kinds, a0, phys = em.program.kinds, em.program.a0, em.phys
+        window_open, create, copy_event, close_window = self.window_open, em.create, em.copy_event, em.close_window
+        for i, act in zip(self.visits, self.acts, strict=True):
+            if free_at[self.fi] < i:
+                release(i)
+            em.cur = i
+            is_open = window_open[i]
+            if em.window_open and not is_open:
+                close_window()
+            em.window_open = is_open
+            if not act:
+                continue
+            k = kinds[i]
+            if k == CREATE:
+                create(i)
+            else:
+                copy_event(i, k, phys[a0[i]])
+        release(em.program.n)
