@@ -100,9 +100,11 @@ class Emitter:
     def synth(self, kind: int, a0: int, rest: tuple[int, int, int, int, int], origin: int, nrows: int = 0,
               rowsrc: int = -1) -> None:
         """Emit an event that copies no source event."""
-        self.out.extend((-1 - len(self.syn) // SYN, kind, a0, self.cur, origin))
-        self.syn.extend(rest)
-        self.syn.extend((nrows, rowsrc))
+        syn = self.syn
+        self.out.extend((-1 - len(syn) // SYN, kind, a0, self.cur, origin))
+        syn.extend(rest)
+        syn.append(nrows)
+        syn.append(rowsrc)
 
     def synth_submit(self, encoder: int, origin: int) -> None:
         """Emit a submit of plan encoder ``encoder`` (its one row is synthetic)."""

@@ -26,16 +26,18 @@ class Loop(ABC):
         self.free_at, self.free_buffer = schedule.free_at, schedule.free_buffer
         self.fi = 0
         self.windows = windows
+        # what release() reads, in one tuple: it runs before most visits, and often frees just one allocation
+        self.storage = (emitter.exclusion, emitter.managers, emitter.phys, emitter.offset, *emitter.end_mark)
 
     @abstractmethod
-    def used_by_open_encoder(self, b: int, f: int) -> bool:
-        """Whether a command of the encoder open after event ``f`` used allocation ``b``."""
+    def open_encoder_used(self, b: int, f: int) -> bool:
+        """An encoder holding commands is open after event ``f``: whether one of them used allocation ``b``."""
 
-    def release(self, stop: int) -> None:
-        """Give back the storage of allocations that end before event ``stop``, each at the time of its free."""
+    def release(self, stop: int) -> int:
+        """Give back the storage of allocations that end before event ``stop``, each at the time of its free;
+        return the event the next free follows (the loops call again once they pass it)."""
         em, free_at, free_buffer, windows, fi = self.emitter, self.free_at, self.free_buffer, self.windows, self.fi
-        exclusion, managers, phys, offset = em.exclusion, em.managers, em.phys, em.offset
-        end_rec, end_at = em.end_mark
+        exclusion, managers, phys, offset, end_rec, end_at = self.storage
         while free_at[fi] < stop:
             f, b = free_at[fi], free_buffer[fi]
             fi += 1
@@ -44,6 +46,7 @@ class Loop(ABC):
                 em.window_open = windows[f]
             end_rec[b], end_at[b] = len(em.out) // REC, f
             managers[b].free(phys[b], offset[b])
-            if exclusion is not None and self.used_by_open_encoder(b, f):
+            if exclusion is not None and em.window_open and self.open_encoder_used(b, f):
                 exclusion.add(phys[b], offset[b], offset[b] + max(em.sizes[b], 1))
         self.fi = fi
+        return free_at[fi]

@@ -24,17 +24,17 @@ class RecordedLoop(Loop):
         self.window_start: list[int] = program.window_start.tolist()
         self.last_command_use: list[int] = program.last_command_use.tolist()
 
-    def used_by_open_encoder(self, b: int, f: int) -> bool:
-        return self.window_open[f] and self.last_command_use[b] >= self.window_start[f]
+    def open_encoder_used(self, b: int, f: int) -> bool:
+        return self.last_command_use[b] >= self.window_start[f]
 
     def run(self) -> None:
         """Visit the scheduled events in order: a window that closes lets pages given back go."""
-        em, release, free_at = self.emitter, self.release, self.free_at
+        em, release, next_free = self.emitter, self.release, self.free_at[0]
         kinds, a0, phys = em.program.kinds, em.program.a0, em.phys
         window_open, create, copy_event, close_window = self.window_open, em.create, em.copy_event, em.close_window
         for i, act in zip(self.visits, self.acts, strict=True):
-            if free_at[self.fi] < i:
-                release(i)
+            if next_free < i:
+                next_free = release(i)
             em.cur = i
             is_open = window_open[i]
             if em.window_open and not is_open:

@@ -52,7 +52,8 @@ class RerecordingLoop(Loop):
     ``enc`` / ``cpass``: the open encoder and pass (-1: none); ``epoch`` counts submitted encoders;
     ``used_epoch[b]`` / ``sub_min[b]``: the last epoch whose encoder used allocation ``b``, and the
     earliest source submit among that encoder's uses of it. ``pass_pipeline`` / ``pass_groups``:
-    the pass state the open pass has (bind keys per group index).
+    the pass state the open pass has (bind keys per group index). ``n_disp``: dispatches in the
+    open encoder; max-tasks submits it at ``max_tasks`` (0: never).
     """
 
     def __init__(self, emitter: Emitter, passes: PassPolicy, schedule: Schedule):
@@ -76,7 +77,8 @@ class RerecordingLoop(Loop):
         self.cpass = -1
         self.n_pass = 0
         self.pass_pipeline = -1
-        self.pass_groups = [-1] * len(self.group_set)
+        self.n_groups = len(self.group_set)
+        self.pass_groups = [-1] * self.n_groups
         self.n_disp = 0
         self.handlers: dict[int, Callable[[int], None]] = {
             DISPATCH: self.dispatch, DISPATCH_INDIRECT: self.dispatch, COPY: self.command, CLEAR: self.command,
@@ -86,15 +88,15 @@ class RerecordingLoop(Loop):
         if passes.honours_submits:
             self.handlers[SUBMIT] = self.submit
 
-    def used_by_open_encoder(self, b: int, f: int) -> bool:
-        return self.enc >= 0 and self.used_epoch[b] == self.epoch
+    def open_encoder_used(self, b: int, f: int) -> bool:
+        return self.used_epoch[b] == self.epoch
 
     def run(self) -> None:
         """Visit the scheduled events in order; storage given back before each; the last encoder submitted."""
-        em, handlers, kinds, release, free_at = self.emitter, self.handlers, self.kinds, self.release, self.free_at
+        em, handlers, kinds, release, next_free = self.emitter, self.handlers, self.kinds, self.release, self.free_at[0]
         for i in self.visits:
-            if free_at[self.fi] < i:
-                release(i)
+            if next_free < i:
+                next_free = release(i)
             em.cur = i
             handlers[kinds[i]](i)
         release(self.n)
@@ -106,28 +108,28 @@ class RerecordingLoop(Loop):
     def dispatch(self, i: int) -> None:
         """Into the open pass (a new one under pass-per-dispatch), after the set calls its pass state needs
         that the pass lacks; under max-tasks, the Nth dispatch submits the encoder."""
-        c = self.command_of[i]
+        c, per_dispatch = self.command_of[i], self.pass_per_dispatch
         if self.enc < 0:
             self.open_encoder()
-        if self.cpass < 0 or self.pass_per_dispatch:
+        if per_dispatch or self.cpass < 0:
             self.begin_pass()
-        cpass = self.cpass
+        cpass, copy_set = self.cpass, self.copy_set
         pipe = self.pipeline[c]
         if pipe >= 0 and pipe != self.pass_pipeline:
-            self.copy_set(self.pipeline_set[c], SET_PIPELINE, cpass)
+            copy_set(self.pipeline_set[c], SET_PIPELINE, cpass)
             self.pass_pipeline = pipe
         pass_groups, bind_key = self.pass_groups, self.bind_key
         for g, sets in enumerate(self.group_set):
             s = sets[c]
             if s >= 0 and pass_groups[g] != bind_key[s]:
-                self.copy_set(s, SET_BIND_GROUP, cpass)
+                copy_set(s, SET_BIND_GROUP, cpass)
                 pass_groups[g] = bind_key[s]
         self.copy_event(i, self.kinds[i], cpass)
         self.use(c)
-        if self.pass_per_dispatch:
+        if per_dispatch:
             self.end_pass()
-        self.n_disp += 1
-        if self.max_tasks and self.n_disp >= self.max_tasks:
+        n_disp = self.n_disp = self.n_disp + 1
+        if n_disp == self.max_tasks:
             self.flush()
 
     def command(self, i: int) -> None:
@@ -179,7 +181,7 @@ class RerecordingLoop(Loop):
         self.n_pass += 1
         self.synth(PASS_BEGIN, self.cpass, (self.enc, 0, 0, 0, 0), -1)
         self.pass_pipeline = -1
-        self.pass_groups = [-1] * len(self.group_set)
+        self.pass_groups = [-1] * self.n_groups
 
     def end_pass(self) -> None:
         """End the open pass, if any: copies, clears and submits happen outside passes."""
