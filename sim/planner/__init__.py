@@ -14,11 +14,13 @@ physical program is emitted in program order:
   read-write, layouts and WGSL included (``bindings.py``): no page is bound writable beside
   another usage in one dispatch (H2), as in CubeCL since #814.
 - Passes: ``as-recorded`` keeps the program's encoders, passes and submits (``recorded.py``); the
-  others re-record every submitted command (``rerecorded.py``, policies: see passes). Commands of
-  encoders the program never submits ran nothing: re-recording policies drop them.
+  others re-record every submitted command (``rerecorded.py``; the policies are in
+  sim/policies/pass_policies.py). Commands of encoders the program never submits ran nothing:
+  re-recording policies drop them.
 
 ``schedule.py`` splits the work between numpy and the loop, ``emitter.py`` holds what the loops
-emit (and gives the pools their pages), ``assemble.py`` turns it into the plan's columns.
+emit (and gives the pools their pages), ``loop.py`` what both loops share, ``assemble.py`` turns
+the records into the plan's columns; ``kinds.py`` has the codes as plain ints for the loops.
 
 ``plan(trace, "as-recorded", "as-recorded")`` (``exclusive`` is the same pool) reproduces the
 trace event for event. Every policy is deterministic: same trace, same policies, same plan.

@@ -63,8 +63,8 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
 
 
 def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
-    """Rows src, kind, a0, cur, origin of the plan: the loop's records and the placed events, each
-    placed event before the records emitted while handling a later source event."""
+    """Rows src, kind, a0, cur, origin of the plan: the loop's records and the placed events, each placed
+    event before every record emitted while handling it or a later source event."""
     trace = em.trace
     rec = np.frombuffer(em.out, dtype=np.int64).reshape(-1, REC)
     m = len(placed) + len(rec)

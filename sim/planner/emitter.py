@@ -35,16 +35,15 @@ class Emitter:
     ``phys[b]``, ``offset[b]``: the physical buffer and offset of logical allocation ``b`` (past the
     program's buffers: staging buffers the plan adds). ``start_mark`` / ``end_mark``: per pooled
     allocation, the record count and source event when it got and gave back storage. ``managers[b]``:
-    the pools allocation ``b`` reserves from (uniforms apart where the policy keeps them apart).
-    ``exclusion`` (under the pools' fixes): storage the open encoder's commands use, that a
-    queue-filled allocation must not take.
+    the pools allocation ``b`` reserves from. ``exclusion`` (under the pools' fixes): storage the
+    open encoder's commands use, that a queue-filled allocation must not take.
     """
 
     def __init__(self, trace: Trace, program: LogicalProgram, pool: PoolPolicy, limits: dict | None):
         self.trace, self.program, self.pool, self.limits = trace, program, pool, limits
         n_buffers = len(program.size)
         self.pooled = np.zeros(n_buffers, dtype=bool)
-        if pool.pooled:
+        if pool.pooled:  # never a buffer that can be mapped, nor one created mapped that is read while mapped
             self.pooled = ((program.usage & MAPPABLE) == 0) & ~(program.mapped & program.read_mapped)
         self.page_usage = (int(np.bitwise_or.reduce(program.usage[self.pooled])) | COPY_SRC | COPY_DST
                            if self.pooled.any() else 0)
@@ -63,22 +62,26 @@ class Emitter:
         self.window_open = False
         self.pending_destroys: list[int] = []
         uniform = (program.usage & UNIFORM) != 0
-        self.managers: list[MemoryManagement] = []
-        if pool.pooled:
-            device = Device.from_limits(limits if limits is not None else trace.limits)
-            storage_pools = pool.manager(device, self)
-            uniform_pools = pool.manager(device, self) if pool.separate_uniform_pool else storage_pools
-            self.managers = [uniform_pools if u else storage_pools for u in uniform.tolist()]
+        self.managers = self._managers(uniform) if pool.pooled else []
         # pooled buffers whose read-only storage bindings the plan makes read-write (see read_write_bindings)
         self.read_write = self.pooled & ~uniform if pool.read_write_bindings else None
         self.exclusion = Exclusion(pool.fix == "range") if pool.pooled and pool.fix else None
 
+    def _managers(self, uniform: np.ndarray) -> list[MemoryManagement]:
+        """Per allocation, the pools it reserves from: uniforms apart where the policy keeps them apart."""
+        device = Device.from_limits(self.limits if self.limits is not None else self.trace.limits)
+        storage_pools = self.pool.manager(device, self)
+        uniform_pools = self.pool.manager(device, self) if self.pool.separate_uniform_pool else storage_pools
+        return [uniform_pools if u else storage_pools for u in uniform.tolist()]
+
     def alloc(self, size: int) -> int:
+        """A new page for the pools, created at the event being handled, usable by every pooled buffer."""
         page = self.new_buffer()
         self.synth(CREATE, page, (size, self.page_usage, -1, 0, 0), -1)
         return page
 
     def dealloc(self, page: int) -> None:
+        """A page the pools give back: destroyed now, or when the open window closes."""
         if self.window_open:
             self.pending_destroys.append(page)
         else:
@@ -88,6 +91,12 @@ class Emitter:
         """The id of the next physical buffer: ids follow creation order in the plan."""
         self.next_buffer += 1
         return self.next_buffer - 1
+
+    def add_buffer(self) -> int:
+        """A logical allocation past the program's, for a buffer the plan adds, on its own physical buffer."""
+        self.phys.append(self.new_buffer())
+        self.offset.append(0)
+        return len(self.phys) - 1
 
     def copy_event(self, i: int, kind: int, a0: int) -> None:
         """Emit source event ``i`` with this kind and first argument, at its own time."""

@@ -23,11 +23,11 @@ class Loop(ABC):
 
     def __init__(self, emitter: Emitter, schedule: Schedule, windows: list[bool] | None):
         self.emitter = emitter
-        self.free_at, self.free_buffer = schedule.free_at, schedule.free_buffer
+        self.free_at = schedule.free_at
         self.fi = 0
-        self.windows = windows
         # what release() reads, in one tuple: it runs before most visits, and often frees just one allocation
-        self.storage = (emitter.exclusion, emitter.managers, emitter.phys, emitter.offset, *emitter.end_mark)
+        self.release_state = (schedule.free_at, schedule.free_buffer, windows, emitter.exclusion, emitter.managers,
+                              emitter.phys, emitter.offset, *emitter.end_mark)
 
     @abstractmethod
     def open_encoder_used(self, b: int, f: int) -> bool:
@@ -36,8 +36,8 @@ class Loop(ABC):
     def release(self, stop: int) -> int:
         """Give back the storage of allocations that end before event ``stop``, each at the time of its free;
         return the event the next free follows (the loops call again once they pass it)."""
-        em, free_at, free_buffer, windows, fi = self.emitter, self.free_at, self.free_buffer, self.windows, self.fi
-        exclusion, managers, phys, offset, end_rec, end_at = self.storage
+        em, fi = self.emitter, self.fi
+        free_at, free_buffer, windows, exclusion, managers, phys, offset, end_rec, end_at = self.release_state
         while free_at[fi] < stop:
             f, b = free_at[fi], free_buffer[fi]
             fi += 1

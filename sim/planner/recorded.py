@@ -18,8 +18,9 @@ class RecordedLoop(Loop):
 
     def __init__(self, emitter: Emitter, schedule: Schedule):
         program = emitter.program
-        self.window_open: list[bool] = program.window_open.tolist()
-        super().__init__(emitter, schedule, self.window_open)
+        window_open: list[bool] = program.window_open.tolist()
+        super().__init__(emitter, schedule, window_open)
+        self.window_open = window_open
         self.visits, self.acts = schedule.visits, schedule.acts
         self.window_start: list[int] = program.window_start.tolist()
         self.last_command_use: list[int] = program.last_command_use.tolist()

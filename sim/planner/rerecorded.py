@@ -208,9 +208,7 @@ class RerecordingLoop(Loop):
     def staged_write(self, i: int, b: int) -> None:
         """Write ``i`` into ``b`` through a staging buffer: created mapped, written, unmapped, copied."""
         em, size = self.emitter, self.a2[i]
-        sid = len(em.phys)
-        em.phys.append(em.new_buffer())
-        em.offset.append(0)
+        sid = em.add_buffer()
         self.synth(CREATE, em.phys[sid], (size, MAP_WRITE | COPY_SRC, -1, 1, 0), -1)
         self.synth(MAPPED_WRITE, sid, (0, size, *em.trace.args[i, 3:6].tolist()), i)
         self.synth(UNMAP, sid, NO_ARGS, -1)
