@@ -169,10 +169,10 @@ def fatal_calls(trace: Trace) -> dict[int, str]:
     submit_of = np.full(trace.count_kind(Kind.ENCODER_CREATE) + 1, -1, dtype=np.int64)
     submit_of[trace.rows[trace.row_ids(submits), 0]] = np.repeat(submits, trace.nrows[submits])
     at = submit_of[fp.encoder]
-    suspect = (at >= 0) & ((destroyed[fp.buffer] < at) | np.isin(fp.buffer, list(mapped)))
+    suspect = (at >= 0) & ((destroyed[fp.resource] < at) | np.isin(fp.resource, list(mapped)))
     for j in np.flatnonzero(suspect).tolist():
         s = int(at[j])
-        why = None if s in out else state(int(fp.buffer[j]), s)
+        why = None if s in out else state(int(fp.resource[j]), s)
         if why:
             out[s] = (f"refused: wgpu-native aborts the process on this submit: {why} while encoder "
                       f"{int(fp.encoder[j])} uses it (event {int(fp.command[j])})")

@@ -120,7 +120,7 @@ def hoisted_writes(trace: Trace) -> int:
     count = 0
     for w in trace.where(Kind.WRITE_BUFFER).tolist():
         buf, lo, size = trace.args[w, 0:3].tolist()
-        hit = ((fp.command < w) & (submitted_after > w) & (fp.buffer == buf) & (fp.start < lo + size)
+        hit = ((fp.command < w) & (submitted_after > w) & (fp.resource == buf) & (fp.start < lo + size)
                & (fp.end > lo))
         count += bool(hit.any())
     return count

@@ -9,12 +9,12 @@ read) and only while no unmodelled event is present.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...traces import Kind, Trace
-from ..modelled import project
+from ..footprint.state import DRAWS
 from ..plan import Plan
 from .coverage import Unmodelled, unmodelled
 from .facts import Facts
@@ -159,39 +159,31 @@ def _count(n: int, word: str) -> str:
 
 def check(plan_or_trace: Plan | Trace) -> CheckResult:
     """Run every rule over the whole plan (a Trace is checked as the plan it recorded)."""
-    given = plan_or_trace.trace if isinstance(plan_or_trace, Plan) else plan_or_trace
-    if isinstance(plan_or_trace, Plan):
-        plan, original = plan_or_trace, np.arange(len(given))
-    else:
-        seen, original = project(given)
-        plan = Plan.as_recorded(seen)
+    plan = plan_or_trace if isinstance(plan_or_trace, Plan) else Plan.as_recorded(plan_or_trace)
     facts = Facts(plan)
-    findings = sorted((_at(x, original, len(given)) for r in RULES for x in r.find(facts)), key=Finding.sort_key)
+    findings = sorted((x for r in RULES for x in r.find(facts)), key=Finding.sort_key)
+    return CheckResult(findings, _stats(facts), plan.pool, plan.passes, unmodelled=unmodelled(plan.trace))
+
+
+def _stats(facts: Facts) -> dict[str, int]:
+    """Counts of what the check examined."""
     overtaken = facts.pending.overtaken()
-    t = plan.trace
-    q = facts.queue
-    kinds = t.kind[q.event]
-    stats = {
-        "events": len(given),
+    t, plan = facts.trace, facts.plan
+    events = facts.queue.events()
+    kinds = t.kind[events]
+    return {
+        "events": len(t),
         "commands": len(facts.commands.event),
         "dispatches": t.count_kind(Kind.DISPATCH) + t.count_kind(Kind.DISPATCH_INDIRECT),
+        "draws": int(np.count_nonzero(np.isin(t.kind, DRAWS))),
+        "render_passes": t.count_kind(Kind.RENDER_PASS_BEGIN),
         "submits": t.count_kind(Kind.SUBMIT),
         "encoders": facts.n_encoders,
         "allocations": len(plan.allocations),
-        "queue_writes": int(np.count_nonzero(kinds == Kind.WRITE_BUFFER)),
+        "queue_writes": int(np.count_nonzero(np.isin(kinds, [Kind.WRITE_BUFFER, Kind.WRITE_TEXTURE]))),
+        "texture_writes": int(np.count_nonzero(kinds == Kind.WRITE_TEXTURE)),
         "mapped_writes": int(np.count_nonzero(kinds == Kind.MAPPED_WRITE)),
-        "host_reads": int(np.count_nonzero(~q.writes)),
+        "host_reads": int(np.count_nonzero(np.isin(kinds, [Kind.QUEUE_READ, Kind.READ, Kind.READ_TEXTURE]))),
         "pending_commands": overtaken.commands,
         "reorderings": overtaken.pairs,
     }
-    return CheckResult(findings, stats, plan.pool, plan.passes, unmodelled=unmodelled(given))
-
-
-def _at(finding: Finding, original: np.ndarray, n: int) -> Finding:
-    """A finding over the checked projection, with its events as indices of the ``n`` events given."""
-    if len(original) == n:
-        return finding
-    other = finding.other_event
-    if other is not None:
-        other = int(original[other]) if 0 <= other < len(original) else n
-    return replace(finding, event=int(original[finding.event]), other_event=other)

@@ -7,13 +7,15 @@ accesses, buffer sizes, limits, and how to name an event in plain words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
 from functools import cached_property
+from typing import TypedDict
 
 import numpy as np
 
 from ...traces import DEFAULT_LIMITS, Kind, Trace
-from ..footprint import Commands, Footprints, commands_and_footprints
+from ..footprint import Commands, Footprints, HostAccesses, Passes, Textures, commands_and_footprints, host_accesses
+from ..footprint.state import DRAWS, pipeline_events
 from ..plan import Plan
 from .intervals import spans
 from .owners import Owners
@@ -37,22 +39,33 @@ CALL_NAMES = {
     Kind.READ: "read_mapped",
     Kind.MAPPED_WRITE: "write_mapped",
     Kind.QUEUE_READ: "read_buffer",
+    Kind.TEXTURE_DESTROY: "texture.destroy()",
+    Kind.RENDER_PASS_BEGIN: "begin_render_pass",
+    Kind.SET_VERTEX_BUFFER: "set_vertex_buffer",
+    Kind.SET_INDEX_BUFFER: "set_index_buffer",
+    Kind.DRAW: "draw",
+    Kind.DRAW_INDEXED: "draw_indexed",
+    Kind.DRAW_INDIRECT: "draw_indirect",
+    Kind.DRAW_INDEXED_INDIRECT: "draw_indexed_indirect",
+    Kind.EXECUTE_BUNDLES: "execute_bundles",
+    Kind.BUNDLE_FINISH: "bundle finish",
+    Kind.COPY_BUFFER_TO_TEXTURE: "copy_buffer_to_texture",
+    Kind.COPY_TEXTURE_TO_BUFFER: "copy_texture_to_buffer",
+    Kind.COPY_TEXTURE_TO_TEXTURE: "copy_texture_to_texture",
+    Kind.WRITE_TEXTURE: "write_texture",
+    Kind.READ_TEXTURE: "read_texture",
+    Kind.RESOLVE_QUERY_SET: "resolve_query_set",
 }
-
-# Accesses on the queue timeline (they take effect before every command not yet submitted):
-# kind -> whether the access writes.
-QUEUE_ACCESS = {Kind.WRITE_BUFFER: True, Kind.MAPPED_WRITE: True, Kind.QUEUE_READ: False, Kind.READ: False}
+_NAMED_BY_PIPELINE = (Kind.DISPATCH, Kind.DISPATCH_INDIRECT, *DRAWS)
 
 
-@dataclass(frozen=True)
-class QueueAccesses:
-    """Host-side accesses in program order: event, buffer, byte range [lo, hi), and whether it writes."""
+class Located(TypedDict, total=False):
+    """Where a finding is: ``Rule.finding``'s resource keywords."""
 
-    event: np.ndarray
-    buffer: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    writes: np.ndarray
+    buffer: int
+    texture: int
+    lo: int
+    hi: int
 
 
 class Facts:
@@ -131,12 +144,16 @@ class Facts:
         return (event < submit) & (submit < self.n)
 
     @cached_property
-    def queue(self) -> QueueAccesses:
-        kinds = list(QUEUE_ACCESS)
-        events = self.of(*kinds)
-        a = self.trace.args[events]
-        writes = np.isin(self.trace.kind[events], [k for k in kinds if QUEUE_ACCESS[k]])
-        return QueueAccesses(events, a[:, 0], a[:, 1], a[:, 1] + a[:, 2], writes)
+    def queue(self) -> HostAccesses:
+        return host_accesses(self.trace, self.textures)
+
+    @cached_property
+    def textures(self) -> Textures:
+        return Textures(self.trace, len(self.buffer_events))
+
+    @cached_property
+    def passes(self) -> Passes:
+        return Passes.of(self.trace)
 
     @cached_property
     def buffer_events(self) -> np.ndarray:
@@ -165,11 +182,14 @@ class Facts:
         trace = self.trace
         modules = self.of(Kind.SHADER_MODULE)
         names = []
-        for i in self.of(Kind.COMPUTE_PIPELINE).tolist():
+        for i in pipeline_events(trace).tolist():
             a = trace.args[i]
-            label = trace.strings[a[4]] if a[4] >= 0 else ""
+            if trace.kind[i] == Kind.RENDER_PIPELINE:
+                label, entry = _render_pipeline_names(trace.strings[a[4]])
+            else:
+                label, entry = (trace.strings[a[4]] if a[4] >= 0 else ""), trace.strings[a[2]]
             module = trace.args[modules[a[1]], 2] if a[1] < len(modules) else -1
-            names.append(label or (trace.strings[module] if module >= 0 else "") or trace.strings[a[2]] or "?")
+            names.append(label or (trace.strings[module] if module >= 0 else "") or entry or "?")
         return names
 
     @cached_property
@@ -181,10 +201,30 @@ class Facts:
         label = int(self.trace.args[self.buffer_events[b], 3]) if 0 <= b < len(self.buffer_events) else -1
         return f"buffer {b} '{self.trace.strings[label]}'" if label >= 0 else f"buffer {b}"
 
+    def texture_of(self, resource: int) -> int | None:
+        """The texture id of a footprint resource, or None for a buffer."""
+        first = len(self.buffer_events)
+        return resource - first if resource >= first else None
+
+    def resource_name(self, resource: int) -> str:
+        """A buffer or a texture as people name it: "buffer 3 'x'", "texture 0 'atlas'"."""
+        t = self.texture_of(resource)
+        return self.buffer_name(resource) if t is None else self.textures.name(t)
+
+    def span(self, resource: int, lo: int, hi: int) -> str:
+        """[lo, hi) of a resource in words: "bytes 0-63", or "texels (0, 0)-(15, 3) of mip 0 of texture 2"."""
+        t = self.texture_of(resource)
+        return f"bytes {lo}-{hi - 1}" if t is None else f"{self.textures.region(t, lo, hi)} of {self.textures.name(t)}"
+
+    def located(self, resource: int, lo: int, hi: int) -> Located:
+        """A finding's resource fields: ``buffer`` or ``texture``, and the range."""
+        t = self.texture_of(resource)
+        return Located(buffer=resource, lo=lo, hi=hi) if t is None else Located(texture=t, lo=lo, hi=hi)
+
     def call(self, i: int) -> str:
         """Event ``i`` as the call a person wrote: "write_buffer", "dispatch `matmul`", "the pool's page release"."""
         kind = Kind(int(self.trace.kind[i]))
-        if kind in (Kind.DISPATCH, Kind.DISPATCH_INDIRECT):
+        if kind in _NAMED_BY_PIPELINE:
             p = self._pipeline_of_command.get(i, -1)
             return f"{CALL_NAMES[kind]} `{self._pipeline_names[p]}`" if p >= 0 else CALL_NAMES[kind]
         if kind == Kind.BUFFER_DESTROY and self.inserted(i):
@@ -197,3 +237,12 @@ class Facts:
 
     def site(self, i: int) -> str:
         return self.trace.site_of(i) if 0 <= i < self.n else "?"
+
+
+def _render_pipeline_names(descriptor: str) -> tuple[str, str]:
+    """(label, vertex entry point) from a render pipeline's descriptor JSON ("" where absent)."""
+    try:
+        d = json.loads(descriptor)
+        return str(d.get("label") or ""), str((d.get("vertex") or {}).get("entry_point") or "")
+    except (ValueError, AttributeError):
+        return "", ""

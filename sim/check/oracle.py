@@ -48,7 +48,7 @@ def run(plan_or_trace: Plan | Trace) -> OracleResult:
     trace = plan_or_trace.trace if isinstance(plan_or_trace, Plan) else plan_or_trace
     commands, fp = commands_and_footprints(trace)
     accesses: _Accesses = defaultdict(list)
-    for c, b, lo, hi, r, w in zip(fp.command.tolist(), fp.buffer.tolist(), fp.start.tolist(), fp.end.tolist(),
+    for c, b, lo, hi, r, w in zip(fp.command.tolist(), fp.resource.tolist(), fp.start.tolist(), fp.end.tolist(),
                                   fp.reads.tolist(), fp.writes.tolist(), strict=True):
         accesses[c].append((b, lo, hi, r, w))
     encoder_of = dict(zip(commands.event.tolist(), commands.encoder.tolist(), strict=True))

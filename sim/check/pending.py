@@ -13,13 +13,13 @@ encoder's first submit. Each submitted encoder gets its position in the queue: t
 first row among all submit rows. An operation with position ``x`` overtakes rows of positions
 ``>= x`` recorded before it.
 
-How it stays near O(n log n): footprint rows are grouped by (encoder, buffer); an operation at
-``t`` meets only the groups of its buffer whose encoder is open over ``t`` (first command before
-``t``, submit after) and runs after it. Within a group the rows still pending at ``t`` are those
-recorded before ``t``, so the group's first row (in program order) overlapping the operation
-decides: it conflicts iff it was recorded before ``t``. "First overlapping row" for all meetings
-at once is a min-cover and a min-reduce on one segment tree (``intervals``) that holds
-only the groups some operation meets.
+How it stays near O(n log n): footprint rows are grouped by (encoder, resource), a resource being a
+buffer or a texture; an operation at ``t`` meets only the groups of its resource whose encoder is
+open over ``t`` (first command before ``t``, submit after) and runs after it. Within a group the
+rows still pending at ``t`` are those recorded before ``t``, so the group's first row (in program
+order) overlapping the operation decides: it conflicts iff it was recorded before ``t``. "First
+overlapping row" for all meetings at once is a min-cover and a min-reduce on one segment tree
+(``intervals``) that holds only the groups some operation meets.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ class Overtaken:
 
 @dataclass(frozen=True)
 class Accesses:
-    """Operations to test: byte range [lo, hi) of ``buffer``, recorded at ``t``, queue position ``x``."""
+    """Operations to test: range [lo, hi) of ``resource``, recorded at ``t``, queue position ``x``."""
 
-    buffer: np.ndarray
+    resource: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
     t: np.ndarray
@@ -59,7 +59,7 @@ class Accesses:
 
 
 class Pending:
-    """The running commands' footprint rows of one plan, grouped by (encoder, buffer) for the search."""
+    """The running commands' footprint rows of one plan, grouped by (encoder, resource) for the search."""
 
     def __init__(self, facts: Facts):
         self.facts = facts
@@ -71,8 +71,8 @@ class Pending:
         self.position = position
         self.rows = np.flatnonzero(facts.runs)
         row_encoder = fp.encoder[self.rows]
-        n_buffers = max(int(fp.buffer.max()) + 1, 1) if len(fp) else 1
-        _, (group,) = ranks([row_encoder * n_buffers + fp.buffer[self.rows]])
+        n_resources = max(int(fp.resource.max()) + 1, 1) if len(fp) else 1
+        _, (group,) = ranks([row_encoder * n_resources + fp.resource[self.rows]])
         self.group = group
         n_groups = int(group.max()) + 1 if len(group) else 0
         self.group_start = np.full(n_groups, NONE, dtype=np.int64)
@@ -81,15 +81,16 @@ class Pending:
         self.group_end[group] = facts.submit_at[row_encoder]
         self.group_position = np.zeros(n_groups, dtype=np.int64)
         self.group_position[group] = position[row_encoder]
-        self.group_buffer = np.zeros(n_groups, dtype=np.int64)
-        self.group_buffer[group] = fp.buffer[self.rows]
+        self.group_resource = np.zeros(n_groups, dtype=np.int64)
+        self.group_resource[group] = fp.resource[self.rows]
 
     def queue_position(self, t: np.ndarray) -> np.ndarray:
         """Queue position of host-side operations at events ``t``: after every encoder submitted before."""
         return np.searchsorted(self.submit_events, t, side="left")
 
-    def host(self, buffer: np.ndarray, lo: np.ndarray, hi: np.ndarray, t: np.ndarray, writes: np.ndarray) -> Accesses:
-        return Accesses(buffer, lo, hi, t, self.queue_position(t), writes)
+    def host(self, resource: np.ndarray, lo: np.ndarray, hi: np.ndarray, t: np.ndarray,
+             writes: np.ndarray) -> Accesses:
+        return Accesses(resource, lo, hi, t, self.queue_position(t), writes)
 
     def hoisting_rows(self) -> np.ndarray:
         """Footprint rows of commands whose encoder runs ahead of another holding an earlier command.
@@ -118,7 +119,7 @@ class Pending:
     def commands(self, rows: np.ndarray) -> Accesses:
         """The given footprint rows as operations: recorded at their command, queued just after their encoder."""
         fp = self.facts.footprints
-        return Accesses(fp.buffer[rows], fp.start[rows], fp.end[rows], fp.command[rows],
+        return Accesses(fp.resource[rows], fp.start[rows], fp.end[rows], fp.command[rows],
                         self.position[fp.encoder[rows]] + 1, fp.writes[rows])
 
     def first_conflicts(self, a: Accesses) -> np.ndarray:
@@ -128,7 +129,7 @@ class Pending:
         conflicts with writes.
         """
         fp = self.facts.footprints
-        out = np.full(len(a.buffer), NONE, dtype=np.int64)
+        out = np.full(len(a.resource), NONE, dtype=np.int64)
         pair_group, pair_access = self._meetings(a)
         if len(pair_group):
             met = np.zeros(len(self.group_start), dtype=bool)
@@ -155,12 +156,12 @@ class Pending:
         return np.where(out == NONE, -1, out)
 
     def _meetings(self, a: Accesses) -> tuple[np.ndarray, np.ndarray]:
-        """(group, operation) for each group of the operation's buffer open over ``t`` that runs after it."""
+        """(group, operation) for each group of the operation's resource open over ``t`` that runs after it."""
         horizon = self.facts.n + 2
-        key = np.asarray(a.buffer, dtype=np.int64) * horizon + a.t
+        key = np.asarray(a.resource, dtype=np.int64) * horizon + a.t
         order = np.argsort(key, kind="stable")
         key = key[order]
-        base = self.group_buffer * horizon
+        base = self.group_resource * horizon
         first = np.searchsorted(key, base + self.group_start, side="right")
         last = np.searchsorted(key, base + self.group_end, side="left")
         counts = np.maximum(last - first, 0)
@@ -173,7 +174,7 @@ class Pending:
         """How many (host access, pending command) reorderings the queue introduces: all of them are checked."""
         facts = self.facts
         c = facts.commands
-        times = np.sort(facts.queue.event)
+        times = facts.queue.events()
         runs = facts.command_runs(c.event, c.encoder)
         ahead = (np.searchsorted(times, facts.submit_at[c.encoder[runs]], side="left")
                  - np.searchsorted(times, c.event[runs], side="right"))

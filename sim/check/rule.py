@@ -40,7 +40,8 @@ def id_order(rule_id: str) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class Finding:
-    """One hazard. Byte ranges are half-open [lo, hi) in the physical buffer; messages print lo-(hi-1)."""
+    """One hazard. Ranges are half-open [lo, hi): bytes of ``buffer``, or keys of ``texture``'s texel line
+    (``sim.footprint.textures``); messages print them as people count."""
 
     rule: str
     severity: Severity
@@ -56,6 +57,7 @@ class Finding:
     other_call: str | None = None
     allocations: tuple[int, ...] = ()
     other_allocations: tuple[int, ...] = ()
+    texture: int | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -125,10 +127,10 @@ class Rule:
     def finding(self, event: int, site: str, call: str, message: str, *, buffer: int | None = None,
                 lo: int | None = None, hi: int | None = None, other_event: int | None = None,
                 other_site: str | None = None, other_call: str | None = None, allocations: tuple[int, ...] = (),
-                other_allocations: tuple[int, ...] = ()) -> Finding:
+                other_allocations: tuple[int, ...] = (), texture: int | None = None) -> Finding:
         """A finding of this rule: the id and severity are the rule's."""
         return Finding(self.id, self.severity, event, site, call, message, buffer, lo, hi, other_event, other_site,
-                       other_call, allocations, other_allocations)
+                       other_call, allocations, other_allocations, texture=texture)
 
 
 class DuplicateRule(ValueError):

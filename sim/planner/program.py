@@ -83,7 +83,7 @@ class LogicalProgram:
             mapped=args[creates, 4] != 0, first_destroy=first_destroy, last_use=last_use,
             last_command_use=last_command_use, uploaded=uploaded, read_mapped=read_mapped,
             cmd_event=commands.event, cmd_submit=cmd_submit.tolist(), fp_lo=lo.tolist(), fp_hi=hi.tolist(),
-            fp_buffer=fp.buffer.tolist(), pipeline=pipeline.tolist(), pipeline_set=pipeline_set.tolist(),
+            fp_buffer=fp.resource.tolist(), pipeline=pipeline.tolist(), pipeline_set=pipeline_set.tolist(),
             group_set=group_set, bind_key=bind_key, window_open=window_open, window_start=window_start,
         )
 
@@ -101,7 +101,7 @@ def _lifetimes(trace: Trace, n_buffers: int, fp: Footprints) -> tuple[np.ndarray
     bg_counts = trace.nrows[bind_groups]
     bg_rows = trace.row_ids(bind_groups)
     last_use = np.full(n_buffers, -1, dtype=np.int64)
-    np.maximum.at(last_use, np.concatenate([args[direct, 0], fp.buffer, trace.rows[bg_rows, 1]]),
+    np.maximum.at(last_use, np.concatenate([args[direct, 0], fp.resource, trace.rows[bg_rows, 1]]),
                   np.concatenate([direct, fp.command, np.repeat(bind_groups, bg_counts)]))
     return first_destroy, last_use
 
@@ -132,7 +132,7 @@ def _submitted(trace: Trace, n_buffers: int, commands: Commands,
     runs = cmd_submit < n
     fp_runs = np.repeat(runs, hi - lo)
     last_command_use = np.full(n_buffers, -1, dtype=np.int64)
-    np.maximum.at(last_command_use, fp.buffer[fp_runs], fp.command[fp_runs])
+    np.maximum.at(last_command_use, fp.resource[fp_runs], fp.command[fp_runs])
     window_open, window_start = _windows(n, n_encoders, commands.event[runs], commands.encoder[runs], encoder_submit)
     return cmd_submit, lo, hi, last_command_use, window_open, window_start
 

@@ -28,13 +28,16 @@ from ...footprint import Use
 from ..facts import Facts
 from ..intervals import first_of_each
 from ..rule import ERROR, Finding, Rule
-from .words import STILL, WRITES, byte_span
+from .words import STILL, WRITES
 
 
 def hoisted_write(f: Facts) -> list[Finding]:
     q, pending, fp = f.queue, f.pending, f.footprints
-    host = pending.first_conflicts(pending.host(q.buffer, q.lo, q.hi, q.event, q.writes))
+    host = pending.first_conflicts(pending.host(q.resource, q.lo, q.hi, q.event, q.writes))
+    # one finding per host access: the first conflict over all of its rows (a texture box has several)
     hit = np.flatnonzero(host >= 0)
+    hit = hit[np.argsort(host[hit], kind="stable")]
+    _, hit = first_of_each(q.event[hit], hit)
     rows = pending.hoisting_rows()
     ahead = pending.first_conflicts(pending.commands(rows))
     # one finding per command: the first conflict over all of its rows
@@ -43,30 +46,31 @@ def hoisted_write(f: Facts) -> list[Finding]:
     _, cmd_hit = first_of_each(fp.command[rows[found]], found)
 
     event = np.concatenate([q.event[hit], fp.command[rows[cmd_hit]]])
-    buffer = np.concatenate([q.buffer[hit], fp.buffer[rows[cmd_hit]]])
+    resource = np.concatenate([q.resource[hit], fp.resource[rows[cmd_hit]]])
     writes = np.concatenate([q.writes[hit], fp.writes[rows[cmd_hit]]])
     r = np.concatenate([host[hit], ahead[cmd_hit]])
     lo = np.maximum(np.concatenate([q.lo[hit], fp.start[rows[cmd_hit]]]), fp.start[r])
     hi = np.minimum(np.concatenate([q.hi[hit], fp.end[rows[cmd_hit]]]), fp.end[r])
     other = fp.command[r]
-    mine = f.owners.lists(buffer, lo, hi, event)
-    theirs = f.owners.lists(buffer, lo, hi, other)
+    mine = f.owners.lists(resource, lo, hi, event)
+    theirs = f.owners.lists(resource, lo, hi, other)
     out = []
     for k in range(len(event)):
         i, c, u = int(event[k]), int(other[k]), Use(int(fp.use[r[k]]))
         call, later = f.call(i), f.call(c)
-        span = byte_span(int(lo[k]), int(hi[k]))
+        res = int(resource[k])
+        span = f.span(res, int(lo[k]), int(hi[k]))
+        shared = f"{span} of the same storage" if f.texture_of(res) is None else span
         if k < len(hit):  # a host access
             where = f"{later} at {f.site(c)}"
-            text = (f"{call} at {f.site(i)} lands before {where}, which still {STILL[u]} {span} of the same storage"
-                    if writes[k] else
+            text = (f"{call} at {f.site(i)} lands before {where}, which still {STILL[u]} {shared}" if writes[k] else
                     f"{call} at {f.site(i)} reads {span} before {where}, recorded earlier but not yet submitted, "
                     f"{WRITES[u]} them")
         else:
             where = f"{later} at {f.site(c)}, recorded earlier into an encoder the queue runs later"
-            text = (f"{call} at {f.site(i)} runs ahead of {where}, which still {STILL[u]} {span} of the same storage"
-                    if writes[k] else f"{call} at {f.site(i)} reads {span} ahead of {where}, which {WRITES[u]} them")
-        out.append(RULE.finding(i, f.site(i), call, text, buffer=int(buffer[k]), lo=int(lo[k]), hi=int(hi[k]),
+            text = (f"{call} at {f.site(i)} runs ahead of {where}, which still {STILL[u]} {shared}" if writes[k] else
+                    f"{call} at {f.site(i)} reads {span} ahead of {where}, which {WRITES[u]} them")
+        out.append(RULE.finding(i, f.site(i), call, text, **f.located(res, int(lo[k]), int(hi[k])),
                                 other_event=c, other_site=f.site(c), other_call=later, allocations=tuple(mine[k]),
                                 other_allocations=tuple(theirs[k])))
     return out

@@ -1,14 +1,18 @@
-"""One command that uses a buffer as writable and also in another way.
+"""One usage scope that uses a buffer or a texture subresource as writable and also in another way.
 
 What it finds
-    One command uses a buffer as writable and also in another way: a dispatch binding it as writable storage
-    and as read-only storage, uniform or indirect arguments, or a copy from a buffer into itself. A WebGPU
-    validation error, whether or not the ranges overlap (the usage scope is the whole buffer).
+    A usage scope that uses a resource as writable and also in another way. A dispatch is one scope; a
+    whole render pass is one (every draw, its attachments, the bundles it executes). A buffer bound as
+    writable storage beside a read-only use (uniform, read-only storage, vertex, index or indirect
+    arguments), whether or not the ranges overlap (the scope is the whole buffer); a texture subresource
+    both attached and sampled or bound, attached twice, or bound as writable storage and read; or a copy
+    from a buffer into itself. A WebGPU validation error.
 
 Why it matters
-    The device rejects the command, and the program stops with a validation error. A pool that
+    The device rejects the pass, and the program stops with a validation error. A pool that
     sub-allocates many tensors in one buffer makes it reachable even where the program's own
-    buffers never alias (Burn issue 1996), and a copy between two allocations of one pool page.
+    buffers never alias (Burn issue 1996), and a copy between two allocations of one pool page; a
+    renderer that samples the texture it renders into (a feedback loop) hits it in one pass.
 
 An example
     layout = device.create_bind_group_layout(entries=[read_only_storage(0), storage(1)])
@@ -25,6 +29,7 @@ import numpy as np
 
 from ....traces import Kind
 from ...footprint import Use
+from ...footprint.table import SCOPE, Scope
 from ..facts import Facts
 from ..intervals import first_of_each
 from ..rule import ERROR, Finding, Rule
@@ -33,29 +38,78 @@ from .words import USAGE, byte_span
 
 def usage_scope(f: Facts) -> list[Finding]:
     fp = f.footprints
-    bound = np.flatnonzero(np.isin(fp.use, [Use.UNIFORM, Use.READ_ONLY_STORAGE, Use.STORAGE, Use.INDIRECT]))
-    key = fp.command[bound] * (len(f.buffer_size) + 1) + fp.buffer[bound]
-    writable = fp.use[bound] == Use.STORAGE
-    # per (dispatch, buffer) bound both ways: its first writable binding and its first other one
-    key_w, first_w = first_of_each(key[writable], bound[writable])
-    key_o, first_o = first_of_each(key[~writable], bound[~writable])
+    in_scope = np.flatnonzero((fp.scope >= 0) & (SCOPE[fp.use] != Scope.NONE))
+    on_texture = fp.on_texture[in_scope]
+    pairs = _buffer_pairs(f, in_scope[~on_texture]) + _texture_pairs(f, in_scope[on_texture])
+    return sorted([_finding(f, w, o) for w, o in pairs] + _self_copies(f), key=Finding.sort_key)
+
+
+def _buffer_pairs(f: Facts, rows: np.ndarray) -> list[tuple[int, int]]:
+    """Per (scope, buffer) used both ways: its first writable-storage row and its first other row."""
+    fp = f.footprints
+    key = fp.scope[rows] * (fp.n_buffers + 1) + fp.resource[rows]
+    writable = SCOPE[fp.use[rows]] == Scope.STORAGE
+    key_w, first_w = first_of_each(key[writable], rows[writable])
+    key_o, first_o = first_of_each(key[~writable], rows[~writable])
     at = np.minimum(np.searchsorted(key_o, key_w), max(len(key_o) - 1, 0))
     both = (key_o[at] == key_w) if len(key_o) else np.zeros(len(key_w), dtype=bool)
-    w, o = first_w[both], first_o[at[both]]
-    b, i = fp.buffer[w], fp.command[w]
-    mine = f.owners.lists(b, fp.start[w], fp.end[w], i)
-    theirs = f.owners.lists(b, fp.start[o], fp.end[o], i)
+    return list(zip(first_w[both].tolist(), first_o[at[both]].tolist(), strict=True))
+
+
+def _texture_pairs(f: Facts, rows: np.ndarray) -> list[tuple[int, int]]:
+    """Per (scope, texture), the first two rows sharing a subresource that their usages forbid together."""
+    fp = f.footprints
+    cols = np.column_stack([fp.scope[rows], fp.resource[rows], fp.start[rows], fp.end[rows], fp.use[rows]])
+    _, first = np.unique(cols, axis=0, return_index=True)
+    rows = rows[np.sort(first)]
+    key = fp.scope[rows] * (len(f.textures) + fp.n_buffers + 1) + fp.resource[rows]
+    strict = SCOPE[fp.use[rows]] != Scope.INPUT
+    inverse = np.unique(key, return_inverse=True)[1].reshape(-1)
+    worth = np.isin(key, key[strict]) & (np.bincount(inverse, minlength=1)[inverse] > 1)
+    rows, key = rows[worth], key[worth]
     out = []
-    for k in range(len(w)):
-        wk, ok, ik, bk = int(w[k]), int(o[k]), int(i[k]), int(b[k])
-        call = f.call(ik)
-        lo, hi = [int(fp.start[wk]), int(fp.start[ok])], [int(fp.end[wk]), int(fp.end[ok])]
-        text = (f"{call} at {f.site(ik)} binds {f.buffer_name(bk)} as writable storage ({_slot(int(fp.slot[wk]))}, "
-                f"{byte_span(lo[0], hi[0])}) and as {USAGE[Use(int(fp.use[ok]))]} ({_slot(int(fp.slot[ok]))}, "
-                f"{byte_span(lo[1], hi[1])}): WebGPU forbids a writable usage beside any other in one dispatch")
-        out.append(RULE.finding(ik, f.site(ik), call, text, buffer=bk, lo=lo[0], hi=hi[0],
-                                allocations=tuple(mine[k]), other_allocations=tuple(theirs[k])))
-    return sorted(out + _self_copies(f), key=Finding.sort_key)
+    for k in np.unique(key).tolist():
+        group = rows[key == k].tolist()
+        pair = next(((a, b) for i, a in enumerate(group) for b in group[i + 1:] if _clash(fp, a, b)), None)
+        if pair is not None:
+            a, b = pair
+            out.append((a, b) if SCOPE[fp.use[a]] != Scope.INPUT else (b, a))
+    return out
+
+
+def _clash(fp, a: int, b: int) -> bool:
+    """Whether two uses of one texture in one scope share a subresource their usages forbid together."""
+    if fp.start[a] >= fp.end[b] or fp.start[b] >= fp.end[a]:
+        return False
+    sa, sb = SCOPE[fp.use[a]], SCOPE[fp.use[b]]
+    return Scope.ATTACHMENT in (sa, sb) or sa != sb
+
+
+def _finding(f: Facts, w: int, o: int) -> Finding:
+    """The finding for writable row ``w`` beside row ``o`` of the same scope."""
+    fp = f.footprints
+    res, i, j = int(fp.resource[w]), int(fp.command[w]), int(fp.command[o])
+    first, last = min(i, j), max(i, j)
+    wu, ou = Use(int(fp.use[w])), Use(int(fp.use[o]))
+    lo, hi = [int(fp.start[w]), int(fp.start[o])], [int(fp.end[w]), int(fp.end[o])]
+    call = f.call(last)
+    mine = f.owners.lists(np.array([res]), np.array([lo[0]]), np.array([hi[0]]), np.array([i]))[0]
+    theirs = f.owners.lists(np.array([res]), np.array([lo[1]]), np.array([hi[1]]), np.array([j]))[0]
+    w_text = f"as {USAGE[wu]} ({_slot(wu, int(fp.slot[w]))}, {f.span(res, lo[0], hi[0])})"
+    o_text = f"as {USAGE[ou]} ({_slot(ou, int(fp.slot[o]))}, {f.span(res, lo[1], hi[1])})"
+    scope = "one dispatch" if f.trace.kind[int(fp.scope[w])] != Kind.RENDER_PASS_BEGIN else "one render pass"
+    rule = "a writable usage beside any other" if SCOPE[wu] == Scope.STORAGE else "an attachment beside any other use"
+    if i == j:
+        text = (f"{call} at {f.site(i)} binds {f.resource_name(res)} {w_text} and {o_text}: WebGPU forbids {rule} "
+                f"in {scope}")
+    else:
+        text = (f"{f.call(i)} at {f.site(i)} uses {f.resource_name(res)} {w_text} and {f.call(j)} at {f.site(j)} "
+                f"uses it {o_text}: WebGPU forbids {rule} in {scope}")
+    other = first if first != last else None
+    return RULE.finding(last, f.site(last), call, text, **f.located(res, lo[0], hi[0]), other_event=other,
+                        other_site=f.site(other) if other is not None else None,
+                        other_call=f.call(other) if other is not None else None,
+                        allocations=tuple(mine), other_allocations=tuple(theirs))
 
 
 def _self_copies(f: Facts) -> list[Finding]:
@@ -74,8 +128,17 @@ def _self_copies(f: Facts) -> list[Finding]:
     return out
 
 
-def _slot(slot: int) -> str:
-    return "the indirect arguments" if slot < 0 else f"group {slot >> 16} binding {slot & 0xFFFF}"
+def _slot(use: Use, slot: int) -> str:
+    if use == Use.INDIRECT:
+        return "the indirect arguments"
+    if use == Use.INDEX:
+        return "the index buffer"
+    if use == Use.VERTEX:
+        return f"vertex buffer slot {slot}"
+    if use in (Use.ATTACHMENT, Use.ATTACHMENT_LOAD, Use.ATTACHMENT_READ_ONLY, Use.RESOLVE):
+        where = "the depth-stencil attachment" if slot < 0 else f"color attachment {slot}"
+        return f"the resolve target of {where}" if use == Use.RESOLVE else where
+    return f"group {slot >> 16} binding {slot & 0xFFFF}"
 
 
 RULE = Rule("H2", "usage-scope conflict", ERROR, usage_scope, __doc__,

@@ -1,9 +1,10 @@
 """A command recorded in the wrong encoder state.
 
 What it finds
-    A command in the wrong encoder state: a copy or clear while a compute pass is open, a pass command
-    after its pass ended, recording into a finished encoder, a dispatch with no pipeline, or a submit
-    of an encoder not finished or already submitted.
+    A command in the wrong encoder state: a copy, clear or new pass while a compute or render pass is
+    open, a pass command after its pass ended (or its bundle encoder finished), recording into a
+    finished encoder, a dispatch or draw with no pipeline, or a submit of an encoder not finished or
+    already submitted.
 
 Why it matters
     WebGPU locks an encoder while one of its passes is open and rejects commands out of order; the
@@ -22,30 +23,70 @@ from __future__ import annotations
 import numpy as np
 
 from ....traces import Kind
+from ...footprint.state import DRAWS
 from ..facts import Facts
 from ..rule import ERROR, Finding, Rule
 
+_IN_PASS = (Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH, Kind.DISPATCH_INDIRECT, Kind.PASS_END,
+            Kind.SET_VERTEX_BUFFER, Kind.SET_INDEX_BUFFER, *DRAWS, Kind.RENDER_STATE, Kind.BEGIN_OCCLUSION_QUERY,
+            Kind.END_OCCLUSION_QUERY, Kind.EXECUTE_BUNDLES, Kind.BUNDLE_FINISH)
+_ON_ENCODER = (Kind.COPY, Kind.CLEAR, Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN, Kind.ENCODER_FINISH,
+               Kind.COPY_BUFFER_TO_TEXTURE, Kind.COPY_TEXTURE_TO_BUFFER, Kind.COPY_TEXTURE_TO_TEXTURE,
+               Kind.RESOLVE_QUERY_SET, Kind.WRITE_TIMESTAMP)
+_BEGINS = (Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN)
+_PASS_NAME = {Kind.PASS_BEGIN: "compute pass", Kind.RENDER_PASS_BEGIN: "render pass",
+              Kind.BUNDLE_ENCODER_CREATE: "render bundle encoder"}
+
 
 def encoder_state(f: Facts) -> list[Finding]:
-    t, n = f.trace, f.n
-    found: list[tuple[int, int, str]] = []  # (event, other event or -1, why; "{other}" is its site)
+    found = _after_end(f) + _while_open(f) + _no_pipeline(f) + _submits(f)
+    out = []
+    for i, other, why in found:
+        call = f.call(i)
+        o = other if 0 <= other < f.n else None
+        text = f"{call} at {f.site(i)} " + why.format(other=f.site(other))
+        out.append(RULE.finding(i, f.site(i), call, text, other_event=o,
+                                other_site=f.site(o) if o is not None else None,
+                                other_call=f.call(o) if o is not None else None))
+    return out
 
-    begins = f.of(Kind.PASS_BEGIN)
-    pass_encoder = t.args[begins, 1]
-    pass_end = f.first_event(Kind.PASS_END, len(begins))
-    in_pass = f.of(Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH, Kind.DISPATCH_INDIRECT, Kind.PASS_END)
-    ended = pass_end[t.args[in_pass, 0]]
-    late = in_pass > ended
-    found += [(i, e, "on a compute pass that already ended at {other}")
-              for i, e in zip(in_pass[late].tolist(), ended[late].tolist(), strict=True)]
 
-    on_encoder = f.of(Kind.COPY, Kind.CLEAR, Kind.PASS_BEGIN, Kind.ENCODER_FINISH)
-    encoder = np.where(t.kind[on_encoder] == Kind.PASS_BEGIN, t.args[on_encoder, 1], t.args[on_encoder, 0])
+def _pass_of(t, events: np.ndarray) -> np.ndarray:
+    """The pass each in-pass event records into (a bundle's finish names its encoder second)."""
+    return np.where(t.kind[events] == Kind.BUNDLE_FINISH, t.args[events, 1], t.args[events, 0])
+
+
+def _after_end(f: Facts) -> list[tuple[int, int, str]]:
+    """Pass commands after their pass ended; commands into an encoder already finished."""
+    t, passes = f.trace, f.passes
+    in_pass = f.of(*_IN_PASS)
+    pass_id = _pass_of(t, in_pass)
+    ended = passes.end[pass_id]
+    late = np.flatnonzero(in_pass > ended)
+    found = [(int(in_pass[k]), int(ended[k]), f"on a {_PASS_NAME[Kind(int(passes.kind[pass_id[k]]))]} that already "
+              f"{'finished' if passes.kind[pass_id[k]] == Kind.BUNDLE_ENCODER_CREATE else 'ended'} at {{other}}")
+             for k in late.tolist()]
+    on_encoder = f.of(*_ON_ENCODER)
+    encoder = _encoder_of(t, on_encoder)
     finished = f.finish_at[encoder]
     late = on_encoder > finished
     found += [(i, e, "records into an encoder already finished at {other}")
               for i, e in zip(on_encoder[late].tolist(), finished[late].tolist(), strict=True)]
+    return found
 
+
+def _encoder_of(t, events: np.ndarray) -> np.ndarray:
+    return np.where(np.isin(t.kind[events], _BEGINS), t.args[events, 1], t.args[events, 0])
+
+
+def _while_open(f: Facts) -> list[tuple[int, int, str]]:
+    """Encoder commands while a pass of the same encoder, begun before them, is still open."""
+    t, n, passes = f.trace, f.n, f.passes
+    begins = f.of(*_BEGINS)
+    pass_encoder = t.args[begins, 1]
+    pass_end = passes.end[t.args[begins, 0]]
+    on_encoder = f.of(*_ON_ENCODER)
+    encoder = _encoder_of(t, on_encoder)
     # is a pass of the same encoder, begun before the event, still open? (latest end among those begun)
     order = np.lexsort((begins, pass_encoder))
     span = np.int64(n + 1)
@@ -55,31 +96,43 @@ def encoder_state(f: Facts) -> list[Finding]:
     p = np.maximum(pos, 0)
     open_pass = ((pos >= 0) & (pass_encoder[order][p] == encoder) & (latest_end[p] - encoder * span > on_encoder)
                  if len(order) else np.zeros(len(on_encoder), dtype=bool))
+    found = []
     for i, e in zip(on_encoder[open_pass].tolist(), encoder[open_pass].tolist(), strict=True):
         mine = np.flatnonzero((pass_encoder == e) & (begins < i) & (pass_end > i))
-        found.append((i, int(begins[mine[-1]]), "while the compute pass begun at {other} is still open"))
+        b = int(begins[mine[-1]])
+        found.append((i, b, f"while the {_PASS_NAME[Kind(int(t.kind[b]))]} begun at {{other}} is still open"))
+    return found
 
-    c = f.commands
-    found += [(i, -1, "with no pipeline set in its compute pass")
-              for i in c.event[(c.pipeline < 0) & (c.compute_pass >= 0)].tolist()]
 
+def _no_pipeline(f: Facts) -> list[tuple[int, int, str]]:
+    """Dispatches and draws with no pipeline set, in passes and in bundles."""
+    t, c, passes = f.trace, f.commands, f.passes
+    found = [(i, -1, "with no pipeline set in its compute pass")
+             for i in c.event[(c.pipeline < 0) & (c.compute_pass >= 0)].tolist()]
+    draws = np.isin(t.kind[c.event], DRAWS)
+    found += [(i, -1, "with no pipeline set in its render pass")
+              for i in c.event[(c.pipeline < 0) & draws].tolist()]
+    bundle_draws = f.of(*DRAWS)
+    bundle_draws = bundle_draws[passes.kind[t.args[bundle_draws, 0]] == Kind.BUNDLE_ENCODER_CREATE]
+    if len(bundle_draws):
+        sets = f.of(Kind.SET_PIPELINE)
+        first_set = np.full(len(passes.begin), f.n, dtype=np.int64)
+        np.minimum.at(first_set, t.args[sets, 0], sets)
+        unset = bundle_draws[first_set[t.args[bundle_draws, 0]] > bundle_draws]
+        found += [(i, -1, "with no pipeline set in its render bundle") for i in unset.tolist()]
+    return found
+
+
+def _submits(f: Facts) -> list[tuple[int, int, str]]:
+    """Submits of an encoder not finished, or of a command buffer already submitted."""
     events, encoders = f.submit_rows
     unfinished = f.finish_at[encoders] > events
     again = ~unfinished & (f.submit_at[encoders] < events)
-    found += [(s, -1, f"of encoder {e}, which is not finished")
-              for s, e in zip(events[unfinished].tolist(), encoders[unfinished].tolist(), strict=True)]
+    found = [(s, -1, f"of encoder {e}, which is not finished")
+             for s, e in zip(events[unfinished].tolist(), encoders[unfinished].tolist(), strict=True)]
     found += [(s, int(f.submit_at[e]), f"of encoder {e}'s command buffer, already submitted at {{other}}")
               for s, e in zip(events[again].tolist(), encoders[again].tolist(), strict=True)]
-
-    out = []
-    for i, other, why in found:
-        call = f.call(i)
-        o = other if 0 <= other < n else None
-        text = f"{call} at {f.site(i)} " + why.format(other=f.site(other))
-        out.append(RULE.finding(i, f.site(i), call, text, other_event=o,
-                                other_site=f.site(o) if o is not None else None,
-                                other_call=f.call(o) if o is not None else None))
-    return out
+    return found
 
 
 RULE = Rule("H4", "encoder state", ERROR, encoder_state, __doc__,

@@ -2,8 +2,10 @@
 
 What it finds
     A binding offset not a multiple of the device's storage/uniform offset alignment, a binding past the
-    end of its buffer or above the binding-size limit, or a write/copy/clear/indirect offset or size
-    not a multiple of 4 or past the end of its buffer.
+    end of its buffer or above the binding-size limit, a write/copy/clear/indirect offset or size
+    not a multiple of 4 or past the end of its buffer; a texture copy whose ``bytes_per_row`` is not a
+    multiple of 256 (buffer<->texture copies), whose buffer offset is not a multiple of the texel block
+    size, whose buffer side runs past the end, or whose box reaches past its texture's subresource.
 
 Why it matters
     The device rejects the call with a validation error. A pool that places allocations at a finer
@@ -22,6 +24,7 @@ import numpy as np
 
 from ....traces import Access, Kind
 from ...footprint import INDIRECT_ARGS_BYTES
+from ...footprint.copies import buffer_span, data_end, layout_rows
 from ..facts import Facts
 from ..intervals import spans
 from ..rule import ERROR, Finding, Rule
@@ -43,6 +46,7 @@ def limits(f: Facts) -> list[Finding]:
     _bind_groups(f, problems)
     _dynamic_offsets(f, problems)
     _ranges(f, problems)
+    _texture_copies(f, problems)
     return problems.findings()
 
 
@@ -82,7 +86,7 @@ class _Problems:
             b, lo, hi = self.where[key]
             call = self.f.call(i)
             out.append(RULE.finding(i, self.f.site(i), call, f"{call} at {self.f.site(i)}: " + "; ".join(self.why[key]),
-                                    buffer=b, lo=lo, hi=hi))
+                                    **self.f.located(b, lo, hi)))
         return out
 
 
@@ -99,7 +103,8 @@ def _bind_groups(f: Facts, problems: _Problems) -> None:
                      lim["min-storage-buffer-offset-alignment"])
     biggest = np.where(acc == Access.UNIFORM, lim["max-uniform-buffer-binding-size"],
                        lim["max-storage-buffer-binding-size"])
-    bad = is_buffer & ((off % align != 0) | (off + n > size[buf]) | (n > biggest))
+    room = np.append(size, 0)[np.where(is_buffer, buf, -1)]  # texture and sampler rows name no buffer
+    bad = is_buffer & ((off % align != 0) | (off + n > room) | (n > biggest))
     for j in np.flatnonzero(bad).tolist():
         problems.binding((int(owner[j]), int(slot[j])), f"binding {int(slot[j])}", int(buf[j]), int(off[j]),
                          int(n[j]), int(acc[j]), None)
@@ -155,6 +160,79 @@ def _ranges(f: Facts, problems: _Problems) -> None:
                 if o + m > size[b]:
                     problems.note((i, -1), f"{name}{byte_span(o, o + m)} run past the end of {f.buffer_name(b)} "
                                            f"({int(size[b])} bytes)", b, o, o + m)
+
+
+COPY_ROW_ALIGNMENT = 256
+# texture copies and uploads: kind -> (roles of positional rows 0 and 1, whether bytes_per_row is 256-aligned)
+_TEXTURE_COPIES = {
+    Kind.COPY_BUFFER_TO_TEXTURE: (("data", "texture"), True),
+    Kind.COPY_TEXTURE_TO_BUFFER: (("texture", "data"), True),
+    Kind.COPY_TEXTURE_TO_TEXTURE: (("texture", "texture"), True),
+    Kind.WRITE_TEXTURE: (("data", "texture"), False),
+    Kind.READ_TEXTURE: (("data", "texture"), False),
+}
+
+
+def _texture_copies(f: Facts, problems: _Problems) -> None:
+    """Texture copies and uploads: rows aligned, buffer offsets on block boundaries, everything in bounds."""
+    t = f.trace
+    for kind, (roles, aligned) in _TEXTURE_COPIES.items():
+        events = f.of(kind)
+        if not len(events):
+            continue
+        rows = layout_rows(t, events)
+        extent = rows[:, 2, :3]
+        host = kind in (Kind.WRITE_TEXTURE, Kind.READ_TEXTURE)
+        texture = t.args[events, 0 if host else 1 + roles.index("texture")]
+        for p, role in enumerate(roles):
+            if role == "texture":
+                tid = t.args[events, 0 if host else 1 + p]
+                _texture_side(f, problems, events, tid, rows[:, p], extent)
+            elif not host:
+                _buffer_side(f, problems, events, t.args[events, 1 + p], texture, rows[:, p], extent, aligned)
+
+
+def _texture_side(f: Facts, problems: _Problems, events: np.ndarray, tid: np.ndarray, at: np.ndarray,
+                  extent: np.ndarray) -> None:
+    tex = f.textures
+    mip = np.minimum(at[:, 0], tex.mips[tid] - 1)
+    limit = np.column_stack([tex.width[tid, mip], tex.height[tid, mip],
+                             np.where(tex.dimension[tid] == 3, tex.depth[tid, mip], tex.layers[tid])])
+    reach = at[:, 1:4] + extent
+    bad = (at[:, 0] >= tex.mips[tid]) | (reach > limit).any(axis=1)
+    for j in np.flatnonzero(bad).tolist():
+        i, texture, m = int(events[j]), int(tid[j]), int(at[j, 0])
+        resource = tex.first_resource + texture
+        if m >= tex.mips[texture]:
+            why = f"mip level {m} of {tex.name(texture)}, which has {int(tex.mips[texture])}"
+        else:
+            box = "x".join(str(int(v)) for v in extent[j])
+            size = "x".join(str(int(v)) for v in limit[j])
+            why = (f"a {box} box at ({', '.join(str(int(v)) for v in at[j, 1:4])}) reaches past mip {m} of "
+                   f"{tex.name(texture)} ({size})")
+        problems.note((i, -1), why, resource, 0, 1)
+
+
+def _buffer_side(f: Facts, problems: _Problems, events: np.ndarray, buffer: np.ndarray, texture: np.ndarray,
+                 layout: np.ndarray, extent: np.ndarray, aligned: bool) -> None:
+    tex, size = f.textures, f.buffer_size
+    per_row = layout[:, 1]
+    block = tex.block_bytes[texture]
+    lo, hi = buffer_span(f.trace, tex, texture, buffer, layout, extent)
+    need_hi = data_end(tex, texture, layout, extent)
+    bad = ((per_row >= 0) & (per_row % COPY_ROW_ALIGNMENT != 0) & aligned) | \
+          ((block > 0) & (layout[:, 0] % np.maximum(block, 1) != 0)) | (need_hi > size[buffer])
+    for j in np.flatnonzero(bad).tolist():
+        i, b = int(events[j]), int(buffer[j])
+        if aligned and per_row[j] >= 0 and per_row[j] % COPY_ROW_ALIGNMENT:
+            problems.note((i, -1), f"bytes_per_row {int(per_row[j])} is not a multiple of {COPY_ROW_ALIGNMENT}",
+                          b, int(lo[j]), int(hi[j]))
+        if block[j] > 0 and layout[j, 0] % block[j]:
+            problems.note((i, -1), f"buffer offset {int(layout[j, 0])} is not a multiple of the texel block size "
+                                   f"{int(block[j])}", b, int(lo[j]), int(hi[j]))
+        if need_hi[j] > size[b]:
+            problems.note((i, -1), f"{byte_span(int(layout[j, 0]), int(need_hi[j]))} run past the end of "
+                                   f"{f.buffer_name(b)} ({int(size[b])} bytes)", b, int(lo[j]), int(hi[j]))
 
 
 RULE = Rule("H5", "limits", ERROR, limits, __doc__,

@@ -28,18 +28,21 @@ from ..intervals import Segments, group_keys
 from ..rule import WARNING, Finding, Rule
 from .words import byte_span
 
+_READS = [Use.UNIFORM, Use.READ_ONLY_STORAGE, Use.INDIRECT, Use.COPY_SRC, Use.VERTEX, Use.INDEX]
+
 
 def stale_read(f: Facts) -> list[Finding]:
     fp, runs, q = f.footprints, f.runs, f.queue
-    reads = np.flatnonzero(runs & np.isin(fp.use, [Use.UNIFORM, Use.READ_ONLY_STORAGE, Use.INDIRECT, Use.COPY_SRC]))
-    writes = np.flatnonzero(runs & fp.writes)
-    qw = np.flatnonzero(q.writes)
-    w_buffer = np.concatenate([fp.buffer[writes], q.buffer[qw]])
+    on_buffer = runs & ~fp.on_texture  # allocations are buffers'
+    reads = np.flatnonzero(on_buffer & np.isin(fp.use, _READS))
+    writes = np.flatnonzero(on_buffer & fp.writes)
+    qw = np.flatnonzero(q.writes & (q.resource < fp.n_buffers))
+    w_buffer = np.concatenate([fp.resource[writes], q.resource[qw]])
     w_lo = np.concatenate([fp.start[writes], q.lo[qw]])
     w_hi = np.concatenate([fp.end[writes], q.hi[qw]])
     w_t = np.concatenate([fp.command[writes], q.event[qw]])
     a = f.plan.allocations
-    ri, ra = f.owners.pairs(fp.buffer[reads], fp.start[reads], fp.end[reads], fp.command[reads], padded=False)
+    ri, ra = f.owners.pairs(fp.resource[reads], fp.start[reads], fp.end[reads], fp.command[reads], padded=False)
     wi, wa = f.owners.pairs(w_buffer, w_lo, w_hi, w_t, padded=False)
     c_lo = np.maximum(w_lo[wi], a.offset[wa])
     c_hi = np.minimum(w_hi[wi], a.offset[wa] + a.size[wa])
@@ -70,7 +73,7 @@ def stale_read(f: Facts) -> list[Finding]:
     for k in stale.tolist():
         alloc, t_read, row = int(ra[k]), int(r_t[k]), int(reads[ri[k]])
         lo, hi = _first_gap(int(r_lo[k]), int(r_hi[k]), alloc, t_read, wa, by_alloc, c_lo, c_hi, w_t[wi])
-        i, b = int(fp.command[row]), int(fp.buffer[row])
+        i, b = int(fp.command[row]), int(fp.resource[row])
         began = int(a.start[alloc])
         call = f.call(i)
         text = (f"{call} at {f.site(i)} reads {byte_span(lo, hi)} of {f.buffer_name(b)} (allocation {alloc}), "
