@@ -81,6 +81,9 @@ class _Stream:
         if not self.possible(spec.args):
             return None
         fields = {f.name: self.value(f) for f in spec.args}
+        if spec.kind == Kind.DEVICE:  # adapter info and limits are JSON objects
+            limits = self.draw(st.sampled_from(["{}", '{"min-storage-buffer-offset-alignment": 4}']))
+            fields |= {"adapter": "{}", "limits": limits}
         if spec.layout:
             rows = [self.row(fields_) for _, fields_ in spec.layout]
         else:

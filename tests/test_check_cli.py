@@ -6,11 +6,12 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from test_check_rules import kernel_then_write
 
 from wgtrace.sim.synthetic import build
 from wgtrace.traces import save
 from wgtrace.traces.cli import main
+
+from test_check_rules import kernel_then_write
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wgpu
-from test_check_rules import RO, RW, App, kernel_then_write
-from test_traces_v11 import render_program
 
 from wgtrace.sim.check import check
 from wgtrace.sim.check.coverage import Unmodelled, may_touch_memory, unmodelled
@@ -26,6 +24,8 @@ from wgtrace.traces.cli import main
 from wgtrace.traces.schema import KIND_NAMES
 
 from gpu_program import double, request_device
+from test_check_rules import RO, RW, App, kernel_then_write
+from test_traces_v11 import render_program
 
 pytest_plugins = ["pytester"]
 HERE = Path(__file__).resolve().parent
@@ -224,14 +224,13 @@ def test_a_long_list_of_names_is_cut_short_in_the_proof():
 # -- a real recording -------------------------------------------------------------------------------
 
 def draw_into_a_texture(device: wgpu.GPUDevice) -> None:
-    """A compute step (modelled), then a texture upload and a render pass clearing it (not modelled)."""
+    """A compute step, then a texture upload and a render pass clearing it: all of it modelled."""
     double(device, np.arange(64, dtype=np.uint32))
-    texture = device.create_texture(size=(4, 4, 1), format=wgpu.TextureFormat.rgba8unorm,  # CREATE_TEXTURE
+    texture = device.create_texture(size=(4, 4, 1), format=wgpu.TextureFormat.rgba8unorm,
                                     usage=wgpu.TextureUsage.COPY_DST | wgpu.TextureUsage.RENDER_ATTACHMENT)
-    device.queue.write_texture({"texture": texture}, np.zeros(64, dtype=np.uint8),  # WRITE_TEXTURE
-                               {"bytes_per_row": 16}, (4, 4, 1))
+    device.queue.write_texture({"texture": texture}, np.zeros(64, dtype=np.uint8), {"bytes_per_row": 16}, (4, 4, 1))
     encoder = device.create_command_encoder()
-    render = encoder.begin_render_pass(color_attachments=[{  # BEGIN_RENDER_PASS
+    render = encoder.begin_render_pass(color_attachments=[{
         "view": texture.create_view(), "load_op": "clear", "store_op": "store", "clear_value": (0, 0, 0, 1)}])
     render.end()
     device.queue.submit([encoder.finish()])
@@ -241,23 +240,31 @@ def line_of(marker: str) -> int:
     return next(k for k, line in enumerate(Path(__file__).read_text().splitlines(), 1) if line.endswith(marker))
 
 
-def test_a_real_recording_with_a_texture_and_a_render_pass_is_not_proven(tmp_path, capsys):
+def test_a_real_recording_with_a_texture_and_a_render_pass_is_proven(tmp_path, capsys):
     path = tmp_path / "render.wgtrace"
     with recording(path):
         draw_into_a_texture(request_device())
     result = check(load(path))
-    assert result.ok and not result.proven and result.stats["commands"] == 1
-    here = Path(__file__).name
-    first = {u.first_site.rpartition("/")[2]: u.name for u in result.unmodelled}
-    # named by the call while the tracer notes it as opaque, by its kind once the trace format has one
-    for marker, names in (("# CREATE_TEXTURE", {"GPUDevice.create_texture", "texture_create"}),
-                          ("# WRITE_TEXTURE", {"GPUQueue.write_texture", "write_texture"}),
-                          ("# BEGIN_RENDER_PASS", {"GPUCommandEncoder.begin_render_pass", "render_pass_begin"})):
-        assert first.get(f"{here}:{line_of(marker)}") in names, (marker, first)
+    assert result.proven and result.unmodelled == [] and result.stats["render_passes"] == 1
+    assert result.stats["commands"] == 2 and result.stats["texture_writes"] == 1
+    code, out = cli(capsys, path)
+    assert code == 0 and "Proven for this plan" in out
+    assert cli(capsys, path, "--strict")[0] == 0
+
+
+def test_a_real_recording_with_a_call_no_kind_models_is_not_proven(tmp_path, capsys):
+    path = tmp_path / "destroyed.wgtrace"
+    with recording(path):
+        device = request_device()
+        double(device, np.arange(64, dtype=np.uint32))
+        device.destroy()  # DESTROY
+    result = check(load(path))
+    assert result.ok and not result.proven
+    (u,) = result.unmodelled
+    assert u.name == "GPUDevice.destroy" and u.first_site.endswith(f"{Path(__file__).name}:{line_of('# DESTROY')}")
     code, out = cli(capsys, path)
     assert code == 0 and "Proven" not in out and "clean" not in out
-    assert f"not proven: {result.unmodelled_events:,} events the checker cannot model may touch GPU memory: " in out
-    assert "write_texture" in out
+    assert "not proven: 1 event the checker cannot model may touch GPU memory: GPUDevice.destroy" in out
     assert cli(capsys, path, "--strict")[0] == 1
 
 
@@ -273,14 +280,12 @@ def test_compute_only():
     double(request_device(), np.arange(64, dtype=np.uint32))
 
 
-def test_texture():
+def test_destroy():
     device = request_device()
     double(device, np.arange(64, dtype=np.uint32))
-    texture = device.create_texture(size=(4, 4, 1), format="rgba8unorm", usage=wgpu.TextureUsage.COPY_DST)
-    device.queue.write_texture({"texture": texture}, np.zeros(64, dtype=np.uint8), {"bytes_per_row": 16}, (4, 4, 1))
+    device.destroy()
 '''
-TEXTURE_LINE = PROGRAM.lstrip().splitlines().index(
-    '    texture = device.create_texture(size=(4, 4, 1), format="rgba8unorm", usage=wgpu.TextureUsage.COPY_DST)') + 1
+DESTROY_LINE = PROGRAM.lstrip().splitlines().index('    device.destroy()') + 1
 
 
 @pytest.fixture
@@ -297,15 +302,14 @@ def test_plugin_strict_fails_the_test_with_unmodelled_calls(pytester: pytest.Pyt
                                            "--wgpu-hazards-dir", str(kept))
     strict.assert_outcomes(passed=1, failed=1)
     strict.stdout.fnmatch_lines([
-        "*test_texture*",
-        "*wgpu hazards not proven (--wgpu-hazards-strict): 2 call(s) in this test the checker cannot model may "
+        "*test_destroy*",
+        "*wgpu hazards not proven (--wgpu-hazards-strict): 1 call(s) in this test the checker cannot model may "
         "touch GPU memory",
-        f"*  *texture*: 1 call(s), first at *test_gpu.py:{TEXTURE_LINE}",  # GPUDevice.create_texture
-        f"*  *write_texture: 1 call(s), first at *test_gpu.py:{TEXTURE_LINE + 1}",
-        "*trace kept: *kept*test_texture.wgtrace*wgtrace check --strict*",
+        f"*  GPUDevice.destroy: 1 call(s), first at *test_gpu.py:{DESTROY_LINE}",
+        "*trace kept: *kept*test_destroy.wgtrace*wgtrace check --strict*",
     ])
     strict.stdout.no_fnmatch_line("*FAILED*test_compute_only*")
-    assert [p.name for p in kept.iterdir()] == ["test_gpu.py__test_texture.wgtrace"]
+    assert [p.name for p in kept.iterdir()] == ["test_gpu.py__test_destroy.wgtrace"]
 
 
 def test_every_kind_of_the_format_but_opaque_notes_is_modelled():

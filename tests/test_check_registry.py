@@ -8,7 +8,6 @@ import pkgutil
 import xml.etree.ElementTree as ET
 
 import pytest
-from test_check_rules import kernel_then_write
 
 from wgtrace.sim.check import check
 from wgtrace.sim.check import rules as rules_package
@@ -18,6 +17,8 @@ from wgtrace.sim.check.rule import ERROR, HEADINGS, WARNING, DuplicateRule, Regi
 from wgtrace.sim.check.rules import RULES
 from wgtrace.traces import Kind
 from wgtrace.traces.cli import main
+
+from test_check_rules import kernel_then_write
 
 DOC = """A test rule.
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 
-from test_check_rules import UNIFORM, App
+from hypothesis import HealthCheck, given, settings
 
 from wgtrace.sim.check import check
 from wgtrace.sim.footprint import Textures, commands_and_footprints
-from wgtrace.traces import Access, Kind
+from wgtrace.traces import Access, Kind, TraceBuilder, make_header, validate
 from wgtrace.traces.schema import AttachmentOps, TextureUsage
+
+from strategies import event_streams
+from test_check_rules import UNIFORM, App
 
 SAMPLED, SAMPLER = Access.SAMPLED_TEXTURE, Access.SAMPLER
 TEXTURE_USAGE = int(TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING
@@ -356,3 +359,16 @@ def test_footprints_of_a_render_trace_name_every_use():
     uses = sorted({(int(u), int(s)) for u, s in zip(fp.use, fp.slot, strict=True)})
     assert uses == [(10, 0), (14, 0)]  # the sampled view at group 0 binding 0; color attachment 0
     assert (fp.resource >= fp.n_buffers).all() and set(fp.scope.tolist()) == {int(commands.event[0])}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_streams(max_events=40))
+def test_the_checker_takes_any_valid_trace(stream):
+    """Any well-formed stream, whatever its values (absurd sizes, offsets, boxes), is checked without failing."""
+    b = TraceBuilder(make_header())
+    for kind, site, fields, rows in stream:
+        b.add(kind, site=site, rows=rows, **fields)
+    trace = b.build()
+    validate(trace)
+    result = check(trace)
+    assert result.stats["events"] == len(trace)

@@ -3,7 +3,10 @@
 A handler runs after the real call returned, with the call's own arguments (its parameters mirror
 the wgpu-py method's, defaults included) and its result. It resolves every wgpu object to its
 trace id, adopting objects the program made before the recording started (see ``adopt_*``), and
-emits the event. Handlers only read wgpu objects; they never call wgpu.
+emits the event. Handlers only read wgpu objects; they never call wgpu. This module has the
+devices, buffers, compute and bind groups (whose entries name buffers, texture views and samplers);
+render_handlers.py has textures, samplers, queries, render pipelines, passes and bundles, and adds
+its objects' adopters to ``_ADOPT``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from wgpu.backends.wgpu_native import _api
 
+from ..traces import schema
 from ..traces.schema import Access, Kind, Obj
 from . import wgsl
 from .recorder import Recorder
@@ -44,6 +48,7 @@ SET_BIND_GROUP = int(Kind.SET_BIND_GROUP)
 SET_PIPELINE = int(Kind.SET_PIPELINE)
 SHADER_MODULE = int(Kind.SHADER_MODULE)
 SUBMIT = int(Kind.SUBMIT)
+TIMESTAMP_WRITES = int(Kind.TIMESTAMP_WRITES)
 UNMAP = int(Kind.UNMAP)
 WRITE_BUFFER = int(Kind.WRITE_BUFFER)
 O_BIND_GROUP = int(Obj.BIND_GROUP)
@@ -57,7 +62,15 @@ O_PIPELINE = int(Obj.PIPELINE)
 O_PIPELINE_LAYOUT = int(Obj.PIPELINE_LAYOUT)
 WHOLE_SIZE = (1 << 64) - 1
 BEFORE = "(created before recording)"
-_BUFFER_ACCESS = {"uniform": Access.UNIFORM, "read-only-storage": Access.READ_ONLY_STORAGE, "storage": Access.STORAGE}
+UNIFORM = int(Access.UNIFORM)
+SAMPLED_TEXTURE = int(Access.SAMPLED_TEXTURE)
+SAMPLER = int(Access.SAMPLER)
+TEXTURE_ACCESSES = frozenset(int(a) for a in schema.TEXTURE_ACCESSES)
+_BUFFER_ACCESS = {"uniform": UNIFORM, "read-only-storage": int(Access.READ_ONLY_STORAGE),
+                  "storage": int(Access.STORAGE)}
+_STORAGE_TEXTURE_ACCESS = {"write-only": int(Access.WRITE_ONLY_STORAGE_TEXTURE),
+                           "read-only": int(Access.READ_ONLY_STORAGE_TEXTURE),
+                           "read-write": int(Access.READ_WRITE_STORAGE_TEXTURE)}
 
 
 def result_only(handler: Callable[..., None]) -> Callable[..., None]:
@@ -79,6 +92,21 @@ def takes_sequences(*names: str) -> Callable[[Callable[..., None]], Callable[...
 
     def mark(handler: Callable[..., None]) -> Callable[..., None]:
         handler.__dict__["takes_sequences"] = names
+        return handler
+
+    return mark
+
+
+def snapshots(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Mark a handler that needs the named dict arguments as the program gave them, where wgpu-py
+    changes them during the call (it pops keys off a render pipeline's ``primitive``).
+
+    Its wrapper passes the real method the program's own objects, as always, and the handler a
+    shallow copy taken before the call.
+    """
+
+    def mark(handler: Callable[..., None]) -> Callable[..., None]:
+        handler.__dict__["snapshots"] = names
         return handler
 
     return mark
@@ -259,12 +287,19 @@ def create_bind_group_layout(rec: Recorder, frame: FrameType, self: Any, layout:
     rows = []
     for entry in entries:
         buffer = entry.get("buffer")
+        dynamic = 0
         if buffer is not None:
-            access = _BUFFER_ACCESS.get(str(buffer.get("type", "uniform")), Access.UNIFORM)
+            access = _BUFFER_ACCESS.get(str(buffer.get("type", "uniform")), UNIFORM)
             dynamic = int(bool(buffer.get("has_dynamic_offset", False)))
+        elif entry.get("texture") is not None:
+            access = SAMPLED_TEXTURE
+        elif entry.get("storage_texture") is not None:
+            access = _STORAGE_TEXTURE_ACCESS.get(str(entry["storage_texture"].get("access", "write-only")), 0)
+        elif entry.get("sampler") is not None:
+            access = SAMPLER
         else:
-            access, dynamic = Access.NONE, 0
-        rows.append((int(entry["binding"]), int(access), dynamic))
+            access = 0
+        rows.append((int(entry["binding"]), access, dynamic))
     lid = rec.new(O_BIND_GROUP_LAYOUT, layout)
     rec.layout_access[lid] = {b: a for b, a, _ in rows}
     rec.append(BIND_GROUP_LAYOUT, rec.site(frame), lid, device, rows=rows)
@@ -301,27 +336,47 @@ def _pipeline(rec: Recorder, frame: FrameType, device_obj: Any, pipeline: Any, l
               compute: Any) -> None:
     """COMPUTE_PIPELINE with a row per binding the entry point uses (see wgsl.py for 'auto')."""
     device = ref(rec, device_obj, frame)
-    mid = ref(rec, compute["module"], frame)
-    entry = compute.get("entry_point")
+    mid, entry, used = stage(rec, frame, compute, "compute")
+    plid, access = pipeline_bindings(rec, frame, layout, used)
+    pid = rec.new(O_PIPELINE, pipeline)
+    rows = register_pipeline(rec, pid, plid, access)
+    rec.append(COMPUTE_PIPELINE, rec.site(frame), pid, mid, rec.string(entry or ""), plid, rec.opt_string(label),
+               device, rows=rows)
+
+
+def stage(rec: Recorder, frame: FrameType, descriptor: Any,
+          kind: str) -> tuple[int, str | None, dict[wgsl.Binding, Access] | None]:
+    """A programmable stage's module id, its entry point (resolved when the program left it out and the
+    module has one entry point of ``kind``; else None) and the bindings it uses (None: source unknown)."""
+    mid = ref(rec, descriptor["module"], frame)
+    entry = descriptor.get("entry_point")
     code = rec.module_code.get(mid, "")
-    if entry is None:
-        found = wgsl.entry_points(code) if code else []
-        entry = found[0] if len(found) == 1 else ""
-    used = wgsl.accesses(code, entry or None) if code else None
-    access: Mapping[wgsl.Binding, int]
+    if entry is None and code:
+        found = wgsl.entry_points(code, kind)
+        entry = found[0] if len(found) == 1 else None
+    return mid, entry, wgsl.accesses(code, entry or None, kind) if code else None
+
+
+def pipeline_bindings(rec: Recorder, frame: FrameType, layout: Any,
+                      used: Mapping[wgsl.Binding, int] | None) -> tuple[int, Mapping[wgsl.Binding, int]]:
+    """The pipeline layout id (-1: 'auto') and the access of each binding the pipeline uses."""
     if isinstance(layout, _api.GPUPipelineLayout):
         plid = ref(rec, layout, frame)
-        access = _layout_access(rec, plid, used)
-    else:
-        plid, access = -1, used or {}
-    pid = rec.new(O_PIPELINE, pipeline)
+        return plid, _layout_access(rec, plid, used)
+    return -1, used or {}
+
+
+def register_pipeline(rec: Recorder, pid: int, pipeline_layout: int,
+                      access: Mapping[wgsl.Binding, int]) -> list[tuple[int, int, int]]:
+    """Keep a pipeline's layout and bindings by group (for get_bind_group_layout); its rows (group,
+    binding, access)."""
+    if pipeline_layout >= 0:
+        rec.pipeline_layout_of[pid] = pipeline_layout
     by_group: dict[int, dict[int, int]] = {}
     for (group, binding), a in access.items():
         by_group.setdefault(group, {})[binding] = int(a)
     rec.pipeline_access[pid] = by_group
-    rows = [(g, b, int(a)) for (g, b), a in sorted(access.items())]
-    rec.append(COMPUTE_PIPELINE, rec.site(frame), pid, mid, rec.string(entry), plid, rec.opt_string(label),
-               device, rows=rows)
+    return [(g, b, int(a)) for (g, b), a in sorted(access.items())]
 
 
 def _layout_access(rec: Recorder, pipeline_layout: int,
@@ -354,7 +409,11 @@ def create_compute_pipeline_async(rec: Recorder, frame: FrameType, self: Any, pr
 
 
 def get_bind_group_layout(rec: Recorder, frame: FrameType, self: Any, layout: Any, index: int) -> None:
-    setattr(layout, rec.key, (ref(rec, self, frame), int(index)))
+    """Tag the layout (no event): a pipeline's explicit layout is the bind group layout the program
+    made, with every binding it declares; an auto layout is (pipeline, group), the bindings used."""
+    pid = ref(rec, self, frame)
+    groups = rec.pipeline_layouts.get(rec.pipeline_layout_of.get(pid, -1), ())
+    setattr(layout, rec.key, groups[index] if 0 <= index < len(groups) else (pid, int(index)))
 
 
 @takes_sequences("entries")
@@ -370,16 +429,23 @@ def create_bind_group(rec: Recorder, frame: FrameType, self: Any, group: Any, *,
     rows = []
     for entry in entries:
         resource = entry["resource"]
+        binding = int(entry["binding"])
         if type(resource) is dict or isinstance(resource, Mapping):  # {"buffer": b, "offset": o, "size": s}
             buf, offset, size = resource["buffer"], resource.get("offset", 0), resource.get("size")
             if size is None or size == WHOLE_SIZE:
                 size = buf.size - offset
         elif isinstance(resource, _api.GPUBuffer):
             buf, offset, size = resource, 0, resource.size
-        else:  # a sampler or a texture view
+        elif isinstance(resource, _api.GPUTextureView):  # the layout's texture access, else sampled
+            declared = access.get(binding, 0)
+            rows.append((binding, ref(rec, resource, frame), 0, 0,
+                         declared if declared in TEXTURE_ACCESSES else SAMPLED_TEXTURE))
             continue
-        binding = int(entry["binding"])
-        rows.append((binding, ref(rec, buf, frame), offset, size, access.get(binding, 0)))
+        else:  # a sampler
+            rows.append((binding, ref(rec, resource, frame), 0, 0, SAMPLER))
+            continue
+        declared = access.get(binding, 0)
+        rows.append((binding, ref(rec, buf, frame), offset, size, declared if declared <= 3 else 0))
     gid = rec.new(O_BIND_GROUP, group)
     rec.append(BIND_GROUP, rec.site(frame), gid, lid, pipeline, index, rec.opt_string(label), rows=rows)
 
@@ -398,6 +464,16 @@ def begin_compute_pass(rec: Recorder, frame: FrameType, self: Any, compute_pass:
     eid = ref(rec, self, frame)
     pid = rec.new(O_PASS, compute_pass)
     rec.append(PASS_BEGIN, rec.site(frame), pid, eid)
+    if timestamp_writes is not None:
+        timestamp_writes_event(rec, frame, pid, timestamp_writes)
+
+
+def timestamp_writes_event(rec: Recorder, frame: FrameType, pass_id: int, writes: Any) -> None:
+    """TIMESTAMP_WRITES of a pass just begun (an index the program left out is -1: not written)."""
+    query_set = ref(rec, writes["query_set"], frame)
+    begin, end_ = writes.get("beginning_of_pass_write_index"), writes.get("end_of_pass_write_index")
+    rec.append(TIMESTAMP_WRITES, rec.site(frame), pass_id, query_set, -1 if begin is None else int(begin),
+               -1 if end_ is None else int(end_))
 
 
 def end(rec: Recorder, frame: FrameType, self: Any, _: None) -> None:

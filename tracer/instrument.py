@@ -2,18 +2,19 @@
 
 Each wrapper passes its arguments untouched to the real method, so the program computes exactly
 what it would and sees the same results and the same exceptions. Then, under the recorder's lock,
-the handler (handlers.py) turns the call into events. The lock makes each call and its events one
+the handler (handlers.py, render_handlers.py) turns the call into events. The lock makes each call and its events one
 step, so calls from several threads are recorded in the order wgpu ran them. A wgpu method that
 calls other wgpu methods (``queue.read_buffer`` makes a buffer, an encoder, a copy, a submit and a
 mapped read) is one event: calls made while a wrapped call is running are not recorded. Drops
-are seen by hooking ``GPUBuffer._release``, which the buffer's finalizer calls.
+are seen by hooking ``_release`` of buffers and textures, which their finalizers call.
 
 A wrapper has exactly the parameters of the method it wraps (it is generated from the method's
 signature, see ``_source``). A ``(self, *args, **kwargs)`` wrapper would pack a tuple and a dict at
 every call and unpack them twice, for the real method and for the handler: that cost more than
 writing the event. Defaults are the method's own objects, so the real method gets what it would
 have got. (A call whose arguments do not fit the signature raises the method's own TypeError
-from the wrapper, before wgpu is reached, so no note of it is written.)
+from the wrapper, before wgpu is reached, so no note of it is written.) The few handlers that read
+an argument wgpu-py changes (see ``handlers.snapshots``) get a shallow copy taken before the call.
 """
 
 from __future__ import annotations
@@ -29,9 +30,24 @@ from typing import Any
 from wgpu.backends.wgpu_native import _api
 
 from . import handlers as h
-from .recorder import Recorder
+from . import render_handlers as rh
+from .recorder import BUFFER_DESTROY, TEXTURE_DESTROY, Recorder
 
 Handler = Callable[..., None]
+
+_DEBUG_MARKERS: dict[str, Handler] = {"push_debug_group": rh.push_debug_group, "pop_debug_group": rh.pop_debug_group,
+                  "insert_debug_marker": rh.insert_debug_marker}
+_RENDER_COMMANDS: dict[str, Handler] = {  # what render passes and render bundle encoders both record
+    "set_pipeline": h.set_pipeline,
+    "set_bind_group": h.set_bind_group,
+    "set_vertex_buffer": rh.set_vertex_buffer,
+    "set_index_buffer": rh.set_index_buffer,
+    "draw": rh.draw,
+    "draw_indexed": rh.draw_indexed,
+    "draw_indirect": rh.draw_indirect,
+    "draw_indexed_indirect": rh.draw_indexed_indirect,
+    **_DEBUG_MARKERS,
+}
 
 RECORDED: dict[type, dict[str, Handler]] = {
     _api.GPUDevice: {
@@ -44,13 +60,28 @@ RECORDED: dict[type, dict[str, Handler]] = {
         "create_compute_pipeline_async": h.create_compute_pipeline_async,
         "create_bind_group": h.create_bind_group,
         "create_command_encoder": h.create_command_encoder,
+        "create_texture": rh.create_texture,
+        "create_sampler": rh.create_sampler,
+        "create_query_set": rh.create_query_set,
+        "_create_statistics_query_set": rh.create_query_set,  # extras.create_statistics_query_set
+        "create_render_pipeline": rh.create_render_pipeline,
+        "create_render_pipeline_async": rh.create_render_pipeline_async,
+        "create_render_bundle_encoder": rh.create_render_bundle_encoder,
     },
     _api.GPUComputePipeline: {"get_bind_group_layout": h.get_bind_group_layout},
+    _api.GPURenderPipeline: {"get_bind_group_layout": h.get_bind_group_layout},
     _api.GPUCommandEncoder: {
         "begin_compute_pass": h.begin_compute_pass,
+        "begin_render_pass": rh.begin_render_pass,
         "copy_buffer_to_buffer": h.copy_buffer_to_buffer,
+        "copy_buffer_to_texture": rh.copy_buffer_to_texture,
+        "copy_texture_to_buffer": rh.copy_texture_to_buffer,
+        "copy_texture_to_texture": rh.copy_texture_to_texture,
         "clear_buffer": h.clear_buffer,
+        "resolve_query_set": rh.resolve_query_set,
+        "_write_timestamp": rh.write_timestamp,  # extras.write_timestamp
         "finish": h.finish,
+        **_DEBUG_MARKERS,
     },
     _api.GPUComputePassEncoder: {
         "set_pipeline": h.set_pipeline,
@@ -58,8 +89,22 @@ RECORDED: dict[type, dict[str, Handler]] = {
         "dispatch_workgroups": h.dispatch_workgroups,
         "dispatch_workgroups_indirect": h.dispatch_workgroups_indirect,
         "end": h.end,
+        **_DEBUG_MARKERS,
     },
-    _api.GPUQueue: {"submit": h.submit, "write_buffer": h.write_buffer, "read_buffer": h.read_buffer},
+    _api.GPURenderPassEncoder: {
+        **_RENDER_COMMANDS,
+        "set_viewport": rh.set_viewport,
+        "set_scissor_rect": rh.set_scissor_rect,
+        "set_blend_constant": rh.set_blend_constant,
+        "set_stencil_reference": rh.set_stencil_reference,
+        "begin_occlusion_query": rh.begin_occlusion_query,
+        "end_occlusion_query": rh.end_occlusion_query,
+        "execute_bundles": rh.execute_bundles,
+        "end": h.end,
+    },
+    _api.GPURenderBundleEncoder: {**_RENDER_COMMANDS, "finish": rh.finish_bundle},
+    _api.GPUQueue: {"submit": h.submit, "write_buffer": h.write_buffer, "read_buffer": h.read_buffer,
+                    "write_texture": rh.write_texture, "read_texture": rh.read_texture},
     _api.GPUBuffer: {
         "map_async": h.map_async,
         "map_sync": h.map_async,
@@ -68,20 +113,24 @@ RECORDED: dict[type, dict[str, Handler]] = {
         "write_mapped": h.write_mapped,
         "destroy": h.destroy,
     },
+    _api.GPUTexture: {"create_view": rh.create_view, "destroy": rh.destroy_texture},
+    _api.GPUQuerySet: {"destroy": rh.destroy_query_set},
 }
 
+# What the format does not model: what wgpu-py adds beyond WebGPU (immediates, wgpu-native's extras)
+# and device.destroy. Each is a note naming itself.
+_PASS_EXTRAS = ("set_immediates", "_write_timestamp", "_begin_pipeline_statistics_query",
+                "_end_pipeline_statistics_query")
 OPAQUE: dict[type, tuple[str, ...]] = {
-    _api.GPUDevice: ("create_texture", "create_sampler", "create_render_pipeline", "create_render_pipeline_async",
-                     "create_render_bundle_encoder", "create_query_set", "destroy"),
-    _api.GPUCommandEncoder: ("begin_render_pass", "copy_buffer_to_texture", "copy_texture_to_buffer",
-                             "copy_texture_to_texture", "resolve_query_set"),
-    _api.GPUComputePassEncoder: ("set_immediates",),
-    _api.GPURenderPassEncoder: ("set_pipeline", "set_bind_group", "set_vertex_buffer", "set_index_buffer", "draw",
-                                "draw_indexed", "draw_indirect", "draw_indexed_indirect", "execute_bundles", "end"),
-    _api.GPUQueue: ("write_texture", "read_texture"),
-    _api.GPUTexture: ("destroy",),
-    _api.GPUQuerySet: ("destroy",),
+    _api.GPUDevice: ("destroy",),
+    _api.GPUComputePassEncoder: _PASS_EXTRAS,
+    _api.GPURenderPassEncoder: (*_PASS_EXTRAS, "_multi_draw_indirect", "_multi_draw_indexed_indirect",
+                                "_multi_draw_indirect_count", "_multi_draw_indexed_indirect_count"),
+    _api.GPURenderBundleEncoder: ("set_immediates",),
 }
+# Objects whose finalizer's _release is hooked to see the program drop them, with their destroy kind.
+# (Not query sets: wgpu-py's GPUQuerySet.destroy is a _release, so a drop could not be told from it.)
+DROPS: dict[type, int] = {_api.GPUBuffer: BUFFER_DESTROY, _api.GPUTexture: TEXTURE_DESTROY}
 
 
 def install(rec: Recorder) -> list[Callable[[], None]]:
@@ -93,7 +142,8 @@ def install(rec: Recorder) -> list[Callable[[], None]]:
     for cls, names in OPAQUE.items():
         for name in names:
             undo.append(_patch(cls, name, _wrap(rec, cls, name, h.opaque(f"{cls.__name__}.{name}"), exact=False)))
-    undo.append(_patch(_api.GPUBuffer, "_release", _drop_hook(rec)))
+    for cls, kind in DROPS.items():
+        undo.append(_patch(cls, "_release", _drop_hook(rec, cls, kind)))
     return undo
 
 
@@ -178,7 +228,7 @@ def _wrap(rec: Recorder, cls: type, name: str, handler: Handler, exact: bool = T
     namespace = {
         **defaults, "_real": real, "_handler": handler, "_rec": rec, "_state": state, "_drops": rec.drops,
         "_drain_drops": rec.drain_drops, "_acquire": rec.lock.acquire, "_release": rec.lock.release,
-        "_getframe": sys._getframe, "_raised": raised, "_listed": _listed,
+        "_getframe": sys._getframe, "_raised": raised, "_listed": _listed, "_snapshot": _snapshot,
     }
     # Named inside this package, so that call sites skip the wrapper's frames like any of wgtrace's;
     # the linecache entry lets tracebacks through a wrapper show its source.
@@ -205,20 +255,24 @@ def _signature(method: Callable) -> inspect.Signature:
 def _source(name: str, signature: inspect.Signature, handler: Handler) -> tuple[str, dict[str, Any]]:
     """The wrapper's source, and the names its parameters' defaults take in its namespace."""
     sequences = getattr(handler, "takes_sequences", ())
+    snapshots = getattr(handler, "snapshots", ())
     params: list[str] = []
     forward: list[str] = []
+    to_handler: list[str] = []
     listed: list[str] = []
     defaults: dict[str, Any] = {}
     for p in signature.parameters.values():
         if p.kind is p.VAR_POSITIONAL:
             params.append(f"*{p.name}")
             forward.append(f"*{p.name}")
+            to_handler.append(forward[-1])
             if sequences:
                 listed.append(f"{p.name} = tuple(map(_listed, {p.name}))")
             continue
         if p.kind is p.VAR_KEYWORD:
             params.append(f"**{p.name}")
             forward.append(f"**{p.name}")
+            to_handler.append(forward[-1])
             if sequences:
                 listed.append(f"{p.name} = {{key: _listed(value) for key, value in {p.name}.items()}}")
             continue
@@ -233,10 +287,20 @@ def _source(name: str, signature: inspect.Signature, handler: Handler) -> tuple[
         forward.append(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name)
         if p.name in sequences:
             listed.append(f"{p.name} = _listed({p.name})")
-    handler_args = "" if getattr(handler, "result_only", False) else "".join(f", {a}" for a in forward[1:])
+        if p.name in snapshots:
+            listed.append(f"_snapshot_{p.name} = _snapshot({p.name})")
+            to_handler.append(f"{p.name}=_snapshot_{p.name}" if p.kind is p.KEYWORD_ONLY else f"_snapshot_{p.name}")
+        else:
+            to_handler.append(forward[-1])
+    handler_args = "" if getattr(handler, "result_only", False) else "".join(f", {a}" for a in to_handler[1:])
     source = _TEMPLATE.format(name=name, params=", ".join(params), forward=", ".join(forward), self=forward[0],
                               handler_args=handler_args, sequences="".join(f"    {line}\n" for line in listed))
     return source, defaults
+
+
+def _snapshot(value: Any) -> Any:
+    """A shallow copy of a dict argument, for a handler to read after wgpu-py has changed the original."""
+    return dict(value) if type(value) is dict else value
 
 
 def _listed(value: Any) -> Any:
@@ -246,18 +310,21 @@ def _listed(value: Any) -> Any:
     return list(value)
 
 
-def _drop_hook(rec: Recorder) -> Callable:
-    """GPUBuffer._release runs once, from the buffer's finalizer, when its last reference is gone.
+def _drop_hook(rec: Recorder, cls: Any, kind: int) -> Callable:
+    """``cls._release`` runs from the object's finalizer, when its last reference is gone.
 
-    Hooking it costs nothing per buffer, where a weak reference per buffer would cost an object.
-    It runs wherever the reference died, so it takes no lock and must never raise.
+    Hooking it costs nothing per object, where a weak reference per object would cost an object.
+    It runs wherever the reference died, so it takes no lock and must never raise. Only a release
+    that lets go of the wgpu object counts: wgpu-py also releases a canvas context's texture when it
+    is presented, and then again (doing nothing) from its finalizer.
     """
-    real = _api.GPUBuffer._release
+    real = cls._release
     getframe = sys._getframe
 
     def _release(self: Any) -> None:
         try:
-            rec.dropped(self, getframe(1))
+            if self._internal is not None:
+                rec.dropped(self, getframe(1), kind)
         except Exception:  # an exception here would be printed into the program's output
             pass
         finally:

@@ -21,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
-from types import CodeType, FrameType, TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import wgpu
@@ -30,13 +30,15 @@ from ..traces.errors import InputError
 from ..traces.schema import Kind, Obj
 from ..traces.writer import TraceWriter, make_header
 from .capture import Capture
-from .sites import Sites, package_dir
+from .sites import Captured, Sites, package_dir
 
 # Signals whose default action would cut an event in half; handled while recording (see deliver).
 _SIGNALS: dict[signal.Signals, Callable[[int, FrameType | None], Any] | signal.Handlers] = {
     signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
 SYNC_FLUSH_SECONDS = 0.1  # a flush costs about a millisecond; the writer also flushes every 0.5 s
 BUFFER_DESTROY = int(Kind.BUFFER_DESTROY)
+TEXTURE_DESTROY = int(Kind.TEXTURE_DESTROY)
+QUERY_SET_DESTROY = int(Kind.QUERY_SET_DESTROY)
 SKIP_DIRS = (package_dir(wgpu.__file__), package_dir(__file__))
 _serial = itertools.count(1)
 _current: list[Recorder] = []
@@ -63,8 +65,11 @@ class Recorder:
         self.writer: TraceWriter | None = None
         self.sites: Sites | None = None
         self.adopted: Counter[str] = Counter()
-        self.drops: deque[tuple[int, CodeType | None, int]] = deque()
-        self._destroyed: set[int] = set()  # buffers destroyed and not yet dropped
+        # (destroy kind, id, where: Sites.capture) of the buffers and textures dropped since the last event
+        self.drops: deque[tuple[int, int, Captured | None]] = deque()
+        # per destroy kind: the objects destroyed and not yet dropped (query sets: destroyed once)
+        self._destroyed: dict[int, set[int]] = {BUFFER_DESTROY: set(), TEXTURE_DESTROY: set(),
+                                                QUERY_SET_DESTROY: set()}
         self._next = [0] * len(Obj)
         self._last_flush = 0.0
         self._restore: list[Any] = []
@@ -74,6 +79,7 @@ class Recorder:
         self.layout_access: dict[int, dict[int, int]] = {}
         self.pipeline_layouts: dict[int, list[int]] = {}
         self.pipeline_access: dict[int, dict[int, dict[int, int]]] = {}
+        self.pipeline_layout_of: dict[int, int] = {}  # pipeline -> its explicit pipeline layout
         self.derived_layouts: dict[tuple[int, int], int] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -199,36 +205,39 @@ class Recorder:
             setattr(obj, self.key, i)
         return i
 
-    def mark_destroyed(self, bid: int) -> bool:
-        """True the first time; a destroyed buffer is not reported again when dropped."""
-        if bid in self._destroyed:
+    def mark_destroyed(self, oid: int, kind: int = BUFFER_DESTROY) -> bool:
+        """True the first time; a destroyed buffer (texture, query set: ``kind`` is the destroy event's)
+        is not reported again when dropped."""
+        destroyed = self._destroyed[kind]
+        if oid in destroyed:
             return False
-        self._destroyed.add(bid)
+        destroyed.add(oid)
         return True
 
-    def dropped(self, buf: Any, frame: FrameType | None) -> None:
-        """The program let go of ``buf``'s last reference (called from its finalizer, see instrument.py).
+    def dropped(self, obj: Any, frame: FrameType | None, kind: int = BUFFER_DESTROY) -> None:
+        """The program let go of ``obj``'s last reference (called from its finalizer, see instrument.py).
 
-        That happens wherever the reference dies, even inside this recorder's own bookkeeping, so
-        this only queues the event; the next recorded call writes it first.
+        ``obj`` is a buffer, or a texture with ``kind`` TEXTURE_DESTROY. That happens
+        wherever the reference dies, even inside this recorder's own bookkeeping, so this only queues
+        the event; the next recorded call writes it first.
         """
-        bid = getattr(buf, self.key, None) if self.active else None
-        if bid is None:
+        oid = getattr(obj, self.key, None) if self.active else None
+        if oid is None:
             return
-        if bid in self._destroyed:
-            self._destroyed.discard(bid)
+        destroyed = self._destroyed[kind]
+        if oid in destroyed:
+            destroyed.discard(oid)
             return
-        assert self.sites is not None, "a buffer has an id only once its device opened the writer"
-        frame = self.sites.outside(frame)
-        self.drops.append((bid, frame.f_code, frame.f_lasti) if frame else (bid, None, 0))
+        assert self.sites is not None, "an object has an id only once its device opened the writer"
+        self.drops.append((kind, oid, self.sites.capture(frame)))
 
     def drain_drops(self) -> None:
         """Write the drops queued since the last event (popleft: a drop may be queued meanwhile)."""
         assert self.sites is not None, "drops are queued (and drained at stop) only once the writer is open"
-        drops, at = self.drops, self.sites.at
+        drops, resolve = self.drops, self.sites.resolve
         while drops:
-            bid, code, lasti = drops.popleft()
-            self.append(BUFFER_DESTROY, at(code, lasti) if code is not None else -1, bid, 1)
+            kind, oid, where = drops.popleft()
+            self.append(kind, resolve(where), oid, 1)
 
 
 def _main_thread() -> bool:

@@ -1,13 +1,16 @@
-"""Per-binding access of a compute entry point, read from its WGSL source.
+"""Per-binding access of an entry point (compute, vertex or fragment), read from its WGSL source.
 
-A pipeline made with ``layout="auto"`` has no layout to ask, so the access of each binding
-(uniform, read-only storage, read-write storage) comes from the module's declarations:
-``@group(g) @binding(b) var<uniform>``, ``var<storage, read>``, ``var<storage>`` (read) and
-``var<storage, read_write>``; textures and samplers get ``Access.NONE``. Only the bindings the
-entry point can reach count, as wgpu's own auto layout does: the globals named in the entry
-function or in any function it calls, transitively. Names are matched as identifiers, so a local
-that shadows a global makes the binding count too; that errs on the safe side (more access,
-never less). When the entry point cannot be found, every declared binding counts.
+A pipeline made with ``layout="auto"`` has no layout to ask, so the access of each binding comes
+from the module's declarations: ``@group(g) @binding(b) var<uniform>``, ``var<storage, read>``,
+``var<storage>`` (read) and ``var<storage, read_write>`` for buffers; a variable of a
+``texture_*`` type (``texture_2d<f32>``, ``texture_depth_2d``, ``texture_multisampled_2d<f32>``,
+...) is a sampled texture, ``texture_storage_*<format, access>`` a storage texture of that access
+(``read``, ``write``, ``read_write``; write when not given), ``sampler`` and
+``sampler_comparison`` a sampler; any other type gets ``Access.NONE``. Only the bindings the entry
+point can reach count, as wgpu's own auto layout does: the globals named in the entry function or
+in any function it calls, transitively. Names are matched as identifiers, so a local that shadows
+a global makes the binding count too; that errs on the safe side (more access, never less). When
+the entry point cannot be found, every declared binding counts.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ Binding = tuple[int, int]
 
 _BLOCK_COMMENT = re.compile(r"/\*(?:(?!/\*|\*/).)*\*/", re.S)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
-_VAR = re.compile(r"\bvar\b\s*(?:<([^>]*)>)?\s*(\w+)")
+_VAR = re.compile(r"\bvar\b\s*(?:<([^>]*)>)?\s*(\w+)\s*(?::\s*([A-Za-z_]\w*)\s*(?:<([^<>;]*)>)?)?")
 _GROUP = re.compile(r"@\s*group\s*\(\s*(\d+)[iu]?\s*\)")
 _BINDING = re.compile(r"@\s*binding\s*\(\s*(\d+)[iu]?\s*\)")
 _FN = re.compile(r"\bfn\s+(\w+)\s*\(")
-_COMPUTE = re.compile(r"@\s*compute\b")
+_STAGE = re.compile(r"@\s*(compute|vertex|fragment)\b")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -40,18 +43,35 @@ def declared(code: str) -> dict[str, tuple[Binding, Access]]:
     """Resource variables at module scope: name -> ((group, binding), access)."""
     out = {}
     for m in _VAR.finditer(code):
-        template, name = m.group(1), m.group(2)
+        template, name, type_name, type_args = m.groups()
         attrs = _attributes(code, m.start())
         group, binding = _GROUP.search(attrs), _BINDING.search(attrs)
         if group is None or binding is None:
             continue
-        out[name] = ((int(group.group(1)), int(binding.group(1))), _access(template))
+        access = _access(template) if template is not None else _resource_access(type_name, type_args)
+        out[name] = ((int(group.group(1)), int(binding.group(1))), access)
     return out
 
 
-def _access(template: str | None) -> Access:
-    if template is None:
+_STORAGE_TEXTURE = {"read": Access.READ_ONLY_STORAGE_TEXTURE, "write": Access.WRITE_ONLY_STORAGE_TEXTURE,
+                    "read_write": Access.READ_WRITE_STORAGE_TEXTURE}
+
+
+def _resource_access(type_name: str | None, type_args: str | None) -> Access:
+    """The access of a handle variable (no address space): a texture, storage texture or sampler."""
+    if type_name is None:
         return Access.NONE
+    if type_name.startswith("texture_storage_"):
+        parts = [p.strip() for p in (type_args or "").split(",")]
+        return _STORAGE_TEXTURE.get(parts[1] if len(parts) > 1 else "write", Access.NONE)
+    if type_name.startswith("texture_"):
+        return Access.SAMPLED_TEXTURE
+    if type_name in ("sampler", "sampler_comparison"):
+        return Access.SAMPLER
+    return Access.NONE
+
+
+def _access(template: str) -> Access:
     parts = [p.strip() for p in template.split(",")]
     if parts[0] == "uniform":
         return Access.UNIFORM
@@ -61,8 +81,8 @@ def _access(template: str | None) -> Access:
     return Access.NONE
 
 
-def functions(code: str) -> dict[str, tuple[bool, str]]:
-    """Function name -> (is a compute entry point, body text)."""
+def functions(code: str) -> dict[str, tuple[str | None, str]]:
+    """Function name -> (its stage, "compute", "vertex" or "fragment", if it is an entry point; body text)."""
     out = {}
     for m in _FN.finditer(code):
         params_end = _matching(code, m.end() - 1, "(", ")")
@@ -71,7 +91,8 @@ def functions(code: str) -> dict[str, tuple[bool, str]]:
             continue
         close = _matching(code, open_brace, "{", "}")
         body = code[open_brace : close if close >= 0 else len(code)]
-        out[m.group(1)] = (bool(_COMPUTE.search(_attributes(code, m.start()))), body)
+        stage = _STAGE.search(_attributes(code, m.start()))
+        out[m.group(1)] = (stage.group(1) if stage else None, body)
     return out
 
 
@@ -94,22 +115,22 @@ def _matching(code: str, start: int, opening: str, closing: str) -> int:
     return -1
 
 
-def entry_points(code: str) -> list[str]:
-    """Names of the compute entry points, in source order."""
-    return [name for name, (compute, _) in functions(strip_comments(code)).items() if compute]
+def entry_points(code: str, stage: str = "compute") -> list[str]:
+    """Names of the entry points of ``stage`` ("compute", "vertex" or "fragment"), in source order."""
+    return [name for name, (kind, _) in functions(strip_comments(code)).items() if kind == stage]
 
 
-def accesses(code: str, entry_point: str | None) -> dict[Binding, Access]:
+def accesses(code: str, entry_point: str | None, stage: str = "compute") -> dict[Binding, Access]:
     """(group, binding) -> access for every binding the entry point uses.
 
-    ``entry_point=None`` picks the module's only compute entry point, as WebGPU does.
+    ``entry_point=None`` picks the module's only entry point of ``stage``, as WebGPU does.
     """
     code = strip_comments(code)
     variables = declared(code)
     funcs = functions(code)
     if entry_point is None:
-        computes = [name for name, (compute, _) in funcs.items() if compute]
-        entry_point = computes[0] if len(computes) == 1 else None
+        of_stage = [name for name, (kind, _) in funcs.items() if kind == stage]
+        entry_point = of_stage[0] if len(of_stage) == 1 else None
     if entry_point not in funcs:
         return dict(variables.values())
     seen, todo, used = {entry_point}, [entry_point], {}

@@ -86,12 +86,16 @@ def column(obj: Any, n: int, where: str) -> np.ndarray:
     return np.frombuffer(obj[1], dtype=dt)
 
 
-def encode_chunk(events: np.ndarray, rows: np.ndarray, strings: list[str], blobs: list[bytes]) -> bytes:
-    """Pack an (n, 10) event block and its (m, 5) rows; ``t`` is stored as deltas."""
+def encode_chunk(events: np.ndarray, rows: np.ndarray, strings: list[str], blobs: list[bytes],
+                 stack: np.ndarray | None = None) -> bytes:
+    """Pack an (n, 10) event block and its (m, 5) rows; ``t`` is stored as deltas. ``stack``: the
+    events' call stack string ids (-1 none), stored only when some event has one."""
     t = events[:, 1]
     dt = np.diff(t, prepend=t[:1]) if len(t) else t
     cols = {name: narrow(events[:, j]) for j, name in enumerate(EVENT_COLUMNS) if name != "t"}
     cols["t"] = narrow(dt)
+    if stack is not None and len(stack) and int(stack.max()) >= 0:
+        cols["stack"] = narrow(stack)
     body = {
         "n": len(events),
         "t0": int(t[0]) if len(t) else 0,
@@ -115,6 +119,7 @@ class Chunk:
     rows: list[np.ndarray]
     strings: list[str]
     blobs: list[bytes]
+    stack: np.ndarray | None = None  # the optional "stack" column, when the chunk has it
 
 
 def decode_chunk(body: bytes, where: str) -> Chunk:
@@ -136,4 +141,6 @@ def decode_chunk(body: bytes, where: str) -> Chunk:
         raise TraceError(f"{where}: blob table holds a non-bytes value")
     cols = {name: column(obj["cols"].get(name), n, f"{where}, column {name!r}") for name in EVENT_COLUMNS}
     rows = [column(obj["rows"].get(name), m, f"{where}, row column {name!r}") for name in ROW_COLUMNS]
-    return Chunk(n, m, obj["t0"], cols, rows, obj["strings"], obj["blobs"])
+    stack = obj["cols"].get("stack")
+    return Chunk(n, m, obj["t0"], cols, rows, obj["strings"], obj["blobs"],
+                 None if stack is None else column(stack, n, f"{where}, column 'stack'"))

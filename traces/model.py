@@ -23,6 +23,24 @@ from .schema import BLOB, KIND_NAMES, N_ARGS, OPT_STR, ROW_WIDTH, SPECS, STR, Fi
 
 EVENT_WIDTH = 4 + N_ARGS  # kind, t, site, a0..a5, nrows
 _pack_event = struct.Struct(f"={EVENT_WIDTH}q").pack  # as array("q") holds them: native order, 8 bytes
+_LOW = (1 << 32) - 1
+
+
+def site_key(site: int, stack: int = -1) -> int:
+    """One integer for an event's site and stack string ids (each -1 for none), as ``append`` takes it.
+
+    A plain site id is its own key (no stack), so builders that know no stacks pass site ids as
+    they always have; the recorder passes keys and pays nothing per event for the second column.
+    """
+    return site + ((stack + 1) << 32)
+
+
+def split_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The site and stack columns of a column of ``site_key`` keys; no stack column when none has one."""
+    k = keys.astype(np.int64) + 1
+    if not len(k) or int(k.max()) <= _LOW:
+        return keys, None
+    return (k & _LOW) - 1, (k >> 32) - 1
 
 
 @dataclass(eq=False)
@@ -40,6 +58,7 @@ class Trace:
     blobs: list[bytes]
     end: dict | None = None
     cut_short: str | None = None
+    stack: np.ndarray | None = None  # int32 (n,), string id of the call stack, -1 none; None: no stacks at all
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -69,6 +88,13 @@ class Trace:
     def site_of(self, i: int) -> str:
         s = int(self.site[i])
         return self.strings[s] if s >= 0 else "?"
+
+    def stack_of(self, i: int) -> tuple[str, ...]:
+        """The call stack of event ``i``, innermost frame first, as "file:line" texts; () when unknown."""
+        if self.stack is None:
+            return ()
+        s = int(self.stack[i])
+        return tuple(self.strings[s].split("\n")) if s >= 0 else ()
 
     def count_kind(self, kind: Kind) -> int:
         return int(np.count_nonzero(self.kind == kind))
@@ -156,7 +182,8 @@ class TraceBuilder:
 
     def append(self, kind: int, site: int, a0: int = 0, a1: int = 0, a2: int = 0, a3: int = 0,
                a4: int = 0, a5: int = 0, rows: Sequence[tuple[int, ...]] | None = None, t: int | None = None) -> int:
-        """Add one event and return its index; ``t`` defaults to now.
+        """Add one event and return its index; ``t`` defaults to now. ``site`` is a string id, or a
+        ``site_key`` that carries the event's stack too.
 
         The recorder calls this for every wgpu call: an event is packed by struct and added as bytes,
         twice as fast as ``array.fromlist``. A value that struct refuses goes through ``fromlist``,
@@ -191,8 +218,9 @@ class TraceBuilder:
         """Hand the pending events on; an in-memory builder keeps them."""
 
     def add(self, kind: Kind, site: str | None = None, rows: Sequence[dict | tuple] = (), t: int | None = None,
-            **fields: Any) -> int:
-        """Add one event by field names; string fields take ``str``, blob fields ``bytes``."""
+            stack: Sequence[str] = (), **fields: Any) -> int:
+        """Add one event by field names; string fields take ``str``, blob fields ``bytes``; ``stack`` the
+        call stack, innermost frame first."""
         spec = SPECS[Kind(kind)]
         a = [0] * N_ARGS
         for j, f in enumerate(spec.args):
@@ -207,8 +235,8 @@ class TraceBuilder:
         if fields:
             raise TypeError(f"{KIND_NAMES[kind]} has no field(s) {sorted(fields)}")
         packed = [self._row(spec.row_fields(p), r) for p, r in enumerate(rows)]
-        return self.append(int(kind), self.string(site) if site else -1, a[0], a[1], a[2], a[3], a[4], a[5],
-                           rows=packed, t=t)
+        key = site_key(self.string(site) if site else -1, self.string("\n".join(stack)) if stack else -1)
+        return self.append(int(kind), key, a[0], a[1], a[2], a[3], a[4], a[5], rows=packed, t=t)
 
     def _row(self, fields: tuple[Field, ...], row: dict | tuple) -> tuple[int, ...]:
         """A row by field names (a dict) or in order (a tuple); string fields take ``str`` or None."""
@@ -226,15 +254,17 @@ class TraceBuilder:
 
     def build(self, end: dict | None = None) -> Trace:
         ev, rows = self._columns()
+        site, stack = split_keys(ev[:, 2])
         return Trace(
             header=self.header,
             kind=ev[:, 0].astype(np.uint8),
             t=ev[:, 1].copy(),
-            site=ev[:, 2].astype(np.int32),
+            site=site.astype(np.int32),
             args=ev[:, 3 : 3 + N_ARGS].copy(),
             nrows=ev[:, 3 + N_ARGS].astype(np.int32),
             rows=rows.copy(),
             strings=list(self._string_list),
             blobs=list(self._blobs),
             end=end if end is not None else {"events": self._n},
+            stack=None if stack is None else stack.astype(np.int32),
         )

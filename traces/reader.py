@@ -138,7 +138,7 @@ def load(source: Source, *, partial: bool = False, check: bool = True) -> Trace:
     return trace
 
 
-_NARROWED = (("kind", 0, 255), ("site", -1, 2**31 - 1), ("nrows", 0, 2**31 - 1))
+_NARROWED = (("kind", 0, 255), ("site", -1, 2**31 - 1), ("nrows", 0, 2**31 - 1), ("stack", -1, 2**31 - 1))
 
 
 def assemble(header: dict, chunks: list[Chunk], strings: list[str], blobs: list[bytes],
@@ -155,15 +155,18 @@ def assemble(header: dict, chunks: list[Chunk], strings: list[str], blobs: list[
     nrows = np.empty(n, np.int32)
     args = np.empty((n, N_ARGS), np.int64, order="F")
     rows = np.empty((m, ROW_WIDTH), np.int64, order="F")
+    stack = np.full(n, -1, np.int32) if any(c.stack is not None for c in chunks) else None
     lo = rlo = 0
     for c in chunks:
         hi, rhi = lo + c.n, rlo + c.m
         if check_as is not None:
             for name, low, high in _NARROWED:
-                col = c.cols[name]
-                if c.n and (int(col.min()) < low or int(col.max()) > high):
+                col = c.stack if name == "stack" else c.cols[name]
+                if col is not None and c.n and (int(col.min()) < low or int(col.max()) > high):
                     i = int(np.flatnonzero((col < low) | (col > high))[0])
                     raise TraceError(f"{check_as}: event {lo + i}: {name} {int(col[i])} is out of range", event=lo + i)
+        if stack is not None and c.stack is not None:
+            stack[lo:hi] = c.stack
         kind[lo:hi] = c.cols["kind"]
         site[lo:hi] = c.cols["site"]
         nrows[lo:hi] = c.cols["nrows"]
@@ -176,7 +179,7 @@ def assemble(header: dict, chunks: list[Chunk], strings: list[str], blobs: list[
             rows[rlo:rhi, j] = c.rows[j]
         lo, rlo = hi, rhi
     return Trace(header=header, kind=kind, t=t, site=site, args=args, nrows=nrows, rows=rows,
-                 strings=strings, blobs=blobs)
+                 strings=strings, blobs=blobs, stack=stack)
 
 
 def _open(source: Source) -> tuple[str, BinaryIO, bool]:

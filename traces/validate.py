@@ -8,6 +8,8 @@ write that overtakes a kernel) is not a format error: the hazard checker in sim/
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from .errors import TraceError
@@ -58,6 +60,12 @@ def validate(trace: Trace, name: str = "trace") -> None:
     _first(~known, name, trace, lambda i: f"unknown event kind {int(kind[i])}", kinded=False)
     _first((trace.site < -1) | (trace.site >= len(trace.strings)), name, trace,
            lambda i: f"call site refers to string {int(trace.site[i])}, the table has {len(trace.strings)}")
+    stack = trace.stack
+    if stack is not None:
+        if stack.shape != (n,):
+            raise TraceError(f"{name}: the stack column holds {len(stack)} values for {n} events")
+        _first((stack < -1) | (stack >= len(trace.strings)), name, trace,
+               lambda i: f"call stack refers to string {int(stack[i])}, the table has {len(trace.strings)}")
     _first(trace.t < 0, name, trace, lambda i: "negative timestamp")
     if n > 1:
         back = np.flatnonzero(np.diff(trace.t) < 0)
@@ -78,6 +86,19 @@ def validate(trace: Trace, name: str = "trace") -> None:
             if found:
                 _raise(name, trace, int(idx[found[0]]), f"field {f.name!r} {found[1]}")
         _rows(trace, name, spec, idx, np.flatnonzero(row_kind == k), row_owner, creation)
+    _device_json(trace, name)
+
+
+def _device_json(trace: Trace, name: str) -> None:
+    """A device's adapter info and limits are JSON objects (readers look limits up by name)."""
+    for i in np.flatnonzero(trace.kind == Kind.DEVICE).tolist():
+        for field, column in (("adapter", 1), ("limits", 2)):
+            try:
+                ok = isinstance(json.loads(trace.strings[int(trace.args[i, column])]), dict)
+            except ValueError:
+                ok = False
+            if not ok:
+                _raise(name, trace, i, f"field {field!r} is not a JSON object")
 
 
 def _rows(trace: Trace, name: str, spec: Spec, idx: np.ndarray, row_ids: np.ndarray, row_owner: np.ndarray,

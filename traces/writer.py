@@ -16,7 +16,7 @@ import numpy as np
 
 from .codec import encode_chunk, pack_record
 from .errors import TraceError
-from .model import EVENT_WIDTH, Trace, TraceBuilder
+from .model import EVENT_WIDTH, Trace, TraceBuilder, split_keys
 from .schema import FORMAT_NAME, MAGIC, ROW_WIDTH, VERSION
 
 CHUNK_EVENTS = 65536
@@ -67,7 +67,11 @@ class TraceWriter(TraceBuilder):
         if self._events:
             ev = np.frombuffer(self._events, dtype=np.int64).reshape(-1, EVENT_WIDTH)
             rows = np.frombuffer(self._rows, dtype=np.int64).reshape(-1, ROW_WIDTH)
-            body = encode_chunk(ev, rows, self._string_list[self._strings_written:], self._blobs)
+            site, stack = split_keys(ev[:, 2])  # the recorder appends site_key keys (model.py)
+            if stack is not None:
+                ev = ev.copy()
+                ev[:, 2] = site
+            body = encode_chunk(ev, rows, self._string_list[self._strings_written:], self._blobs, stack)
             self._write(pack_record("C", body, self._compress))
             self._strings_written = len(self._string_list)
             self._blob_base += len(self._blobs)
@@ -115,7 +119,8 @@ def save(trace: Trace, path: str | os.PathLike | BinaryIO, *, chunk_events: int 
             hi = min(lo + chunk_events, n)
             first = lo == 0
             body = encode_chunk(events[lo:hi], trace.rows[bounds[lo]:bounds[hi]],
-                                trace.strings if first else [], trace.blobs if first else [])
+                                trace.strings if first else [], trace.blobs if first else [],
+                                None if trace.stack is None else trace.stack[lo:hi])
             f.write(pack_record("C", body, compress))
         f.write(pack_record("E", msgpack.packb({**(trace.end or {}), "events": n}), compress=False))
     finally:

@@ -9,7 +9,7 @@ read) and only while no unmodelled event is present.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -95,11 +95,12 @@ class CheckResult:
     def proof(self) -> str:
         """What this result establishes, in one paragraph."""
         s = self.stats
-        checked = (f"{_count(s['queue_writes'], 'queue write')}, {_count(s['mapped_writes'], 'mapped write')} and "
-                   f"{_count(s['host_reads'], 'host read')} were each checked against every command still pending "
-                   f"when issued ({_count(s['pending_commands'], 'command')}, "
-                   f"{_count(s['reorderings'], 'reordering')}), and every command against every earlier-recorded "
-                   f"one its encoder runs ahead of")
+        checked = (f"{_count(s['queue_writes'], 'queue write')}{self._to_textures()}, "
+                   f"{_count(s['mapped_writes'], 'mapped write')} and {_count(s['host_reads'], 'host read')} were "
+                   f"each checked against every command still pending when issued "
+                   f"({s['pending_commands']:,} of the plan's {self._commands()}, "
+                   f"{_count(s['reorderings'], 'reordering')}), "
+                   f"and every command against every earlier-recorded one its encoder runs ahead of")
         refuting = self.refuting()
         if refuting:
             n = sum(len(self.of(r.id)) for r in refuting)
@@ -121,12 +122,24 @@ class CheckResult:
             if not self.unmodelled:
                 return f"{covered}, so no ordering was checked"
         else:
-            covered = (f"Checked {_count(s['commands'], 'command')}, {_count(s['queue_writes'], 'queue write')}, "
+            covered = (f"Checked {self._commands()}, {_count(s['queue_writes'], 'queue write')}{self._to_textures()}, "
                        f"{_count(s['mapped_writes'], 'mapped write')} and {_count(s['host_reads'], 'host read')} "
                        f"(the writes and reads each against every command still pending when issued: "
                        f"{_count(s['pending_commands'], 'command')}, {_count(s['reorderings'], 'reordering')}) and "
                        f"found no conflict among them")
         return f"{covered}; not proven: {self._unmodelled_text()}"
+
+    def _commands(self) -> str:
+        """"76 commands, 50 of them draws in 24 render passes": the plan's commands, and its draws if any."""
+        s = self.stats
+        passes = s["render_passes"]
+        draws = (f", {s['draws']:,} of them draws in {passes:,} render pass{'' if passes == 1 else 'es'}"
+                 if passes else "")
+        return f"{_count(s['commands'], 'command')}{draws}"
+
+    def _to_textures(self) -> str:
+        n = self.stats["texture_writes"]
+        return f" ({n:,} to textures)" if n else ""
 
     def _unmodelled_text(self) -> str:
         """"41 events the checker cannot model may touch GPU memory: A (12, first at app.py:30), ..."."""
@@ -161,8 +174,21 @@ def check(plan_or_trace: Plan | Trace) -> CheckResult:
     """Run every rule over the whole plan (a Trace is checked as the plan it recorded)."""
     plan = plan_or_trace if isinstance(plan_or_trace, Plan) else Plan.as_recorded(plan_or_trace)
     facts = Facts(plan)
-    findings = sorted((x for r in RULES for x in r.find(facts)), key=Finding.sort_key)
+    findings = _with_stacks(sorted((x for r in RULES for x in r.find(facts)), key=Finding.sort_key), plan)
     return CheckResult(findings, _stats(facts), plan.pool, plan.passes, unmodelled=unmodelled(plan.trace))
+
+
+def _with_stacks(findings: list[Finding], plan: Plan) -> list[Finding]:
+    """The findings with the call stacks of their events, from the recording (``plan.source``) where it has them."""
+    source = plan.source
+    if source.stack is None:
+        return findings
+
+    def stack(i: int | None) -> tuple[str, ...]:
+        j = int(plan.origin[i]) if i is not None and 0 <= i < len(plan.origin) else -1
+        return source.stack_of(j) if 0 <= j < len(source) else ()
+
+    return [replace(x, stack=stack(x.event), other_stack=stack(x.other_event)) for x in findings]
 
 
 def _stats(facts: Facts) -> dict[str, int]:

@@ -6,9 +6,10 @@ order; never if it is not). Each write stamps its bytes with its own version tag
 records the tags it sees and every write the tags it replaces. The plan is program-order
 equivalent exactly when both runs record the same tags everywhere, which is what the checker's
 H1 claims to decide without running anything. Nothing here is shared with the checker beyond the
-footprint table that defines which bytes a command touches; it is slow and obviously right.
+footprint tables that define which bytes or texels a command and a host access touch; it is slow
+and obviously right.
 
-Shadow memory is kept per elementary segment of each buffer (cut at every access boundary): every
+Shadow memory is kept per elementary segment of each resource (cut at every access boundary): every
 access covers a segment whole or not at all, so a segment's bytes share one history and the
 result equals a per-byte run.
 """
@@ -20,11 +21,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ...traces import Kind, Trace
-from ..footprint import commands_and_footprints
+from ..footprint import commands_and_footprints, host_accesses
 from ..plan import Plan
-
-_HOST = {Kind.WRITE_BUFFER: (False, True), Kind.MAPPED_WRITE: (False, True),
-         Kind.QUEUE_READ: (True, False), Kind.READ: (True, False)}
 
 # Per operation: (buffer, lo, hi, reads, writes) of each byte range it touches.
 _Accesses = defaultdict[int, list[tuple[int, int, int, bool, bool]]]
@@ -51,8 +49,12 @@ def run(plan_or_trace: Plan | Trace) -> OracleResult:
     for c, b, lo, hi, r, w in zip(fp.command.tolist(), fp.resource.tolist(), fp.start.tolist(), fp.end.tolist(),
                                   fp.reads.tolist(), fp.writes.tolist(), strict=True):
         accesses[c].append((b, lo, hi, r, w))
+    host = host_accesses(trace)
+    for i, b, lo, hi, w in zip(host.event.tolist(), host.resource.tolist(), host.lo.tolist(), host.hi.tolist(),
+                               host.writes.tolist(), strict=True):
+        accesses[i].append((b, lo, hi, not w, w))
     encoder_of = dict(zip(commands.event.tolist(), commands.encoder.tolist(), strict=True))
-    queue_order = _queue_order(trace, encoder_of, accesses)
+    queue_order = _queue_order(trace, encoder_of, set(host.event.tolist()))
 
     cuts: dict[int, set[int]] = defaultdict(set)
     for i in queue_order:
@@ -65,8 +67,8 @@ def run(plan_or_trace: Plan | Trace) -> OracleResult:
     return OracleResult(tuple(differs), len(queue_order))
 
 
-def _queue_order(trace: Trace, encoder_of: dict[int, int], accesses: _Accesses) -> list[int]:
-    """The operations that run, in the order the queue runs them; each host operation's bytes go into ``accesses``."""
+def _queue_order(trace: Trace, encoder_of: dict[int, int], host: set[int]) -> list[int]:
+    """The operations that run, in the order the queue runs them: host operations at their call."""
     queue_order: list[int] = []
     recorded: dict[int, list[int]] = defaultdict(list)
     submitted: set[int] = set()
@@ -74,10 +76,7 @@ def _queue_order(trace: Trace, encoder_of: dict[int, int], accesses: _Accesses) 
         if i in encoder_of:
             if encoder_of[i] not in submitted:
                 recorded[encoder_of[i]].append(i)
-        elif k in _HOST:
-            b, off, size = trace.args[i, :3].tolist()
-            reads, writes = _HOST[Kind(k)]
-            accesses[i].append((b, off, off + size, reads, writes))
+        elif i in host:
             queue_order.append(i)
         elif k == Kind.SUBMIT:
             for e in trace.rows_of(i)[:, 0].tolist():

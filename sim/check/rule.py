@@ -58,11 +58,15 @@ class Finding:
     allocations: tuple[int, ...] = ()
     other_allocations: tuple[int, ...] = ()
     texture: int | None = None
+    stack: tuple[str, ...] = ()  # the event's call stack, innermost first, where the trace has stacks
+    other_stack: tuple[str, ...] = ()  # the other event's
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["allocations"] = list(self.allocations)
         d["other_allocations"] = list(self.other_allocations)
+        d["stack"] = list(self.stack)
+        d["other_stack"] = list(self.other_stack)
         return d
 
     def sort_key(self) -> tuple:

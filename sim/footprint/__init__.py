@@ -86,13 +86,13 @@ def commands_and_footprints(trace: Trace) -> tuple[Commands, Footprints]:
     in_bundle = _in_bundle(trace, passes, cols[0])
     if in_bundle.any():
         cols = _executed(trace, passes, cols, in_bundle)
-    order = np.argsort(cols[0], kind="stable")
-    cmd = cols[0][order]
     commands = _commands(trace, passes, bound)
-    encoder, scope = _placement(trace, passes, commands, cmd)
-    footprints = Footprints(command=cmd, encoder=encoder, resource=cols[1][order], start=cols[2][order],
-                            end=cols[3][order], use=cols[4][order], slot=cols[5][order], scope=scope,
-                            n_buffers=n_buffers)
+    encoder, scope = _placement(trace, passes, commands, cols[0])
+    order = np.flatnonzero(encoder >= 0)  # rows of commands that run in no encoder (a dispatch in a bundle) go
+    order = order[np.argsort(cols[0][order], kind="stable")]
+    footprints = Footprints(command=cols[0][order], encoder=encoder[order], resource=cols[1][order],
+                            start=cols[2][order], end=cols[3][order], use=cols[4][order], slot=cols[5][order],
+                            scope=scope[order], n_buffers=n_buffers)
     return commands, footprints
 
 

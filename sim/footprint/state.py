@@ -116,15 +116,13 @@ def bound_state(trace: Trace, pipeline_groups: list[list[int]], slots: np.ndarra
     user_order = order[is_user]
     set_pipe = set_before(kind == Kind.SET_PIPELINE)
     pipes = np.where(set_pipe >= 0, args[order[set_pipe], 1], -1)
-    n_groups = max((max(g) + 1 for g in pipeline_groups if g), default=0)
-    uses = np.zeros((len(pipeline_groups) + 1, n_groups), dtype=bool)  # row -1: no pipeline
-    for pipe, groups in enumerate(pipeline_groups):
-        uses[pipe, groups] = True
+    used = sorted({g for groups in pipeline_groups for g in groups})
     is_set_group = kind == Kind.SET_BIND_GROUP
     parts = []
-    for g in range(n_groups):
+    for g in used:
+        uses = np.array([g in groups for groups in pipeline_groups] + [False], dtype=bool)  # -1: no pipeline
         bound = set_before(is_set_group & (args[order, 1] == g))
-        take = (bound >= 0) & uses[pipes, g]
+        take = (bound >= 0) & uses[pipes]
         set_events = order[bound[take]]
         parts.append((user_order[take], args[set_events, 2], np.full(int(take.sum()), g), set_events))
     cols = [np.concatenate([p[j] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)

@@ -1,8 +1,10 @@
 """A check result as SARIF 2.1.0, so code hosts annotate the program's own lines.
 
 Each finding is a result located at its call site ("file:line" from the trace); the earlier
-command it conflicts with is a related location. Paths under ``root`` (the working directory by
-default) are written relative to it, so a host resolves them against the repository checkout.
+command it conflicts with is a related location. Where the trace has call stacks, the result's
+``stacks`` hold the stack of the finding's event and of the other event, innermost frame first.
+Paths under ``root`` (the working directory by default) are written relative to it, so a host
+resolves them against the repository checkout.
 Each name of the events the checker could not model (``coverage``), where there are any, is one
 more result, of the extra rule ``unmodelled``, located at its first call: a warning, or an error
 under ``strict``.
@@ -73,7 +75,22 @@ def _result(x: Finding, rule_index: int, trace_name: str, base: Path) -> dict:
         other["id"] = 1
         other["message"] = {"text": f"{x.other_call} (event {x.other_event})"}
         out["relatedLocations"] = [other]
+    stacks = [_stack(f"{x.call} (event {x.event})", x.stack, base)] if x.stack else []
+    if x.other_stack:
+        stacks.append(_stack(f"{x.other_call} (event {x.other_event})", x.other_stack, base))
+    if stacks:
+        out["stacks"] = stacks
     return out
+
+
+def _stack(what: str, frames: tuple[str, ...], base: Path) -> dict:
+    """A SARIF stack: the frames of one event's call stack, innermost first, each at its "file:line"."""
+    out = []
+    for frame in frames:
+        where = (None if frame.startswith("<") else _location(frame, base)) or {}
+        where["message"] = {"text": frame}
+        out.append({"location": where})
+    return {"message": {"text": f"call stack of {what}"}, "frames": out}
 
 
 def _unmodelled(u: Unmodelled, rule_index: int, trace_name: str, base: Path, strict: bool) -> dict:

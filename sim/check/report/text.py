@@ -17,6 +17,8 @@ def text(result: CheckResult, name: str, limit: int = 20) -> str:
         for x in found[:limit]:
             lines.append(f"{x.severity} {x.rule} {r.title}: {x.message}")
             lines.append(f"    {_where(x)}")
+            if len(x.stack) > 1:
+                lines.append(f"    stack: {_stack(x.stack)}")
         if len(found) > limit:
             lines.append(f"  ... and {len(found) - limit:,} more {r.id} findings (--limit, or --json for all)")
     for u in result.unmodelled[:limit]:
@@ -42,3 +44,9 @@ def _where(x: Finding) -> str:
         mine, theirs = (",".join(map(str, a)) or "-" for a in (x.allocations, x.other_allocations))
         parts.append(f"allocations {mine} here, {theirs} at the earlier event")
     return "; ".join(parts)
+
+
+def _stack(frames: tuple[str, ...], shown: int = 4) -> str:
+    """The innermost frames of a call stack, callers after callees."""
+    more = f" < ... ({len(frames) - shown} more)" if len(frames) > shown else ""
+    return " < ".join(frames[:shown]) + more

@@ -41,7 +41,12 @@ def usage_scope(f: Facts) -> list[Finding]:
     in_scope = np.flatnonzero((fp.scope >= 0) & (SCOPE[fp.use] != Scope.NONE))
     on_texture = fp.on_texture[in_scope]
     pairs = _buffer_pairs(f, in_scope[~on_texture]) + _texture_pairs(f, in_scope[on_texture])
-    return sorted([_finding(f, w, o) for w, o in pairs] + _self_copies(f), key=Finding.sort_key)
+    w, o = (np.array([p[j] for p in pairs], dtype=np.int64) for j in (0, 1))
+    fp = f.footprints
+    mine = f.owners.lists(fp.resource[w], fp.start[w], fp.end[w], fp.command[w])
+    theirs = f.owners.lists(fp.resource[o], fp.start[o], fp.end[o], fp.command[o])
+    found = [_finding(f, int(w[k]), int(o[k]), mine[k], theirs[k]) for k in range(len(pairs))]
+    return sorted(found + _self_copies(f), key=Finding.sort_key)
 
 
 def _buffer_pairs(f: Facts, rows: np.ndarray) -> list[tuple[int, int]]:
@@ -85,16 +90,14 @@ def _clash(fp, a: int, b: int) -> bool:
     return Scope.ATTACHMENT in (sa, sb) or sa != sb
 
 
-def _finding(f: Facts, w: int, o: int) -> Finding:
-    """The finding for writable row ``w`` beside row ``o`` of the same scope."""
+def _finding(f: Facts, w: int, o: int, mine: list[int], theirs: list[int]) -> Finding:
+    """The finding for writable row ``w`` beside row ``o`` of the same scope (their allocations given)."""
     fp = f.footprints
     res, i, j = int(fp.resource[w]), int(fp.command[w]), int(fp.command[o])
     first, last = min(i, j), max(i, j)
     wu, ou = Use(int(fp.use[w])), Use(int(fp.use[o]))
     lo, hi = [int(fp.start[w]), int(fp.start[o])], [int(fp.end[w]), int(fp.end[o])]
     call = f.call(last)
-    mine = f.owners.lists(np.array([res]), np.array([lo[0]]), np.array([hi[0]]), np.array([i]))[0]
-    theirs = f.owners.lists(np.array([res]), np.array([lo[1]]), np.array([hi[1]]), np.array([j]))[0]
     w_text = f"as {USAGE[wu]} ({_slot(wu, int(fp.slot[w]))}, {f.span(res, lo[0], hi[0])})"
     o_text = f"as {USAGE[ou]} ({_slot(ou, int(fp.slot[o]))}, {f.span(res, lo[1], hi[1])})"
     scope = "one dispatch" if f.trace.kind[int(fp.scope[w])] != Kind.RENDER_PASS_BEGIN else "one render pass"
