@@ -83,9 +83,8 @@ def commands_and_footprints(trace: Trace) -> tuple[Commands, Footprints]:
     parts.add(resolves, args[resolves, 4], args[resolves, 5], args[resolves, 5] + QUERY_BYTES * args[resolves, 3],
               Use.QUERY_RESOLVE)
     cols = parts.columns()
-    in_bundle = _in_bundle(trace, passes, cols[0])
-    if in_bundle.any():
-        cols = _executed(trace, passes, cols, in_bundle)
+    if (passes.kind == Kind.BUNDLE_ENCODER_CREATE).any():
+        cols = _executed(trace, passes, cols, _in_bundle(trace, passes, cols[0]))
     commands = _commands(trace, passes, bound)
     encoder, scope = _placement(trace, passes, commands, cols[0])
     order = np.flatnonzero(encoder >= 0)  # rows of commands that run in no encoder (a dispatch in a bundle) go

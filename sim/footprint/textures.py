@@ -130,28 +130,20 @@ class Textures:
         x, y, z = np.clip(x, 0, width), np.clip(y, 0, height), np.clip(z, 0, extent)
         w, h, d = np.clip(w, 0, width - x), np.clip(h, 0, height - y), np.clip(d, 0, extent - z)
         rows_whole = ((x == 0) & (w == width)) | (h * d > ROW_CAP)
-        x, w = np.where(rows_whole, 0, x), np.where(rows_whole, width, w)
         one_run = d > SLAB_CAP
-        per_slab = np.where(rows_whole, 1, h)
+        plane = width * height
+        slab_step = np.where(is_3d, plane, self.layer_size[t])
+        start = np.where(is_3d, z * plane, z * self.layer_size[t]) + self.below[t, mip] + y * width
+        start = start + np.where(rows_whole, 0, x)
+        run = np.where(rows_whole, h * width, w)  # texels per run
+        run = np.where(one_run, (d - 1) * slab_step + h * width, run)
+        per_slab = np.where(rows_whole | one_run, 1, h)
         count = np.where((w > 0) & (h > 0) & (d > 0), np.where(one_run, 1, d * per_slab), 0)
         owner = np.repeat(np.arange(len(t)), count)
         step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        o, ps = owner, per_slab[owner]
-        slab, row = z[o] + step // ps, step % ps
-        plane = width[o] * height[o]
-        base = np.where(is_3d[o], self.below[t[o], mip[o]] + slab * plane,
-                        slab * self.layer_size[t[o]] + self.below[t[o], mip[o]])
-        lo = base + (y[o] + row) * width[o] + x[o]
-        hi = np.where(rows_whole[o], lo + h[o] * width[o], lo + w[o])
-        last = np.where(is_3d[o], self.below[t[o], mip[o]] + (z[o] + d[o] - 1) * plane,
-                        (z[o] + d[o] - 1) * self.layer_size[t[o]] + self.below[t[o], mip[o]])
-        hi = np.where(one_run[o], last + (y[o] + h[o]) * width[o], hi)
-        return _merged(owner, lo, hi)
-
-    def whole(self, texture: np.ndarray) -> Runs:
-        """One run per texture covering every texel of it."""
-        t = np.asarray(texture, dtype=np.int64)
-        return Runs(np.arange(len(t)), np.zeros(len(t), np.int64), self.layers[t] * self.layer_size[t])
+        slab, row = np.divmod(step, per_slab[owner])
+        lo = start[owner] + slab * slab_step[owner] + row * width[owner]
+        return _merged(owner, lo, lo + run[owner])
 
     def where(self, texture: int, key: int) -> tuple[int, int, int, int, int]:
         """(layer, mip, z, y, x) of the texel at ``key`` of ``texture``'s run."""
@@ -177,11 +169,9 @@ class Textures:
 
 
 def _merged(owner: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Runs:
-    """Runs sorted by owner and lo, adjacent runs of one owner merged, empty ones dropped (an owner's are disjoint)."""
+    """Runs given in (owner, lo) order, disjoint within an owner: adjacent ones merged, empty ones dropped."""
     keep = hi > lo
     owner, lo, hi = owner[keep], lo[keep], hi[keep]
-    order = np.lexsort((lo, owner))
-    owner, lo, hi = owner[order], lo[order], hi[order]
     if len(owner) < 2:
         return Runs(owner, lo, hi)
     same = np.concatenate(([False], owner[1:] == owner[:-1]))
