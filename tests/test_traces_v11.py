@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wgtrace.traces import Access, Kind, TraceBuilder, TraceError, load, make_header, save, validate
-from wgtrace.traces.schema import VERSION, AttachmentOps, TextureUsage
+from wgtrace.traces.schema import VERSION, AttachmentOps, Obj, TextureUsage
 
 CORPUS = Path(__file__).resolve().parent.parent / "traces" / "corpus"
 
@@ -119,3 +119,8 @@ def test_the_planner_refuses_what_it_does_not_model_in_one_line(tmp_path, capsys
     save(trace, path)
     assert main(["sim", str(path)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_objects_are_counted_over_every_kind_that_makes_them():
+    trace = render_program().build()
+    assert (trace.count(Obj.PASS), trace.count(Obj.PIPELINE), trace.count(Obj.TEXTURE)) == (2, 1, 2)

@@ -100,9 +100,9 @@ class Trace:
         return int(np.count_nonzero(self.kind == kind))
 
     def count(self, obj: Obj) -> int:
-        """How many objects of this type the trace creates."""
-        creator = next(s.kind for s in SPECS.values() if s.creates == obj)
-        return int(np.count_nonzero(self.kind == creator))
+        """How many objects of this type the trace creates (passes: compute, render and bundle encoders)."""
+        creators = [s.kind for s in SPECS.values() if s.creates == obj]
+        return int(np.count_nonzero(np.isin(self.kind, np.array(creators, dtype=np.uint8))))
 
     def counts(self) -> dict[str, int]:
         values, n = np.unique(self.kind, return_counts=True)
