@@ -10,6 +10,8 @@ Ops (allocation ids count up from 0 in order of ``alloc``):
     ("uniform",)                         a 16-byte uniform buffer (kernel parameters)
     ("write", a)                         queue.write_buffer over the whole allocation
     ("dispatch", (inputs...), out, u)    a kernel reading ``inputs``, writing ``out``; ``u`` a uniform or -1
+    ("draw", (inputs...), out, u)        the same mix drawn: a render pass whose fragments read ``inputs``
+                                         into an r32uint target, copied into ``out``
     ("copy", src, dst)                   copy_buffer_to_buffer of min(size) bytes
     ("read", a)                          queue.read_buffer of the whole allocation
     ("free", a)                          the program drops the buffer
@@ -26,12 +28,14 @@ import numpy as np
 
 from ..traces import DEFAULT_LIMITS, Access, BufferUsage, Kind, Trace, TraceBuilder, make_header
 from ..traces.digest import digest
+from ..traces.schema import AttachmentOps, TextureUsage
 
 WORKGROUP = 64
 STORAGE_USAGE = int(BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC)
 UNIFORM_USAGE = int(BufferUsage.UNIFORM | BufferUsage.COPY_DST | BufferUsage.COPY_SRC)
 UNIFORM_BYTES = 16
 MAX_INPUTS = 3
+DRAW_FORMAT = "r32uint"
 
 Op = tuple
 
@@ -66,9 +70,45 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
 """
 
 
+def draw_wgsl(n_inputs: int, with_uniform: bool, width: int) -> str:
+    """A full-screen triangle whose fragment at x mixes every input word j with j % width == x, as a kernel."""
+    decls = [f"@group(0) @binding({k}) var<storage, read> in{k}: array<u32>;" for k in range(n_inputs)]
+    if with_uniform:
+        decls.append(f"@group(0) @binding({n_inputs}) var<uniform> params: vec4<u32>;")
+    mix = "".join(
+        f"""
+    for (var j = i; j < arrayLength(&in{k}); j = j + n) {{
+        acc = (acc ^ in{k}[j]) * 0x9E3779B1u;
+        acc = (acc << 13u) | (acc >> 19u);
+    }}"""
+        for k in range(n_inputs)
+    )
+    seed = "params.x ^ (params.y * 3u) ^ (params.z * 5u) ^ (params.w * 7u)" if with_uniform else "0u"
+    return "\n".join(decls) + f"""
+
+@vertex
+fn vs(@builtin(vertex_index) v: u32) -> @builtin(position) vec4<f32> {{
+    let xy = array<vec2<f32>, 3>(vec2(-1.0, -1.0), vec2(3.0, -1.0), vec2(-1.0, 3.0));
+    return vec4<f32>(xy[v], 0.0, 1.0);
+}}
+
+@fragment
+fn fs(@builtin(position) position: vec4<f32>) -> @location(0) u32 {{
+    let i = u32(position.x);
+    let n = {width}u;
+    var acc: u32 = (i + 1u) ^ ({seed});{mix}
+    return acc;
+}}
+"""
+
+
 def random_ops(rng: np.random.Generator, n_ops: int, *, max_words: int = 256, max_live: int = 12,
-               p_uniform: float = 0.3, p_rewrite: float = 0.15) -> list[Op]:
-    """A random well-formed program: every kernel input was written first, frees come after last use."""
+               p_uniform: float = 0.3, p_rewrite: float = 0.15, p_draw: float = 0.0) -> list[Op]:
+    """A random well-formed program: every kernel input was written first, frees come after last use.
+
+    ``p_draw``: the share of kernels that are drawn instead (0 draws nothing and draws no extra random
+    numbers, so programs without draws are the same as before draws existed).
+    """
     ops: list[Op] = []
     live: list[int] = []
     uniforms: set[int] = set()
@@ -109,7 +149,7 @@ def random_ops(rng: np.random.Generator, n_ops: int, *, max_words: int = 256, ma
                 written.add(u)
                 ops.append(("write", u))
             out = alloc(("alloc", int(rng.integers(1, max_words + 1))))
-            ops.append(("dispatch", inputs, out, u))
+            ops.append(("draw" if p_draw and rng.random() < p_draw else "dispatch", inputs, out, u))
             written.add(out)
         elif r < 0.62 and len(live) > 1:
             src = pick(readable)
@@ -164,7 +204,8 @@ class _Program:
         self.b, self.seed, self.safe, self.data = b, seed, safe, data
         self.t = 0
         self.sizes: list[int] = []  # of each allocation, by id
-        self.pipelines: dict[tuple[int, bool], int] = {}  # (inputs, with a uniform) -> pipeline (and module) id
+        self.pipelines: dict[tuple, int] = {}  # (inputs, with a uniform[, width]) -> pipeline (and module) id
+        self.textures = 0
         self.bind_groups = 0
         self.passes = 0
         self.encoders = 0
@@ -185,6 +226,8 @@ class _Program:
             self.write(site, i, op[1])
         elif name == "dispatch":
             self.dispatch(site, op[1], op[2], op[3])
+        elif name == "draw":
+            self.draw(site, op[1], op[2], op[3])
         elif name == "copy":
             self.copy(site, op[1], op[2])
         elif name == "read":
@@ -258,6 +301,54 @@ class _Program:
         self.add(Kind.SET_BIND_GROUP, site, compute_pass=p, index=0, bind_group=bg)
         self.add(Kind.DISPATCH, site, compute_pass=p, x=-(-self.sizes[out] // 4 // WORKGROUP), y=1, z=1)
         self.add(Kind.PASS_END, site, compute_pass=p)
+        self.used |= {*inputs, out} | ({u} if u >= 0 else set())
+
+    def render_pipeline(self, site: str, n_inputs: int, with_uniform: bool, width: int) -> int:
+        """The pipeline drawing the mix of ``n_inputs`` inputs ``width`` texels wide, made at first use."""
+        key = (n_inputs, with_uniform, width)
+        if key not in self.pipelines:
+            pipeline = self.pipelines[key] = len(self.pipelines)
+            self.add(Kind.SHADER_MODULE, site, module=pipeline, code=draw_wgsl(*key), device=0)
+            layout = [(0, k, Access.READ_ONLY_STORAGE) for k in range(n_inputs)]
+            if with_uniform:
+                layout.append((0, n_inputs, Access.UNIFORM))
+            descriptor = {"vertex": {"entry_point": "vs", "buffers": []},
+                          "fragment": {"entry_point": "fs", "targets": [{"format": DRAW_FORMAT}]},
+                          "primitive": {"topology": "triangle-list"}}
+            self.add(Kind.RENDER_PIPELINE, site, pipeline=pipeline, vertex_module=pipeline, fragment_module=pipeline,
+                     descriptor=json.dumps(descriptor, sort_keys=True), device=0, rows=layout)
+        return self.pipelines[key]
+
+    def draw(self, site: str, inputs: tuple[int, ...], out: int, u: int) -> None:
+        """A target texture of its own, a render pass drawing into it, and a copy of it into ``out``."""
+        width = self.sizes[out] // 4
+        pipeline = self.render_pipeline(site, len(inputs), u >= 0, width)
+        entries = [(k, a, 0, self.sizes[a], Access.READ_ONLY_STORAGE) for k, a in enumerate(inputs)]
+        if u >= 0:
+            entries.append((len(inputs), u, 0, UNIFORM_BYTES, Access.UNIFORM))
+        bg = self.bind_groups
+        self.bind_groups += 1
+        self.add(Kind.BIND_GROUP, site, bind_group=bg, pipeline=pipeline, group=0, rows=entries)
+        texture = self.textures
+        self.textures += 1
+        usage = int(TextureUsage.RENDER_ATTACHMENT | TextureUsage.COPY_SRC)
+        self.add(Kind.TEXTURE_CREATE, site, texture=texture, width=width, height=1, depth_or_array_layers=1,
+                 format=DRAW_FORMAT, device=0, rows=[(1, 1, 2, usage, None)])
+        self.add(Kind.TEXTURE_VIEW, site, view=texture, texture=texture, format=DRAW_FORMAT, dimension="2d",
+                 rows=[(0, 1, 0, 1, 0)])
+        enc = self.open_encoder(site)
+        p = self.passes
+        self.passes += 1
+        clear = json.dumps({"color_attachments": [{"clear_value": [0, 0, 0, 0]}]})
+        self.add(Kind.RENDER_PASS_BEGIN, site, render_pass=p, encoder=enc, descriptor=clear,
+                 rows=[(0, texture, -1, int(AttachmentOps.STORE), -1)])
+        self.add(Kind.SET_PIPELINE, site, compute_pass=p, pipeline=pipeline)
+        self.add(Kind.SET_BIND_GROUP, site, compute_pass=p, index=0, bind_group=bg)
+        self.add(Kind.DRAW, site, pass_encoder=p, vertex_count=3, instance_count=1)
+        self.add(Kind.PASS_END, site, compute_pass=p)
+        self.add(Kind.COPY_TEXTURE_TO_BUFFER, site, encoder=enc, texture=texture, buffer=out,
+                 rows=[(0, 0, 0, 0, 0), (0, -1, -1), (width, 1, 1)])
+        self.add(Kind.TEXTURE_DESTROY, site, texture=texture, dropped=1)
         self.used |= {*inputs, out} | ({u} if u >= 0 else set())
 
     def copy(self, site: str, src: int, dst: int) -> None:
