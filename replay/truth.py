@@ -32,6 +32,7 @@ from .report import plan_for
 from .verify import keyed, reference_plan
 
 SINK_WORDS = 16
+KERNELS = ("dispatch", "draw")  # ops that read inputs and write an output: a kernel, or a draw and its copy
 POLICIES: tuple[tuple[str, str], ...] = (
     ("as-recorded", "as-recorded"),
     ("exclusive-pages", "batched"),
@@ -59,8 +60,8 @@ def gpu_valid(ops: Sequence[tuple]) -> list[tuple]:
             if op[0] == "uniform":
                 uniforms.add(n)
             n += 1
-        if op[0] == "dispatch":
-            op = ("dispatch", tuple(a for a in op[1] if a not in uniforms), op[2], op[3])
+        if op[0] in KERNELS:
+            op = (op[0], tuple(a for a in op[1] if a not in uniforms), op[2], op[3])
         if op[0] == "copy" and op[1] == op[2]:
             continue
         out.append(op)
@@ -109,8 +110,8 @@ def observable(ops: Sequence[tuple]) -> list[tuple]:
             holds.add(op[1])
         elif name == "read":
             op = ("read", ids[op[1]])
-        elif name == "dispatch":
-            op = ("dispatch", tuple(ids[a] for a in op[1]), ids[op[2]], ids[op[3]] if op[3] >= 0 else -1)
+        elif name in KERNELS:
+            op = (name, tuple(ids[a] for a in op[1]), ids[op[2]], ids[op[3]] if op[3] >= 0 else -1)
             holds.add(op[2])
         elif name == "copy":
             op = ("copy", ids[op[1]], ids[op[2]])
