@@ -140,33 +140,73 @@ def _lines(name: str, r: Report) -> list[str]:
         f"{f['submits']:,} submits, {f['queue_writes']:,} queue writes ({bytes_text(f['bytes_written'])}), "
         f"{f['mapped_writes']:,} mapped writes ({bytes_text(f['staged_bytes'])}), {f['reads']:,} reads; "
         f"{f['opaque']:,} opaque events skipped",
+    ]
+    if f.get("render_passes") or f.get("textures"):
+        out.append(f"render   {f['render_passes']:,} render passes, {f['draws']:,} draws, {f['bundles']:,} bundles "
+                   f"({f['bundle_executions']:,} executions), {f['textures']:,} textures "
+                   f"({bytes_text(f['texture_bytes'])}), {f['texture_writes']:,} texture uploads "
+                   f"({bytes_text(f['texture_bytes_written'])}), {f['texture_copies']:,} texture copies, "
+                   f"{f['texture_reads']:,} texture reads, {f['frames']:,} frames")
+    out += [
         f"memory   {f['buffers_created']:,} buffers, {bytes_text(f['created_bytes'])} created, "
         f"peak {bytes_text(f['peak_reserved_bytes'])} live",
         f"data     {r.recorded_writes:,} writes from the recording, {r.synthetic_writes:,} synthetic (seed {r.seed})"
         + (SYNTHETIC_NOTE if r.synthetic_writes else ""),
     ]
-    t = r.timings()
-    if t:
-        def ms(key: str) -> str:
-            s = t[key]
-            return f"{s['median'] * 1e3:.2f} ms ({s['min'] * 1e3:.2f}-{s['max'] * 1e3:.2f})"
-
-        out.append(f"time     median of {t['issue_s']['n']}: issue {ms('issue_s')}, cpu {ms('cpu_s')}, "
-                   f"synchronised {ms('wall_s')}; {t['cpu_us_per_dispatch']['median']:.2f} us cpu per dispatch")
-        if t["prediction_error"] is not None:
-            out.append(f"model    sim's cost model predicts {t['predicted_cpu_s'] * 1e3:.2f} ms cpu "
-                       f"({t['prediction_error']:+.0%} of the measured median)")
-    v = r.verdict
-    out.append(f"reads    {v.reads:,} checked: {v.vs_recording:,} against the recording, {v.vs_reference:,} against "
-               f"the program-order reference" + ("" if r.deterministic else "; NOT the same bytes on every repeat"))
-    if r.recording_not_compared:
-        out.append(f"         not against the recording: {r.recording_not_compared}")
-    out.extend(f"DIVERGED {d.line()}" for d in v.divergences)
+    out += _time_lines(r)
+    if r.skipped_timestamps:
+        out.append(f"skipped  {r.skipped_timestamps:,} timestamp writes and resolves: the device lacks the "
+                   "timestamp-query features")
+    out += _read_lines(r)
+    out.extend(f"DIVERGED {d.line()}" for d in r.verdict.divergences)
     if r.error:
         out.append(f"ERROR    {r.error.line()}")
     if r.reference_error:
         out.append(f"ERROR    in the reference replay: {r.reference_error.line()}")
     out.append("verdict  " + ("OK" if r.ok else "FAILED"))
+    return out
+
+
+def _time_lines(r: Report) -> list[str]:
+    t = r.timings()
+    if not t:
+        return []
+
+    def ms(key: str) -> str:
+        s = t[key]
+        return f"{s['median'] * 1e3:.2f} ms ({s['min'] * 1e3:.2f}-{s['max'] * 1e3:.2f})"
+
+    per = []
+    if "cpu_us_per_dispatch" in t:
+        per.append(f"{t['cpu_us_per_dispatch']['median']:.2f} us cpu per dispatch")
+    if "ms_per_frame" in t:
+        s = t["ms_per_frame"]
+        per.append(f"{s['median']:.2f} ms per frame ({s['min']:.2f}-{s['max']:.2f}; {t['frames']} frames, "
+                   f"submit to submit; first frame {t['first_frame_ms']['median']:.2f} ms)")
+    out = [f"time     median of {t['issue_s']['n']}: issue {ms('issue_s')}, cpu {ms('cpu_s')}, "
+           f"synchronised {ms('wall_s')}" + ("; " + "; ".join(per) if per else "")]
+    if t["prediction_error"] is not None:
+        out.append(f"model    sim's cost model predicts {t['predicted_cpu_s'] * 1e3:.2f} ms cpu "
+                   f"({t['prediction_error']:+.0%} of the measured median)")
+    return out
+
+
+def _read_lines(r: Report) -> list[str]:
+    v = r.verdict
+    out = [f"reads    {v.reads:,} checked: {v.vs_recording:,} against the recording, {v.vs_reference:,} against "
+           f"the program-order reference" + ("" if r.deterministic else "; NOT the same bytes on every repeat")]
+    if v.recording == "exact" and v.vs_recording:
+        out.append("         against the recording: exactly, byte for byte (its own adapter, or portable results)")
+    elif v.recording == "tolerance":
+        out.append(f"         against the recording: texture read-backs only, within per-format tolerance "
+                   f"({', '.join(v.tolerances) or 'no tolerance applied'}; {v.within_tolerance:,} equal only "
+                   f"within it), since {r.recording_not_compared}")
+    if v.frames or r.figures.get("render_passes"):
+        out.append(f"frames   {v.frames:,} texture read-backs verified ({v.render_frames:,} of render targets)")
+    if v.timestamp_reads:
+        out.append(f"         {v.timestamp_reads:,} reads of resolved timestamps not compared (they differ every run)")
+    if r.recording_not_compared and v.recording != "tolerance":
+        out.append(f"         not against the recording: {r.recording_not_compared}")
     return out
 
 

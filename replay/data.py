@@ -6,6 +6,9 @@ bytes keyed by ``(seed, source event)``: the key is the SOURCE event (``plan.ori
 position in the plan, so one logical write carries the same bytes under every policy and a
 policy's reads can be compared byte for byte with the program-order reference.
 
+A texture upload (``write_texture``) is a write like the others: its recorded bytes (those from
+the data layout's offset on), else synthetic ones keyed the same way.
+
 Synthetic bytes are random, except for buffers the program created as uniform or indirect
 buffers: those get zeros. They steer control flow (sizes, loop bounds, workgroup counts), and
 random values there make a kernel loop billions of times or dispatch billions of workgroups.
@@ -20,7 +23,11 @@ import numpy as np
 from ..sim.plan import Plan
 from ..traces import BufferUsage, Kind, Trace
 
-WRITES = (Kind.WRITE_BUFFER, Kind.MAPPED_WRITE)
+BUFFER_WRITES = (Kind.WRITE_BUFFER, Kind.MAPPED_WRITE)
+WRITES = (*BUFFER_WRITES, Kind.WRITE_TEXTURE)
+# where a write's size and payload blob are: buffer writes (buffer, offset, size, payload, ...); texture
+# writes (texture, size, payload, ...)
+_SIZE = {int(Kind.WRITE_BUFFER): 2, int(Kind.MAPPED_WRITE): 2, int(Kind.WRITE_TEXTURE): 1}
 STEERING_USAGE = int(BufferUsage.UNIFORM | BufferUsage.INDIRECT)
 _INSERTED_KEY = 1 << 40  # keys for writes a policy inserted (no source event), apart from source keys
 
@@ -46,14 +53,14 @@ def payloads(plan: Plan, seed: int = 0) -> Payloads:
     data: dict[int, bytes] = {}
     recorded = 0
     for i in trace.where(*WRITES).tolist():
-        size = int(trace.args[i, 2])
+        size = int(trace.args[i, _SIZE[int(trace.kind[i])]])
         src = int(plan.origin[i])
         blob = _blob(trace, i, size)
         if blob is None and src >= 0:
             blob = _blob(source, src, size)
         if blob is not None:
             recorded += 1
-        elif src >= 0 and source.kind[src] in WRITES and usage[source.args[src, 0]] & STEERING_USAGE:
+        elif src >= 0 and source.kind[src] in BUFFER_WRITES and usage[source.args[src, 0]] & STEERING_USAGE:
             blob = bytes(size)
         else:
             blob = synthetic(seed, src if src >= 0 else _INSERTED_KEY + i, size)
@@ -62,9 +69,10 @@ def payloads(plan: Plan, seed: int = 0) -> Payloads:
 
 
 def _blob(trace: Trace, i: int, size: int) -> bytes | None:
-    if int(trace.kind[i]) not in WRITES:
+    k = int(trace.kind[i])
+    if k not in _SIZE:
         return None
-    b = int(trace.args[i, 3])
+    b = int(trace.args[i, _SIZE[k] + 1])
     if b < 0 or b >= len(trace.blobs) or len(trace.blobs[b]) != size:
         return None
     return trace.blobs[b]

@@ -19,23 +19,32 @@ statically beforehand and refused with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import perf_counter, thread_time
 
 import numpy as np
 import wgpu
 
 from ..sim.footprint import commands_and_footprints, pass_encoders
-from ..traces import Access, Kind, Trace
+from ..traces import Access, Kind, Obj, Trace
 from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
 from .device import DEFAULT_TIMEOUT_S, Watchdog
+from .render import RenderInfo, RenderMethods, has_render, refusal_text
 
 CHUNK = 2048
 SET_BIND_GROUP_FULL = max(Kind) + 1  # opcode: a set_bind_group with dynamic offsets or its group's last use
+PASS_BEGIN_TIMED = SET_BIND_GROUP_FULL + 1  # opcode: a compute pass begun with timestamp writes
 _BUFFER_TYPES: dict[int, str] = {Access.UNIFORM: "uniform", Access.READ_ONLY_STORAGE: "read-only-storage"}
-_ENCODER_COMMANDS = (Kind.PASS_BEGIN, Kind.PASS_END, Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH,
-                     Kind.DISPATCH_INDIRECT, Kind.COPY, Kind.CLEAR)
+# commands recorded into an encoder: on the encoder itself (a0, or a1 for pass begins), or on one of its passes
+_ON_ENCODER = (Kind.COPY, Kind.CLEAR, Kind.COPY_BUFFER_TO_TEXTURE, Kind.COPY_TEXTURE_TO_BUFFER,
+               Kind.COPY_TEXTURE_TO_TEXTURE, Kind.RESOLVE_QUERY_SET, Kind.WRITE_TIMESTAMP)
+_BEGINS = (Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN)
+_ON_PASS = (Kind.PASS_END, Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.DISPATCH, Kind.DISPATCH_INDIRECT,
+            Kind.SET_VERTEX_BUFFER, Kind.SET_INDEX_BUFFER, Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT,
+            Kind.DRAW_INDEXED_INDIRECT, Kind.RENDER_STATE, Kind.BEGIN_OCCLUSION_QUERY, Kind.END_OCCLUSION_QUERY,
+            Kind.EXECUTE_BUNDLES)
+_ENCODER_COMMANDS = (*_ON_ENCODER, *_BEGINS, *_ON_PASS, Kind.DEBUG_MARKER)
 
 
 class Refused(Exception):
@@ -69,6 +78,8 @@ class Run:
     ``issue_s`` is wall time from the first event to the last one issued (waits the program
     itself makes, such as reads, included); ``cpu_s`` the replaying thread's CPU time over the
     same span; ``wall_s`` runs on until the device has finished everything submitted.
+    ``frames`` holds the time (from the first event) of each submit that starts a frame (see
+    ``render.frames``); ``skipped`` counts timestamp writes and resolves the device could not make.
     """
 
     reads: list[tuple[int, bytes]]
@@ -77,6 +88,8 @@ class Run:
     cpu_s: float
     wall_s: float
     error: DeviceError | None = None
+    frames: list[float] = field(default_factory=list)
+    skipped: int = 0
 
 
 @dataclass(eq=False)
@@ -93,6 +106,7 @@ class DecodedPlan:
     quiet_submits: set[int]
     refuse: dict[int, str]
     counts: dict[int, int]
+    render: RenderInfo | None = None
 
     @classmethod
     def of(cls, trace: Trace) -> DecodedPlan:
@@ -108,11 +122,16 @@ class DecodedPlan:
         opcodes = kind.tolist()
         for i in last_set | dynamic.keys():
             opcodes[i] = SET_BIND_GROUP_FULL
-        counts = {int(k): trace.count_kind(k) for k in (Kind.BUFFER_CREATE, Kind.BIND_GROUP, Kind.PASS_BEGIN,
-                                                        Kind.ENCODER_CREATE)}
+        render = RenderInfo.of(trace) if has_render(trace) else None
+        if render is not None:
+            for i in trace.where(Kind.PASS_BEGIN).tolist():
+                if int(trace.args[i, 0]) in render.timestamp_writes:
+                    opcodes[i] = PASS_BEGIN_TIMED
+        counts = {int(k): trace.count_kind(k) for k in (Kind.BUFFER_CREATE, Kind.BIND_GROUP, Kind.ENCODER_CREATE)}
+        counts[Kind.PASS_BEGIN] = trace.count(Obj.PASS)  # compute passes, render passes and bundle encoders
         return cls(trace=trace, opcodes=opcodes, args=trace.args.tolist(), rows=rows,
                    dynamic=dynamic, last_set=last_set, unused_bind_groups=set(np.flatnonzero(last < 0).tolist()),
-                   quiet_submits=_quiet_submits(trace), refuse=fatal_calls(trace), counts=counts)
+                   quiet_submits=_quiet_submits(trace), refuse=fatal_calls(trace), counts=counts, render=render)
 
 
 def _quiet_submits(trace: Trace) -> set[int]:
@@ -132,14 +151,18 @@ def _quiet_submits(trace: Trace) -> set[int]:
 def fatal_calls(trace: Trace) -> dict[int, str]:
     """Submits and queue reads that wgpu-native would reject by aborting the process, with why.
 
-    Such a submit names a command buffer that uses a buffer destroyed (``destroy()``) or mapped
-    at the time of the submit; a queue read of such a buffer submits a copy of it.
+    Such a submit names a command buffer that uses a buffer destroyed (``destroy()``) or mapped,
+    or a texture destroyed, at the time of the submit; a queue read of such a buffer (or texture)
+    submits a copy of it.
     """
     n = len(trace)
-    destroyed = np.full(trace.count_kind(Kind.BUFFER_CREATE), n, dtype=np.int64)
-    d = trace.where(Kind.BUFFER_DESTROY)
-    d = d[trace.args[d, 1] == 0]
-    np.minimum.at(destroyed, trace.args[d, 0], d)
+    n_buffers = trace.count_kind(Kind.BUFFER_CREATE)
+    # one id space as the footprint table has it: buffers, then textures
+    destroyed = np.full(n_buffers + trace.count_kind(Kind.TEXTURE_CREATE), n, dtype=np.int64)
+    for kind, base in ((Kind.BUFFER_DESTROY, 0), (Kind.TEXTURE_DESTROY, n_buffers)):
+        d = trace.where(kind)
+        d = d[trace.args[d, 1] == 0]
+        np.minimum.at(destroyed, base + trace.args[d, 0], d)
     mapped: dict[int, list[list[int]]] = {}
     for i in trace.where(Kind.BUFFER_CREATE, Kind.MAP, Kind.UNMAP).tolist():
         b, k = int(trace.args[i, 0]), trace.kind[i]
@@ -147,21 +170,26 @@ def fatal_calls(trace: Trace) -> dict[int, str]:
             mapped.setdefault(b, []).append([i, n])
         elif k == Kind.UNMAP and b in mapped:
             mapped[b][-1][1] = i
-    if len(d) == 0 and not mapped:
+    if not (destroyed < n).any() and not mapped:
         return {}
 
-    def state(b: int, at: int) -> str | None:
-        if destroyed[b] < at:
-            return f"buffer {b} was destroyed at event {int(destroyed[b])}"
-        for lo, hi in mapped.get(b, ()):
+    def name(r: int) -> str:
+        return f"buffer {r}" if r < n_buffers else f"texture {r - n_buffers}"
+
+    def state(r: int, at: int) -> str | None:
+        if destroyed[r] < at:
+            return f"{name(r)} was destroyed at event {int(destroyed[r])}"
+        for lo, hi in mapped.get(r, ()):
             if lo < at < hi:
-                return f"buffer {b} is mapped (event {lo})"
+                return f"{name(r)} is mapped (event {lo})"
         return None
 
     out: dict[int, str] = {}
-    reads = trace.where(Kind.QUEUE_READ)
-    for i in reads[(destroyed[trace.args[reads, 0]] < reads) | np.isin(trace.args[reads, 0], list(mapped))].tolist():
-        why = state(int(trace.args[i, 0]), i)
+    reads = trace.where(Kind.QUEUE_READ, Kind.READ_TEXTURE)
+    read_resource = trace.args[reads, 0] + np.where(trace.kind[reads] == Kind.READ_TEXTURE, n_buffers, 0)
+    suspect_reads = (destroyed[read_resource] < reads) | np.isin(read_resource, list(mapped))
+    for i, r in zip(reads[suspect_reads].tolist(), read_resource[suspect_reads].tolist(), strict=True):
+        why = state(r, i)
         if why:
             out[i] = f"refused: reading it would submit a copy that aborts the process: {why}"
     _, fp = commands_and_footprints(trace)
@@ -200,8 +228,11 @@ def error_name(e: BaseException) -> str:
     return f"wgpu-py {type(e).__name__}"
 
 
-class Engine:
+class Engine(RenderMethods):
     """Replays plans on one device; build one per device and reuse it across plans and repeats.
+
+    Compute and buffers are here; textures, render passes, bundles, copies and queries are
+    ``RenderMethods`` (render.py), registered in the same table.
 
     ``at`` is the event last known to be under way: set per chunk of events and by every call
     that waits on the device or hands it work (submits, maps, reads), so that the watchdog can
@@ -215,7 +246,7 @@ class Engine:
         self._runs = 0
         self._watchdog = Watchdog(timeout, self._progress, self._where)
         self._fence = device.create_buffer(size=4, usage=wgpu.BufferUsage.COPY_SRC)
-        self._table: list[Callable[[int, list[int]], None]] = [self._unknown] * (SET_BIND_GROUP_FULL + 1)
+        self._table: list[Callable[[int, list[int]], None]] = [self._unknown] * (PASS_BEGIN_TIMED + 1)
         for kind, method in {
             Kind.DEVICE: self._skip, Kind.OPAQUE: self._skip,
             Kind.BUFFER_CREATE: self._buffer_create, Kind.BUFFER_DESTROY: self._buffer_destroy,
@@ -229,7 +260,8 @@ class Engine:
             Kind.DISPATCH_INDIRECT: self._dispatch_indirect, Kind.COPY: self._copy, Kind.CLEAR: self._clear,
             Kind.WRITE_BUFFER: self._write_buffer, Kind.SUBMIT: self._submit, Kind.MAP: self._map,
             Kind.UNMAP: self._unmap, Kind.READ: self._read, Kind.MAPPED_WRITE: self._mapped_write,
-            Kind.QUEUE_READ: self._queue_read,
+            Kind.QUEUE_READ: self._queue_read, PASS_BEGIN_TIMED: self._pass_begin_timed,
+            **self.render_methods(),
         }.items():
             self._table[kind] = method
 
@@ -252,14 +284,17 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def _refuse_unknown(self, decoded: DecodedPlan) -> None:
-        """Bad input, before any GPU work: an event of a kind replay does not execute (render, textures)."""
+        """Bad input, before any GPU work: an event of a kind replay does not execute, or one that names an
+        object the trace does not describe (a render pipeline, pass or bundle made before the recording)."""
+        trace = decoded.trace
         known = [k for k, method in enumerate(self._table) if method != self._unknown]
-        unknown = np.flatnonzero(~np.isin(decoded.trace.kind, np.array(known, dtype=np.int64)))
+        unknown = np.flatnonzero(~np.isin(trace.kind, np.array(known, dtype=np.int64)))
         if len(unknown):
             i = int(unknown[0])
-            raise InputError(f"replay runs compute programs on buffers; event {i} "
-                             f"({KIND_NAMES[int(decoded.trace.kind[i])]} at {decoded.trace.site_of(i)}) "
-                             f"and {len(unknown) - 1} more are render or texture work it cannot run yet")
+            raise InputError(f"replay does not know event {i} ({KIND_NAMES.get(int(trace.kind[i]), '?')} at "
+                             f"{trace.site_of(i)}) and {len(unknown) - 1} more: a newer trace format?")
+        if decoded.render is not None and decoded.render.unreplayable:
+            raise InputError(refusal_text(trace, decoded.render.unreplayable))
 
     def run(self, decoded: DecodedPlan, data: dict[int, bytes],
             progress: Callable[[int], None] | None = None) -> Run:
@@ -294,7 +329,7 @@ class Engine:
         t2 = perf_counter()
         if failure is not None:
             error = self._report(decoded, i, failure)
-        run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error)
+        run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error, [t - t0 for t in self.frames], self.skipped)
         self._finish()
         return run
 
@@ -315,11 +350,14 @@ class Engine:
         self.auto_layouts: dict[tuple[int, int], wgpu.GPUBindGroupLayout] = {}
         self.limbo: list[tuple[list, int, object]] = []
         self.reads: list[tuple[int, bytes]] = []
+        self.frames: list[float] = []
+        self._start_render(decoded)
 
     def _finish(self) -> None:
         for b in self.buffers:
             if b is not None:
                 b.destroy()
+        self._finish_render()
         self._start(self.decoded, {})
         self.at = None
 
@@ -358,9 +396,11 @@ class Engine:
                                                             label=self.strings[a[2]] if a[2] >= 0 else ""))
 
     def _bind_group_layout(self, i: int, a: list[int]) -> None:
-        entries = [{"binding": b, "visibility": wgpu.ShaderStage.COMPUTE,
-                    "buffer": {"type": _BUFFER_TYPES.get(access, "storage"), "has_dynamic_offset": bool(dyn)}}
-                   for b, access, dyn, *_ in self.decoded.rows.get(i, ())]
+        entries = self.layout_entries(a[0])  # a plan with render work: its stages and resource types worked out
+        if entries is None:
+            entries = [{"binding": b, "visibility": wgpu.ShaderStage.COMPUTE,
+                        "buffer": {"type": _BUFFER_TYPES.get(access, "storage"), "has_dynamic_offset": bool(dyn)}}
+                       for b, access, dyn, *_ in self.decoded.rows.get(i, ())]
         self.bind_group_layouts.append(self.device.create_bind_group_layout(entries=entries))
 
     def _pipeline_layout(self, i: int, a: list[int]) -> None:
@@ -380,9 +420,13 @@ class Engine:
             layout = self.auto_layouts.get((a[2], a[3]))
             if layout is None:
                 layout = self.auto_layouts[a[2], a[3]] = self.pipelines[a[2]].get_bind_group_layout(a[3])
-        buffers = self.buffers
-        entries = [{"binding": r[0], "resource": {"buffer": buffers[r[1]], "offset": r[2], "size": r[3]}}
-                   for r in self.decoded.rows.get(i, ())]
+        rows = self.decoded.rows.get(i, ())
+        if self.decoded.render is None:
+            buffers = self.buffers
+            entries = [{"binding": r[0], "resource": {"buffer": buffers[r[1]], "offset": r[2], "size": r[3]}}
+                       for r in rows]
+        else:
+            entries = self.bind_group_entries(rows)
         self.bind_groups[a[0]] = self.device.create_bind_group(layout=layout, entries=entries,
                                                                label=self.strings[a[4]] if a[4] >= 0 else "")
         if a[0] in self.decoded.unused_bind_groups:
@@ -397,6 +441,9 @@ class Engine:
 
     def _pass_begin(self, i: int, a: list[int]) -> None:
         self.passes[a[0]] = self.encoders[a[1]].begin_compute_pass()
+
+    def _pass_begin_timed(self, i: int, a: list[int]) -> None:
+        self.passes[a[0]] = self.encoders[a[1]].begin_compute_pass(timestamp_writes=self._timestamp_struct(a[0]))
 
     def _pass_end(self, i: int, a: list[int]) -> None:
         self.passes[a[0]].end()
@@ -428,10 +475,16 @@ class Engine:
     def _write_buffer(self, i: int, a: list[int]) -> None:
         self.queue.write_buffer(self.buffers[a[0]], a[1], self.data[i])
 
+    def _refused(self, i: int) -> None:
+        if i in self.decoded.refuse:
+            raise Refused(self.decoded.refuse[i])
+
     def _submit(self, i: int, a: list[int]) -> None:
         self.at = i
         if i in self.decoded.refuse:
             raise Refused(self.decoded.refuse[i])
+        if self.decoded.render is not None and i in self.decoded.render.frame_starts:
+            self.frames.append(perf_counter())
         cbs = self.command_buffers
         encoders = [r[0] for r in self.decoded.rows.get(i, ())]
         self.queue.submit([cbs[e] for e in encoders])
@@ -516,9 +569,13 @@ def _encoder_events(trace: Trace, encoder: int, finish: int) -> list[int]:
     idx = idx[idx < finish]
     kinds = trace.kind[idx]
     owner = trace.args[idx, 0].copy()
-    in_pass = ~np.isin(kinds, (Kind.COPY, Kind.CLEAR, Kind.PASS_BEGIN))
-    enc_of_pass = pass_encoders(trace)
+    in_pass = np.isin(kinds, _ON_PASS)
+    markers = kinds == Kind.DEBUG_MARKER
+    on_pass_marker = markers & (owner < 0)
+    owner[on_pass_marker] = trace.args[idx[on_pass_marker], 1]
+    in_pass |= on_pass_marker
+    enc_of_pass = pass_encoders(trace)  # -1 for bundle encoders: their commands are in no encoder
     owner[in_pass] = enc_of_pass[owner[in_pass]]
-    begins = kinds == Kind.PASS_BEGIN
+    begins = np.isin(kinds, _BEGINS)
     owner[begins] = trace.args[idx[begins], 1]
     return idx[owner == encoder].tolist()

@@ -1,7 +1,8 @@
 """One replay of a trace under one policy, end to end: plan, run, repeat, verify, report.
 
 The first (warm-up) run's reads are the ones verified; every timed repeat must read the same
-bytes again, or the report says the program is not deterministic on this device.
+bytes again, or the report says the program is not deterministic on this device (reads of resolved
+timestamps aside: they differ on every run and are never compared).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..traces import Trace
 from .data import payloads
 from .engine import DecodedPlan, DeviceError, Engine, Run
 from .measure import figures, progress_bar, spread
-from .verify import Verdict, keyed, reference_plan, verify
+from .verify import Verdict, keyed, reference_plan, unverifiable, verify
 
 AS_RECORDED = "as-recorded"
 
@@ -49,6 +50,7 @@ class Report:
     reference_error: DeviceError | None = None
     deterministic: bool = True
     recording_not_compared: str | None = None
+    skipped_timestamps: int = 0
 
     @property
     def ok(self) -> bool:
@@ -59,18 +61,21 @@ class Report:
         runs = [r for r in self.runs if r.error is None]
         if not runs:
             return {}
-        dispatches = max(1, self.figures["dispatches"])
         cpu = spread([r.cpu_s for r in runs])
         predicted = self.figures["predicted_cpu_s"]
-        return {
+        out = {
             "issue_s": spread([r.issue_s for r in runs]),
             "cpu_s": cpu,
             "wall_s": spread([r.wall_s for r in runs]),
-            "issue_us_per_dispatch": spread([r.issue_s / dispatches * 1e6 for r in runs]),
-            "cpu_us_per_dispatch": spread([r.cpu_s / dispatches * 1e6 for r in runs]),
             "predicted_cpu_s": predicted,
             "prediction_error": (predicted - cpu["median"]) / cpu["median"] if cpu["median"] > 0 else None,
         }
+        dispatches = self.figures["dispatches"]
+        if dispatches:
+            out["issue_us_per_dispatch"] = spread([r.issue_s / dispatches * 1e6 for r in runs])
+            out["cpu_us_per_dispatch"] = spread([r.cpu_s / dispatches * 1e6 for r in runs])
+        out.update(frame_times(runs) if self.figures.get("render_passes") else {})
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,11 +85,27 @@ class Report:
             "recording_not_compared": self.recording_not_compared,
             "timings": self.timings(),
             "reads": {"checked": self.verdict.reads, "vs_recording": self.verdict.vs_recording,
-                      "vs_reference": self.verdict.vs_reference, "deterministic": self.deterministic},
+                      "vs_reference": self.verdict.vs_reference, "deterministic": self.deterministic,
+                      "recording_comparison": self.verdict.recording,
+                      "within_tolerance": self.verdict.within_tolerance, "tolerances": self.verdict.tolerances,
+                      "frames": self.verdict.frames, "render_target_frames": self.verdict.render_frames,
+                      "timestamp_reads_not_compared": self.verdict.timestamp_reads},
+            "skipped_timestamps": self.skipped_timestamps,
             "divergences": [vars(d) for d in self.verdict.divergences],
             "error": vars(self.error) if self.error else None,
             "reference_error": vars(self.reference_error) if self.reference_error else None,
         }
+
+
+def frame_times(runs: list[Run]) -> dict[str, Any]:
+    """Time per frame of each run, from the submit that starts its first frame to the end of its last one
+    (the last event issued): submit to submit; {} when no run has a frame."""
+    per_frame = [(r.issue_s - r.frames[0]) / len(r.frames) for r in runs if r.frames]
+    if not per_frame:
+        return {}
+    return {"frames": len(runs[0].frames), "ms_per_frame": spread([t * 1e3 for t in per_frame]),
+            "first_frame_ms": spread([((r.frames[1] if len(r.frames) > 1 else r.issue_s) - r.frames[0]) * 1e3
+                                      for r in runs if r.frames])}
 
 
 def recording_mismatch(trace: Trace, adapter_info: dict, synthetic_writes: int) -> str | None:
@@ -117,6 +138,7 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDE
                     recorded_writes=data.recorded, synthetic_writes=data.synthetic)
     ref_plan = reference_plan(trace) if reference else None
     n = len(plan.trace)
+    stamped = unverifiable(plan)
     with progress_bar(n * (warmup + repeat) + (len(ref_plan.trace) if ref_plan else 0), label) as part:
         first: Run | None = None
         first_reads: dict[int, bytes] = {}
@@ -125,9 +147,11 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDE
             if run.error is not None:
                 report.error = run.error
                 return report
+            reads = keyed(plan, [(i, b) for i, b in run.reads if i not in stamped])
             if first is None:
-                first, first_reads = run, keyed(plan, run.reads)
-            elif keyed(plan, run.reads) != first_reads:
+                first, first_reads = run, reads
+                report.skipped_timestamps = run.skipped
+            elif reads != first_reads:
                 report.deterministic = False
             if k >= warmup:
                 report.runs.append(run)
@@ -140,5 +164,7 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDE
                 ref_reads = keyed(ref_plan, ref_run.reads)
     assert first is not None, "warmup + repeat is at least 1, and a failed run returned early"
     report.recording_not_compared = recording_mismatch(trace, engine.device.adapter.info, data.synthetic)
-    report.verdict = verify(plan, first.reads, ref_reads, recording=report.recording_not_compared is None)
+    exact = report.recording_not_compared is None
+    # another adapter, the recorded data: texture read-backs are compared within their format's tolerance
+    report.verdict = verify(plan, first.reads, ref_reads, recording=exact, tolerance=not exact and not data.synthetic)
     return report

@@ -22,7 +22,6 @@ from wgtrace.sim.plan import Plan
 from wgtrace.traces import BufferUsage, Kind, Trace, TraceBuilder, make_header, save
 from wgtrace.traces.cli import main
 from wgtrace.traces.digest import digest
-from wgtrace.traces.errors import InputError
 
 STORAGE = synthetic.STORAGE_USAGE
 
@@ -281,19 +280,3 @@ def test_a_kernel_that_never_ends_is_reported_not_waited_on(tmp_path):
                            "--warmup", "0", "--no-reference"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "no progress for 2 s" in done.stderr and "app.py:12" in done.stderr
-
-
-def test_render_and_texture_events_are_refused_before_any_gpu_work(engine, tmp_path, capsys):
-    b = TraceBuilder(make_header())
-    b.add(Kind.DEVICE, site="app.py:1", device=0, adapter="{}", limits="{}")
-    b.add(Kind.TEXTURE_CREATE, site="app.py:2", texture=0, width=4, height=4, depth_or_array_layers=1,
-          format="rgba8unorm", device=0, rows=[(1, 1, 2, 0x6, None)])
-    trace = b.build()
-    with pytest.raises(InputError, match=r"event 1 \(texture_create at app.py:2\) and 0 more are render or texture"):
-        engine.run(DecodedPlan.of(trace), {})
-    path = tmp_path / "t.wgtrace"
-    save(trace, path)
-    capsys.readouterr()
-    assert main(["replay", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "not modelled yet" in err, err
