@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("truth", help="random programs: does the GPU diverge exactly when the checker says H1?")
     p.add_argument("cases", type=_positive)
     p.add_argument("--ops", type=_positive, default=40, help="ops per random program (default 40)")
+    p.add_argument("--draws", type=_share, default=0.3,
+                   help="share of kernels drawn in a render pass instead of dispatched (default 0.3)")
     _device_options(p)
     p.set_defaults(run=_truth)
 
@@ -210,11 +212,22 @@ def _read_lines(r: Report) -> list[str]:
     return out
 
 
+def _share(text: str) -> float:
+    """A share in [0, 1] ("nan" is none)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def _truth(args: argparse.Namespace) -> int:
     from .truth import agreement_lines, run_cases
 
     engine, adapter = _open(args)
-    table = run_cases(engine, args.cases, seed=args.seed, n_ops=args.ops)
+    table = run_cases(engine, args.cases, seed=args.seed, n_ops=args.ops, p_draw=args.draws)
     if args.json:
         print(json.dumps({"adapter": adapter, **table.as_dict()}, indent=2))
     else:

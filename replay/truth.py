@@ -206,11 +206,14 @@ def agreement_lines(table: Table) -> list[str]:
     return lines
 
 
-def run_cases(engine: Engine, n: int, *, seed: int = 0, n_ops: int = 40) -> Table:
-    """``n`` random programs, recorded unsafely (as-recorded only) and safely (under every policy)."""
+def run_cases(engine: Engine, n: int, *, seed: int = 0, n_ops: int = 40, p_draw: float = 0.0) -> Table:
+    """``n`` random programs, recorded unsafely (as-recorded only) and safely (under every policy).
+
+    ``p_draw``: the share of kernels drawn in a render pass instead of dispatched.
+    """
     table = Table()
     for case in range(n):
-        ops = observable(synthetic.random_ops(np.random.default_rng([seed, case]), n_ops))
+        ops = observable(synthetic.random_ops(np.random.default_rng([seed, case]), n_ops, p_draw=p_draw))
         for recording in ("unsafe", "safe"):
             source = synthetic.build(ops, seed=case, safe=recording == "safe")
             reference = reference_reads(engine, source, case)

@@ -18,6 +18,7 @@ from ..traces.summary import bytes_text
 from .metrics.cost import Costs, load_costs
 from .metrics.simulate import Metrics, simulate
 from .planner import plan
+from .planner.render import has_render
 from .policies import PolicyError, parse_passes, parse_pool, pass_names, pool_names
 
 TEXT_FIELDS = (
@@ -32,6 +33,12 @@ TEXT_FIELDS = (
     ("staged_bytes", "staged bytes", bytes_text), ("reads", "reads", str), ("bytes_read", "bytes read", bytes_text),
     ("bind_groups", "bind groups", str), ("set_pipelines", "set_pipeline calls", str),
     ("set_bind_groups", "set_bind_group calls", str),
+)
+# printed when the trace has a render side (textures, render passes, ...)
+RENDER_FIELDS = (
+    ("render_passes", "render passes", str), ("draws", "draws", str), ("bundles_executed", "bundles executed", str),
+    ("textures_created", "textures created", str), ("peak_texture_bytes", "peak texture memory", bytes_text),
+    ("texture_uploads", "texture uploads", str), ("texture_bytes_uploaded", "texture bytes uploaded", bytes_text),
 )
 
 
@@ -63,12 +70,14 @@ def _load(path: str):
 
 def _sim(args: argparse.Namespace) -> int:
     pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), load_costs(args.costs)
-    metrics = simulate(plan(_load(args.trace), pool, passes), costs)
+    trace = _load(args.trace)
+    metrics = simulate(plan(trace, pool, passes), costs)
     if args.json:
         print(json.dumps({"trace": args.trace, **metrics.to_dict()}, indent=2, sort_keys=True))
         return 0
     lines = [("trace", args.trace), ("pool", metrics.pool), ("passes", metrics.passes)]
-    lines += [(label, show(getattr(metrics, name))) for name, label, show in TEXT_FIELDS]
+    fields = TEXT_FIELDS + RENDER_FIELDS if has_render(trace) else TEXT_FIELDS
+    lines += [(label, show(getattr(metrics, name))) for name, label, show in fields]
     lines.append(("predicted CPU", f"{metrics.cost_us['total'] / 1000:.3f} ms ({costs.source})"))
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
@@ -90,7 +99,8 @@ def _compare(args: argparse.Namespace) -> int:
                     rows.append(simulate(plan(trace, pool, pass_policy), costs).to_dict())
                 except PolicyError as e:
                     rows.append({"pool": pool.spec, "passes": pass_policy.spec, "error": str(e)})
-        results.append({"trace": path, "events": len(trace), "cut_short": trace.cut_short, "rows": rows})
+        results.append({"trace": path, "events": len(trace), "cut_short": trace.cut_short, "rows": rows,
+                        "render": has_render(trace)})
     if args.json:
         print(json.dumps({"costs": costs.to_dict(), "traces": results}, indent=2, sort_keys=True))
         return 0
@@ -102,16 +112,24 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _table(result: dict, costs: Costs) -> Table:
     table = Table(title=f"{result['trace']} ({result['events']:,} events); CPU: {costs.source}", title_justify="left")
-    for name in ("pool", "pass", "buffers", "peak reserved", "peak in use", "frag", "passes", "encoders",
-                 "submits", "writes", "staged", "copies", "dispatches", "CPU ms"):
+    render = result.get("render", False)
+    columns = ["pool", "pass", "buffers", "peak reserved", "peak in use", "frag", "passes", "encoders", "submits",
+               "writes", "staged", "copies", "dispatches"]
+    if render:
+        columns += ["render passes", "draws", "tex uploads", "tex bytes", "tex memory"]
+    for name in (*columns, "CPU ms"):
         table.add_column(name, justify="left" if name in ("pool", "pass") else "right")
     for row in result["rows"]:
         if "error" in row:
             table.add_row(row["pool"], row["passes"], row["error"])
             continue
         m = Metrics(**row)
-        table.add_row(m.pool, m.passes, f"{m.buffers_created:,}", bytes_text(m.peak_reserved_bytes),
-                      bytes_text(m.peak_in_use_bytes), f"{m.fragmentation_at_peak:.0%}", f"{m.passes_begun:,}",
-                      f"{m.encoders:,}", f"{m.submits:,}", f"{m.queue_writes:,}", bytes_text(m.staged_bytes),
-                      f"{m.copies:,}", f"{m.dispatches:,}", f"{m.cost_us['total'] / 1000:,.2f}")
+        cells = [m.pool, m.passes, f"{m.buffers_created:,}", bytes_text(m.peak_reserved_bytes),
+                 bytes_text(m.peak_in_use_bytes), f"{m.fragmentation_at_peak:.0%}", f"{m.passes_begun:,}",
+                 f"{m.encoders:,}", f"{m.submits:,}", f"{m.queue_writes:,}", bytes_text(m.staged_bytes),
+                 f"{m.copies:,}", f"{m.dispatches:,}"]
+        if render:
+            cells += [f"{m.render_passes:,}", f"{m.draws:,}", f"{m.texture_uploads:,}",
+                      bytes_text(m.texture_bytes_uploaded), bytes_text(m.peak_texture_bytes)]
+        table.add_row(*cells, f"{m.cost_us['total'] / 1000:,.2f}")
     return table

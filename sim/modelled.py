@@ -1,8 +1,10 @@
-"""Which event kinds the planner models: format 1.0's compute-on-buffers vocabulary.
+"""Which event kinds a consumer models, and a one-line refusal for one that does not model them all.
 
-Format 1.1 records textures, render passes, bundles and queries. The checker models all of them;
-the planner does not re-plan them yet, so it refuses a trace holding them in one line (exit 2)
-rather than re-planning it as if those events were not there.
+The planner and the checker model every kind of format 1.1 (render passes, textures, bundles,
+queries, markers: ``sim/planner/render.py``). ``COMPUTE`` is format 1.0's compute-on-buffers
+vocabulary: a consumer that runs only that (the replay, until it runs render work) refuses a trace
+holding anything else in one line (exit 2) with ``refuse_unmodelled``, rather than running it as if
+those events were not there.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from ..traces import Kind, Trace
 from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
 
-# The kinds the planner reads; OPAQUE notes are kept as they are.
-MODELLED = frozenset(k for k in Kind if k < Kind.OPAQUE)
-_KEPT = np.array(sorted({*MODELLED, Kind.OPAQUE}), dtype=np.int64)
+# format 1.0's kinds; OPAQUE notes are kept as they are
+COMPUTE = frozenset(k for k in Kind if k < Kind.OPAQUE)
+MODELLED = COMPUTE  # the name this set had while the planner planned compute only
+PLANNED = frozenset(Kind)  # what the planner plans: every kind
+_KEPT = np.array(sorted({*COMPUTE, Kind.OPAQUE}), dtype=np.int64)
 
 
 def unmodelled_kinds(trace: Trace) -> np.ndarray:
-    """Indices of the events of kinds format 1.1 added (neither modelled nor OPAQUE), in program order."""
+    """Indices of the events of kinds format 1.1 added (neither compute kinds nor OPAQUE), in program order."""
     return np.flatnonzero(~np.isin(trace.kind, _KEPT))
 
 

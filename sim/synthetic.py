@@ -347,7 +347,7 @@ class _Program:
         self.add(Kind.DRAW, site, pass_encoder=p, vertex_count=3, instance_count=1)
         self.add(Kind.PASS_END, site, compute_pass=p)
         self.add(Kind.COPY_TEXTURE_TO_BUFFER, site, encoder=enc, texture=texture, buffer=out,
-                 rows=[(0, 0, 0, 0, 0), (0, -1, -1), (width, 1, 1)])
+                 rows=[(0, 0, 0, 0, 0), (0, -(-width * 4 // 256) * 256, 1), (width, 1, 1)])
         self.add(Kind.TEXTURE_DESTROY, site, texture=texture, dropped=1)
         self.used |= {*inputs, out} | ({u} if u >= 0 else set())
 

@@ -19,6 +19,16 @@ def test_truth_table_agrees_on_hundreds_of_cases(engine):
     assert any(c.device_error for c in table.cases)
 
 
+def test_truth_table_agrees_on_render_programs_too(engine):
+    """Kernels drawn in render passes (their fragments mix what they read, copied out of the target)."""
+    table = run_cases(engine, 25, seed=1, p_draw=0.5)
+    assert table.agree, "\n".join(agreement_lines(table))
+    outcomes = {(c.h1, c.diverged) for c in table.cases if not c.device_error}
+    assert outcomes == {(True, True), (False, False)}
+    drawn = [synthetic.random_ops(np.random.default_rng([1, case]), 40, p_draw=0.5) for case in range(25)]
+    assert sum(op[0] == "draw" for ops in drawn for op in ops) >= 25
+
+
 def test_observable_programs_fold_every_overwritten_value_into_the_sink():
     ops = observable(synthetic.random_ops(np.random.default_rng(3), 60))
     n_allocs = sum(op[0] in ("alloc", "uniform") for op in ops)

@@ -24,6 +24,10 @@ from strategies import programs
 CORPUS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "traces", "corpus", "*.wgtrace")))
 COLUMNS = ("kind", "t", "site", "args", "nrows", "rows")
 STORAGE = 0x80 | 0x08 | 0x04
+# render pass commands held by the encoder; commands recorded in an encoder outside any pass
+RENDER_COMMANDS = (Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT, Kind.DRAW_INDEXED_INDIRECT, Kind.EXECUTE_BUNDLES)
+ENCODER_COMMANDS = (Kind.COPY, Kind.CLEAR, Kind.COPY_BUFFER_TO_TEXTURE, Kind.COPY_TEXTURE_TO_BUFFER,
+                    Kind.COPY_TEXTURE_TO_TEXTURE, Kind.RESOLVE_QUERY_SET, Kind.WRITE_TIMESTAMP)
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -138,18 +142,25 @@ def check_structure(p: Plan) -> None:
     pass_encoder: dict[int, int] = {}
     origin = p.origin.tolist()
     for i, (k, a) in enumerate(zip(trace.kind.tolist(), trace.args.tolist(), strict=True)):
-        if k == Kind.PASS_BEGIN:
+        if k in (Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN):
+            assert a[1] not in open_pass, f"event {i}: a pass begun while another is open (H4)"
             open_pass[a[1]] = a[0]
             pass_encoder[a[0]] = a[1]
-            dispatches_in_pass[a[0]] = 0
+            if k == Kind.PASS_BEGIN:
+                dispatches_in_pass[a[0]] = 0
+            else:  # a render pass's begin stands for its attachments: a command
+                held[a[1]] = held.get(a[1], 0) + 1
         elif k == Kind.PASS_END:
             open_pass.pop(pass_encoder[a[0]])
+        elif k in RENDER_COMMANDS and a[0] in pass_encoder:  # draws of a render pass (not of a bundle)
+            assert open_pass.get(pass_encoder[a[0]]) == a[0]
+            held[pass_encoder[a[0]]] = held.get(pass_encoder[a[0]], 0) + 1
         elif k in (Kind.DISPATCH, Kind.DISPATCH_INDIRECT):
             assert open_pass.get(pass_encoder[a[0]]) == a[0]
             dispatches_in_pass[a[0]] += 1
             held[pass_encoder[a[0]]] = held.get(pass_encoder[a[0]], 0) + 1
             dispatched[pass_encoder[a[0]]] = dispatched.get(pass_encoder[a[0]], 0) + 1
-        elif k in (Kind.COPY, Kind.CLEAR):
+        elif k in ENCODER_COMMANDS:
             assert a[0] not in open_pass, f"event {i}: copy or clear inside a pass (H4)"
             held[a[0]] = held.get(a[0], 0) + 1
         elif k == Kind.SUBMIT:
@@ -159,15 +170,20 @@ def check_structure(p: Plan) -> None:
                 held.pop(e, None)
         elif k == Kind.BUFFER_DESTROY and origin[i] < 0:
             assert not held, f"event {i}: the pool destroys a page while an encoder holds commands (H3)"
-        if policy.records:
-            continue
-        if k in (Kind.QUEUE_READ, Kind.MAP):
-            assert not held, f"event {i}: a read before the encoder holding commands was submitted"
-        if k == Kind.WRITE_BUFFER:
-            assert not policy.upload.staged, "staging-copy plans upload with copies only"
-            assert not (policy.upload.flushes_first and held), f"event {i}: flush-write wrote with work pending"
+        if not policy.records:
+            rerecorded_rules(i, k, bool(held), policy)
     if policy.pass_per_dispatch:
         assert set(dispatches_in_pass.values()) <= {1}
+
+
+def rerecorded_rules(i: int, k: int, held: bool, policy) -> None:
+    """What a re-recording policy promises at plan event ``i`` (``held``: an encoder holds commands)."""
+    if k in (Kind.QUEUE_READ, Kind.MAP, Kind.READ_TEXTURE):
+        assert not held, f"event {i}: a read before the encoder holding commands was submitted"
+    if k == Kind.WRITE_BUFFER:
+        assert not policy.upload.staged, "staging-copy plans upload with copies only"
+    if k in (Kind.WRITE_BUFFER, Kind.WRITE_TEXTURE):
+        assert not (policy.upload.flushes_first and held), f"event {i}: flush-write wrote with work pending"
 
 
 def check_allocations(p: Plan) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from wgtrace.tracer import corpus
 from wgtrace.traces import Kind, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,10 +176,9 @@ def test_unwritable_output_exits_2_before_the_program_runs(program, tmp_path):
 def test_corpus_loads_and_is_listed():
     readme = (CORPUS / "README.md").read_text()
     names = sorted(p.stem for p in CORPUS.glob("*.wgtrace"))
-    assert names == ["image_filters", "mlp_train", "mlp_train_full", "mlp_train_hazard", "nbody", "prefix_sum"]
+    assert names == sorted(corpus.CORPUS)
     for name in names:
         trace = load(CORPUS / f"{name}.wgtrace")
         assert f"`{name}.wgtrace`" in readme and os.path.getsize(CORPUS / f"{name}.wgtrace") < 1 << 20
-        mode = "full" if name.endswith("_full") else "digest"
-        assert trace.end["exit_code"] == 0 and trace.header["capture"]["mode"] == mode
-        assert trace.count_kind(Kind.DISPATCH) + trace.count_kind(Kind.DISPATCH_INDIRECT) > 0
+        assert trace.end["exit_code"] == 0 and trace.header["capture"]["mode"] == corpus.CORPUS[name][2]
+        assert sum(trace.count_kind(k) for k in (Kind.DISPATCH, Kind.DISPATCH_INDIRECT, Kind.DRAW, Kind.DRAW_INDEXED))

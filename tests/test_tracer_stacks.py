@@ -300,11 +300,19 @@ def test_traces_without_stacks_have_none(tmp_path):
     assert load(tmp_path / "t.wgtrace").stack is None
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.wgtrace")))
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.wgtrace")
+                                         if load(p).header["version"] == [1, 0]))
 def test_format_10_corpus_traces_load_without_stacks(name):
     trace = load(CORPUS / name)
     assert trace.header["version"] == [1, 0]
     assert trace.stack is None and trace.stack_of(0) == () and trace.stack_of(len(trace) - 1) == ()
+
+
+def test_corpus_recordings_in_format_11_keep_stacks():
+    trace = load(CORPUS / "frame_loop.wgtrace")
+    assert trace.header["version"] == [1, 1] and trace.stack is not None
+    upload = int(trace.where(Kind.WRITE_TEXTURE)[0])
+    assert trace.site_of(upload).startswith("examples/frame_loop.py:") and len(trace.stack_of(upload)) >= 2
 
 
 def test_validation_rejects_a_stack_that_names_no_string():

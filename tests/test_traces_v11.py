@@ -88,9 +88,11 @@ def test_positional_rows_are_exactly_the_layout():
 
 
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.wgtrace")), ids=lambda p: p.name)
-def test_every_committed_1_0_trace_loads(path):
+def test_every_committed_trace_loads(path):
+    """The compute corpus was recorded in format 1.0, the rendering programs in 1.1: both load."""
     trace = load(path)
-    assert trace.header["version"] == [1, 0]
+    render = trace.count_kind(Kind.RENDER_PASS_BEGIN) > 0
+    assert trace.header["version"] == ([1, 1] if render else [1, 0])
     validate(trace)
 
 
@@ -107,18 +109,25 @@ def test_a_newer_minor_loads_and_a_newer_major_is_refused():
                 load(io.BytesIO(out.getvalue()))
 
 
-def test_the_planner_refuses_what_it_does_not_model_in_one_line(tmp_path, capsys):
+def test_the_planner_plans_a_render_program_and_sim_prints_its_render_figures(tmp_path, capsys):
+    """The planner models every kind of format 1.1: it no longer refuses a render program (it used to)."""
     from wgtrace.sim import plan
     from wgtrace.traces.cli import main
-    from wgtrace.traces.errors import InputError
 
-    trace = render_program().build()
-    with pytest.raises(InputError, match=r"the planner models compute on buffers only; event 2 \(texture_create"):
-        plan(trace, "sliced", "batched")
+    b = render_program()
+    b.add(Kind.ENCODER_FINISH, site="app.py:20", encoder=0)
+    b.add(Kind.SUBMIT, site="app.py:21", device=0, rows=[(0,)])
+    trace = b.build()
+    for passes in ("as-recorded", "batched", "max-tasks:4/staging-copy"):
+        p = plan(trace, "sliced", passes)
+        validate(p.trace)
+        assert p.trace.count_kind(Kind.DRAW) == 1 and p.trace.count_kind(Kind.RENDER_PASS_BEGIN) == 1
     path = tmp_path / "render.wgtrace"
     save(trace, path)
-    assert main(["sim", str(path)]) == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert main(["sim", str(path), "--pool", "sliced", "--pass", "batched/staging-copy"]) == 0
+    out = capsys.readouterr().out
+    assert "render passes           1" in out and "draws                   1" in out
+    assert "texture uploads         1" in out and "texture bytes uploaded  1.0 KiB" in out
 
 
 def test_objects_are_counted_over_every_kind_that_makes_them():

@@ -45,6 +45,7 @@ def _record(args: argparse.Namespace) -> int:
 
     program = runner.parse(["-m", *args.module] if args.module is not None else args.program)
     runner.check(program)
+    runner.refuse_output(program, args.output)
     if args.payload_cap and args.data != "full":
         raise InputError("--payload-cap applies to --data full only")
     rec = Recorder(args.output, data=args.data, payload_cap=args.payload_cap, program=list(program.command))

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 from ..traces.errors import InputError
 from ..traces.reader import load
-from .recorder import Recorder
-from .runner import Program, check, run
+from .runner import Program, check
 
 # trace name -> (example module, its arguments, capture mode)
 CORPUS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -30,18 +30,26 @@ CORPUS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "image_filters": ("examples.image_filters", (), "digest"),
     "nbody": ("examples.nbody", (), "digest"),
     "prefix_sum": ("examples.prefix_sum", (), "digest"),
+    "frame_loop": ("examples.frame_loop", (), "full"),
+    "frame_loop_hazard": ("examples.frame_loop", ("--hazard",), "full"),
+    "pygfx_scene": ("examples.pygfx_scene", (), "digest"),
+    "fastplotlib_figure": ("examples.fastplotlib_figure", (), "digest"),
 }
 
 
 def record(name: str, out_dir: str) -> str:
-    """Record one corpus program; returns the trace path. Raises if the program fails."""
+    """Record one corpus program in a process of its own; returns the trace path. Raises if it fails.
+
+    Its own process: a library that caches GPU objects across frames (pygfx) would otherwise hand
+    the next recording objects made before it started, which a trace can only adopt, not describe.
+    """
     module, args, data = CORPUS[name]
-    program = Program(module, True, args, ("python", "-m", module, *args))
-    check(program)
+    check(Program(module, True, args, ("python", "-m", module, *args)))
     path = os.path.join(out_dir, f"{name}.wgtrace")
-    code = run(program, Recorder(path, data=data, program=list(program.command)))
-    if code != 0:
-        raise RuntimeError(f"{' '.join(program.command)} exited with {code}")
+    done = subprocess.run([sys.executable, "-m", "wgtrace.traces", "record", "-o", path, "--data", data, "--",
+                           "python", "-m", module, *args], check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"python -m {module} {' '.join(args)} exited with {done.returncode}")
     return path
 
 

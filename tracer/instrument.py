@@ -29,6 +29,7 @@ from typing import Any
 
 from wgpu.backends.wgpu_native import _api
 
+from ..traces.schema import Kind
 from . import handlers as h
 from . import render_handlers as rh
 from .recorder import BUFFER_DESTROY, TEXTURE_DESTROY, Recorder
@@ -128,6 +129,35 @@ OPAQUE: dict[type, tuple[str, ...]] = {
                                 "_multi_draw_indirect_count", "_multi_draw_indexed_indirect_count"),
     _api.GPURenderBundleEncoder: ("set_immediates",),
 }
+# Calls that wgpu-native may end the process in (it aborts on a validation error inside a submit: a buffer
+# destroyed before the submit that uses it, or read back after it was destroyed). Before the real call these
+# write a provisional record into the journal (TraceWriter.provisional); whatever the handler appends
+# afterwards takes its place, so only a program that dies inside the call leaves it in its trace.
+
+
+def _pre_submit(rec: Recorder, frame: Any, queue: Any, command_buffers: Any) -> None:
+    writer = rec.writer
+    assert writer is not None
+    rows = [(h.ref(rec, cb, frame),) for cb in command_buffers]
+    writer.provisional(int(Kind.SUBMIT), rec.site(frame), h.ref(rec, queue, frame), rows=rows or None)
+
+
+def _pre_read(name: str) -> Callable[..., None]:
+    def pre(rec: Recorder, frame: Any, queue: Any, *args: Any, **kwargs: Any) -> None:
+        writer = rec.writer
+        assert writer is not None
+        writer.provisional(int(Kind.OPAQUE), rec.site(frame), writer.string(name),
+                           writer.string("began and never returned"), h.opt_ref(rec, queue))
+
+    return pre
+
+
+PRE: dict[tuple[type, str], Callable[..., None]] = {
+    (_api.GPUQueue, "submit"): _pre_submit,
+    (_api.GPUQueue, "read_buffer"): _pre_read("GPUQueue.read_buffer"),
+    (_api.GPUQueue, "read_texture"): _pre_read("GPUQueue.read_texture"),
+}
+
 # Objects whose finalizer's _release is hooked to see the program drop them, with their destroy kind.
 # (Not query sets: wgpu-py's GPUQuerySet.destroy is a _release, so a drop could not be told from it.)
 DROPS: dict[type, int] = {_api.GPUBuffer: BUFFER_DESTROY, _api.GPUTexture: TEXTURE_DESTROY}
@@ -170,7 +200,7 @@ def {name}({params}):
     try:
         if _state[0]:  # nested in a recorded call, or the recording has stopped
             return _real({forward})
-        _state[0] = 1
+{pre}        _state[0] = 1
         try:
             _result = _real({forward})
         except BaseException as _error:
@@ -211,7 +241,20 @@ def _wrap(rec: Recorder, cls: type, name: str, handler: Handler, exact: bool = T
     signature = _signature(real) if exact else _GENERIC
     if not set(getattr(handler, "takes_sequences", ())) <= signature.parameters.keys():
         signature = _GENERIC  # a sequence parameter under another name: materialise every argument
-    source, defaults = _source(name, signature, handler)
+    pre_call = PRE.get((cls, name))
+    source, defaults = _source(name, signature, handler, pre_call is not None)
+
+    def pre(frame: Any, obj: Any, *args: Any, **kwargs: Any) -> None:
+        """The provisional record, best effort: the handler writes the real event after the call."""
+        assert pre_call is not None
+        state[0] = 2
+        try:
+            if rec.drops:
+                rec.drain_drops()
+            pre_call(rec, frame, obj, *args, **kwargs)
+        except Exception:  # noqa: S110  # the event after the call is what counts; this record is a bonus
+            pass
+        state[0] = 0
 
     def raised(frame: Any, obj: Any, error: BaseException) -> None:
         """A note for a call that raised (the program then gets the exception unchanged)."""
@@ -228,7 +271,7 @@ def _wrap(rec: Recorder, cls: type, name: str, handler: Handler, exact: bool = T
     namespace = {
         **defaults, "_real": real, "_handler": handler, "_rec": rec, "_state": state, "_drops": rec.drops,
         "_drain_drops": rec.drain_drops, "_acquire": rec.lock.acquire, "_release": rec.lock.release,
-        "_getframe": sys._getframe, "_raised": raised, "_listed": _listed, "_snapshot": _snapshot,
+        "_getframe": sys._getframe, "_raised": raised, "_listed": _listed, "_snapshot": _snapshot, "_pre": pre,
     }
     # Named inside this package, so that call sites skip the wrapper's frames like any of wgtrace's;
     # the linecache entry lets tracebacks through a wrapper show its source.
@@ -252,7 +295,7 @@ def _signature(method: Callable) -> inspect.Signature:
     return signature
 
 
-def _source(name: str, signature: inspect.Signature, handler: Handler) -> tuple[str, dict[str, Any]]:
+def _source(name: str, signature: inspect.Signature, handler: Handler, pre: bool = False) -> tuple[str, dict[str, Any]]:
     """The wrapper's source, and the names its parameters' defaults take in its namespace."""
     sequences = getattr(handler, "takes_sequences", ())
     snapshots = getattr(handler, "snapshots", ())
@@ -293,8 +336,10 @@ def _source(name: str, signature: inspect.Signature, handler: Handler) -> tuple[
         else:
             to_handler.append(forward[-1])
     handler_args = "" if getattr(handler, "result_only", False) else "".join(f", {a}" for a in to_handler[1:])
+    pre_call = f"        _pre(_getframe(1), {forward[0]}{''.join(f', {a}' for a in to_handler[1:])})\n" if pre else ""
     source = _TEMPLATE.format(name=name, params=", ".join(params), forward=", ".join(forward), self=forward[0],
-                              handler_args=handler_args, sequences="".join(f"    {line}\n" for line in listed))
+                              handler_args=handler_args, sequences="".join(f"    {line}\n" for line in listed),
+                              pre=pre_call)
     return source, defaults
 
 

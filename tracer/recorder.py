@@ -1,19 +1,27 @@
 """A recording: the trace file, the ids of the program's wgpu objects, and how a recording ends.
 
 One recording at a time per process. The output file is opened when the recorder is made (so an
-unwritable path fails before the program runs); the header is written at the first device, when
-the adapter and its limits are known. Events stream out in chunks, so a program that dies leaves a
-loadable prefix; a normal stop, an exception, SIGTERM and interpreter exit all write the end
-record, saying how the program finished. SIGTERM and SIGINT that arrive while an event is being
-written wait until it is whole.
+unwritable path fails before the program runs): never through a symbolic link, and under an
+exclusive lock, so a second recording to the same file refuses to start instead of mixing its
+bytes in. The header is written when the recording starts (the adapter and its limits come with
+the first DEVICE event; readers fill the header from it). Events stream out in chunks, and every
+event is in the journal beside the file (a file-backed mapping, traces/writer.py) the moment it is
+appended, so a program that dies in any way (SIGKILL, an abort inside wgpu-native) leaves a trace
+that loads with ``partial=True`` up to its last event; a normal stop, an exception, SIGTERM and
+interpreter exit all write the end record, saying how the program finished. SIGTERM and SIGINT that
+arrive while an event is being written wait until it is whole. A forked child stops recording: it
+never writes to its parent's file.
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
+import fcntl
 import itertools
 import os
 import signal
+import stat
 import sys
 import threading
 import traceback
@@ -22,13 +30,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import wgpu
 
-from ..traces.errors import InputError
+from ..traces.errors import InputError, TraceError
 from ..traces.schema import Kind, Obj
-from ..traces.writer import TraceWriter, make_header
+from ..traces.writer import TraceWriter, journal_path, make_header
 from .capture import Capture
 from .sites import Captured, Sites, package_dir
 
@@ -52,10 +60,9 @@ class Recorder:
         self.capture = Capture(data, payload_cap)
         self.output = os.fspath(output)
         self.program = list(sys.argv if program is None else program)
-        try:
-            self._file = open(self.output, "wb")
-        except OSError as e:
-            raise InputError(f"cannot write trace {self.output!r}: {e.strerror}") from None
+        self._file, regular = open_output(self.output)
+        # absolute: the program may change directory before the journal is removed
+        self.journal = journal_path(os.path.abspath(self.output)) if regular else None
         # The attribute that holds an object's id in this recording (set with setattr, never through
         # __dict__, which would make CPython build a dict for each object).
         self.key = f"_wgtrace_{next(_serial)}"
@@ -74,6 +81,7 @@ class Recorder:
         self._last_flush = 0.0
         self._restore: list[Any] = []
         self.active = False
+        self.pid = os.getpid()
         # what later calls need to know about earlier objects
         self.module_code: dict[int, str] = {}
         self.layout_access: dict[int, dict[int, int]] = {}
@@ -90,7 +98,9 @@ class Recorder:
         if _current:
             self._file.close()
             raise RuntimeError(f"wgtrace is already recording to {_current[0].output!r}; recordings cannot nest")
+        self.open_writer(None, None)
         _current.append(self)
+        self.pid = os.getpid()
         self._restore = install(self)
         self.active = True
         atexit.register(self._at_exit)
@@ -126,8 +136,39 @@ class Recorder:
     def _at_exit(self) -> None:
         self.stop({"stopped": "at interpreter exit"})
 
+    def forget(self) -> None:
+        """In a forked child: stop recording without a word to the parent's trace or journal, which stay the
+        parent's (the child's exit, signals and wgpu calls no longer reach them)."""
+        self.lock._at_fork_reinit()  # type: ignore[attr-defined]  # another thread may have held it at fork
+        self.active = False
+        self.state[0] = 3
+        for undo in reversed(self._restore):
+            undo()
+        if self in _current:
+            _current.remove(self)
+        atexit.unregister(self._at_exit)
+        # SIGTERM and SIGINT are python's own again (_before_fork); forked from another thread, the recorder's
+        # handlers stay, and act as python's (_on_signal)
+        self.drops.clear()
+        if self.writer is not None:
+            self.writer.forget()
+        # the file object may still flush or close: let it do so into /dev/null
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._file.fileno())
+        finally:
+            os.close(devnull)
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Python runs this in the main thread, between two bytecodes of whatever it was running.
+        if os.getpid() != self.pid:  # a forked child (``forget``): what python would do, nothing to the trace
+            default = _SIGNALS[signal.Signals(signum)]
+            signal.signal(signum, default)
+            if callable(default):
+                default(signum, frame)
+            else:
+                os.kill(os.getpid(), signum)
+            return
         # typeshed leaves out RLock._is_owned, the owner test CPython's threading.Condition itself relies on
         if self.state[0] == 2 and self.lock._is_owned():  # type: ignore[attr-defined]
             self.signalled = signum  # mid-event in this thread: the wrapper delivers it once the event is whole
@@ -160,7 +201,13 @@ class Recorder:
     def open_writer(self, adapter: dict | None, limits: dict | None) -> TraceWriter:
         header = make_header(wgpu_version=wgpu.__version__, adapter=adapter, limits=limits,
                              capture=self.capture.header(), program=self.program)
-        writer = self.writer = TraceWriter(self._file, header)
+        if adapter is None:  # written before the first device: readers take them from its DEVICE event
+            header["deferred"] = ["adapter", "limits"]
+        try:
+            writer = self.writer = TraceWriter(self._file, header, journal=self.journal)
+        except TraceError as e:  # the trace itself can be written: record without the journal
+            print(f"wgtrace: {e}; a crash will lose the events of its last half second", file=sys.stderr)
+            writer = self.writer = TraceWriter(self._file, header)
         sites = self.sites = Sites(writer.string, SKIP_DIRS)
         # the two calls every event makes: append(kind, site(frame), a0, ..., rows)
         self.append = writer.append
@@ -242,6 +289,61 @@ class Recorder:
 
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+def open_output(path: str) -> tuple[BinaryIO, bool]:
+    """The trace file, opened for writing and locked; whether it is a regular file (which gets a journal).
+
+    Never through a symbolic link (one planted at the path would have its target overwritten), and
+    truncated only once this process holds its exclusive lock: a second recording to the same file
+    is refused and leaves the first one's bytes alone.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(f"will not write trace {path!r}: it is a symbolic link (give the file it names)") from None
+        raise InputError(f"cannot write trace {path!r}: {e.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            os.close(fd)
+            raise InputError(f"will not write trace {path!r}: another recording is writing it") from None
+        # a file system without locks: record unlocked
+    regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    if regular:
+        os.ftruncate(fd, 0)
+    return os.fdopen(fd, "wb"), regular
+
+
+_forked_handlers: list[signal.Signals] = []
+
+
+def _before_fork() -> None:
+    """The child starts with python's own SIGTERM and SIGINT handlers: a signal sent to it at once (the
+    recorder's handler would catch it, and python drops what is pending in a new child) acts as python's."""
+    if _current and _main_thread():
+        for signum, default in _SIGNALS.items():
+            if signal.getsignal(signum) == _current[0]._on_signal:
+                signal.signal(signum, default)
+                _forked_handlers.append(signum)
+
+
+def _after_fork_in_parent() -> None:
+    while _forked_handlers:
+        signum = _forked_handlers.pop()
+        if _current and signal.getsignal(signum) is _SIGNALS[signum]:
+            signal.signal(signum, _current[0]._on_signal)
+
+
+def _after_fork_in_child() -> None:
+    _forked_handlers.clear()
+    for rec in list(_current):
+        rec.forget()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 def describe(error: BaseException) -> str:

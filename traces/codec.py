@@ -144,3 +144,27 @@ def decode_chunk(body: bytes, where: str) -> Chunk:
     stack = obj["cols"].get("stack")
     return Chunk(n, m, obj["t0"], cols, rows, obj["strings"], obj["blobs"],
                  None if stack is None else column(stack, n, f"{where}, column 'stack'"))
+
+
+# -- the journal: the events not yet in a chunk, in a file-backed mapping beside the trace (FORMAT.md) --------------
+#
+# Little-endian int64 words. A header page, then three areas: event slots, rows, and a log of the strings and
+# blobs added since the last chunk. Each area restarts at its beginning after every chunk, so stale data from
+# earlier chunks stays behind the live part; every item carries what tells the two apart:
+# - a slot is kind, t, site key, a0..a5, nrows, then its seal: the event's index + 1 (negative: a provisional
+#   record of a call that had begun and not returned). The seal is written last, so a slot whose seal is the
+#   next index is whole; the first slot's seal says which event the area starts at.
+# - the rows of an event are written before its slot, in event order from the area's start.
+# - a table record is (length, what, generation, crc32 of the data, key: its index in its table + 1), written
+#   after its data, then the data padded to 8 bytes.
+
+JOURNAL_SUFFIX = ".journal"
+JOURNAL_MAGIC = b"WGTJRN\x00\x01"
+JOURNAL_PAGE = 4096
+SLOT_WIDTH = 11  # EVENT_COLUMNS, then the seal
+SEAL = SLOT_WIDTH - 1
+TABLE_RECORD = 40  # bytes before a table record's data
+STRING_RECORD, BLOB_RECORD = 1, 2
+# header: magic, token (16 bytes), then (offset, capacity) of the slots (in slots), the rows (in rows) and the
+# table log (in bytes)
+JOURNAL_HEADER = "<8s16s6q"

@@ -59,6 +59,9 @@ class Trace:
     end: dict | None = None
     cut_short: str | None = None
     stack: np.ndarray | None = None  # int32 (n,), string id of the call stack, -1 none; None: no stacks at all
+    # in a trace cut short: the index of its last event when that is a call that began and never returned (the
+    # recorder's provisional record of it, read back from the journal): the program died inside it
+    unfinished: int | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:

@@ -6,18 +6,37 @@ or the event index, kind and field that validation rejects.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
+import mmap
 import os
+import struct
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import msgpack
 import numpy as np
 
-from .codec import Chunk, decode_chunk, unpack_record
+from .codec import (
+    BLOB_RECORD,
+    EVENT_COLUMNS,
+    JOURNAL_HEADER,
+    JOURNAL_MAGIC,
+    JOURNAL_SUFFIX,
+    SEAL,
+    SLOT_WIDTH,
+    STRING_RECORD,
+    TABLE_RECORD,
+    Chunk,
+    decode_chunk,
+    unpack_record,
+)
 from .errors import TraceError
-from .model import Trace
-from .schema import FORMAT_NAME, MAGIC, N_ARGS, ROW_WIDTH, VERSION
+from .model import EVENT_WIDTH, Trace, split_keys
+from .schema import FORMAT_NAME, MAGIC, N_ARGS, ROW_WIDTH, VERSION, Kind
 from .validate import validate, validate_header
 
 Source = str | os.PathLike | bytes | BinaryIO
@@ -27,7 +46,9 @@ class TraceReader:
     """Streams a trace file: the header first, then one event block per chunk.
 
     After iteration, ``end`` holds the end record, or ``cut_short`` says where the file stops
-    when it has none (a program killed mid-run).
+    when it has none (a program killed mid-run). A recording cut short keeps the events it had not
+    yet put in a chunk in its journal beside the file (writer.py); read from a path with ``partial``,
+    they come as one last chunk, and ``recovered`` says how many.
     """
 
     def __init__(self, source: Source):
@@ -52,6 +73,7 @@ class TraceReader:
         self.end: dict | None = None
         self.cut_short: str | None = None
         self.events_read = 0
+        self.recovered: Recovery | None = None
 
     def _next_record(self) -> tuple[str | None, bytes, int]:
         offset = self._pos
@@ -86,6 +108,7 @@ class TraceReader:
             except TraceError as e:
                 if partial and "cut short" in str(e):
                     self.cut_short = f"{e} (after event {self.events_read})"
+                    yield from self._journal_tail()
                     return
                 raise
             where = f"{self.name}: byte {offset}"
@@ -94,6 +117,7 @@ class TraceReader:
                                   f"(after event {self.events_read}): the recording stopped mid-run")
                 if not partial:
                     raise TraceError(self.cut_short, offset=offset)
+                yield from self._journal_tail()
                 return
             if tag == "E":
                 self.end = _decode_end(body, where)
@@ -111,6 +135,37 @@ class TraceReader:
             first = self.events_read
             self.events_read += chunk.n
             yield first, chunk
+
+    def _journal_tail(self) -> Iterator[tuple[int, Chunk]]:
+        """The events, strings and blobs the journal holds beyond the complete chunks, as one chunk."""
+        info = self.header.get("journal")
+        if not isinstance(info, dict) or self.name.startswith("<") or not isinstance(info.get("token"), str):
+            return
+        names = [self.name + JOURNAL_SUFFIX]
+        if isinstance(info.get("file"), str):
+            names.append(os.path.join(os.path.dirname(self.name), os.path.basename(info["file"])))
+        for path in names:
+            try:
+                f = open(path, "rb")
+            except OSError:
+                continue
+            with f:
+                found = read_journal(f, bytes.fromhex(info["token"]), self.events_read, len(self.strings),
+                                     len(self.blobs))
+            if found is None:
+                continue
+            chunk, unfinished = found
+            self.recovered = Recovery(path, chunk.n, unfinished)
+            self.cut_short = f"{self.cut_short}; {self.recovered.describe(self.events_read)}"
+            if chunk.n or chunk.strings or chunk.blobs:
+                self.strings.extend(chunk.strings)
+                self.blobs.extend(chunk.blobs)
+                first = self.events_read
+                self.events_read += chunk.n
+                yield first, chunk
+            return
+        self.cut_short = (f"{self.cut_short}; no journal of this recording is beside it ({names[0]!r}), so what the "
+                          f"program did after event {self.events_read} is lost")
 
     def close(self) -> None:
         if self._own:
@@ -131,11 +186,157 @@ def load(source: Source, *, partial: bool = False, check: bool = True) -> Trace:
     """
     with TraceReader(source) as reader:
         chunks = [chunk for _, chunk in reader._chunks(partial)]
-        trace = assemble(reader.header, chunks, reader.strings, reader.blobs, reader.name if check else None)
-        trace.end, trace.cut_short = reader.end, reader.cut_short
-    if check:
-        validate(trace, name=reader.name)
+        trace = _assemble(reader, chunks, check)
+        if check:
+            try:
+                validate(trace, name=reader.name)
+            except TraceError as e:
+                if reader.recovered is None or not reader.recovered.events:
+                    raise
+                # a journal that does not fit its file is left out: the complete chunks still load
+                n = reader.recovered.events
+                del reader.strings[len(reader.strings) - len(chunks[-1].strings):]
+                del reader.blobs[len(reader.blobs) - len(chunks[-1].blobs):]
+                reader.cut_short = (f"{(reader.cut_short or '').split('; ')[0]}; its journal {reader.recovered.path!r} "
+                                    f"does not fit the file ({e}), so its {n} events are left out")
+                reader.recovered = None
+                trace = _assemble(reader, chunks[:-1], check)
+                validate(trace, name=reader.name)
     return trace
+
+
+def _assemble(reader: TraceReader, chunks: list[Chunk], check: bool) -> Trace:
+    trace = assemble(_with_device(reader.header, chunks, reader.strings), chunks, reader.strings, reader.blobs,
+                     reader.name if check else None)
+    trace.end, trace.cut_short = reader.end, reader.cut_short
+    if reader.recovered is not None and reader.recovered.unfinished:
+        trace.unfinished = len(trace) - 1
+    return trace
+
+
+def _with_device(header: dict, chunks: list[Chunk], strings: list[str]) -> dict:
+    """The header, with the adapter and limits of the first DEVICE event where it says they come from there
+    (``deferred``: a recorder writes its header before the program asks for a device)."""
+    deferred = header.get("deferred")
+    if not isinstance(deferred, list) or not any(header.get(f) is None for f in ("adapter", "limits") if f in deferred):
+        return header
+    for c in chunks:
+        hits = np.flatnonzero(c.cols["kind"] == Kind.DEVICE)
+        if len(hits):
+            i = int(hits[0])
+            header = dict(header)
+            for field, col in (("adapter", "a1"), ("limits", "a2")):
+                s = int(c.cols[col][i])
+                if field in deferred and header.get(field) is None and 0 <= s < len(strings):
+                    with contextlib.suppress(ValueError):
+                        value = json.loads(strings[s])
+                        header[field] = value if isinstance(value, dict) else None
+            return header
+    return header
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a cut-short trace's journal gave back: ``events`` beyond the complete chunks; ``unfinished``: the
+    last of them is a call that had begun and not returned (the program died inside it)."""
+
+    path: str
+    events: int
+    unfinished: bool
+
+    def describe(self, first: int) -> str:
+        if not self.events:
+            return f"its journal {self.path!r} holds no later events: nothing the recorder saw is missing"
+        last = f"events {first} to {first + self.events - 1}" if self.events > 1 else f"event {first}"
+        out = f"{self.events} more event{'s' if self.events > 1 else ''} ({last}) recovered from its journal " \
+              f"{self.path!r}: nothing the recorder saw is missing"
+        if self.unfinished:
+            out += (f"; event {first + self.events - 1} is a call that began and never returned: the program "
+                    f"died inside it")
+        return out
+
+
+def read_journal(f: BinaryIO, token: bytes, events: int, strings: int, blobs: int) -> tuple[Chunk, bool] | None:
+    """The events from index ``events`` on, the strings from ``strings`` on and the blobs from ``blobs`` on
+    that a journal holds (see codec.py for its layout), as a chunk, and whether its last event is
+    provisional; None when the file is not this recording's journal."""
+    try:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # empty, or not a mappable file
+        return None
+    with mm:
+        size = len(mm)
+        if size < struct.calcsize(JOURNAL_HEADER):
+            return None
+        magic, tok, ev_off, ev_cap, row_off, row_cap, var_off, var_cap = struct.unpack_from(JOURNAL_HEADER, mm, 0)
+        if magic != JOURNAL_MAGIC or tok != token:
+            return None
+        ev_cap = max(0, min(ev_cap, (size - ev_off) // (SLOT_WIDTH * 8)))
+        row_cap = max(0, min(row_cap, (size - row_off) // (ROW_WIDTH * 8)))
+        var_end = max(var_off, min(var_off + var_cap, size))
+        # events: consecutive seals from the first slot's; a provisional one ends them
+        slots = np.frombuffer(mm, dtype="<i8", count=ev_cap * SLOT_WIDTH, offset=ev_off).reshape(ev_cap, SLOT_WIDTH)
+        seal = np.abs(slots[:, SEAL])
+        base = int(seal[0]) - 1 if ev_cap else -1
+        k = 0
+        if base >= 0:
+            good = seal == base + 1 + np.arange(ev_cap)
+            k = int(np.argmin(good)) if not good.all() else ev_cap
+            negative = np.flatnonzero(slots[:k, SEAL] < 0)
+            if len(negative):
+                k = int(negative[0]) + 1
+        skip = events - base
+        if base < 0 or skip < 0 or skip > k:  # nothing here, or a gap after the file's events
+            k = skip = 0
+        nrows = slots[:k, EVENT_WIDTH - 1]
+        r0, r1 = int(nrows[:skip].sum()), int(nrows.sum())
+        if r1 > row_cap or (k and (int(nrows.min()) < 0)):
+            k = skip = r0 = r1 = 0
+        ev = slots[skip:k, :EVENT_WIDTH].copy()
+        unfinished = bool(k > skip and slots[k - 1, SEAL] < 0)
+        rows = np.frombuffer(mm, dtype="<i8", count=(r1 - r0) * ROW_WIDTH,
+                             offset=row_off + r0 * ROW_WIDTH * 8).reshape(-1, ROW_WIDTH).copy()
+        del slots, seal, nrows
+        new_strings, new_blobs = _table_log(mm, var_off, var_end, strings, blobs)
+    site, stack = split_keys(ev[:, 2])
+    t = ev[:, 1]
+    cols = {name: ev[:, j] for j, name in enumerate(EVENT_COLUMNS)}
+    cols["site"] = site
+    cols["t"] = np.diff(t, prepend=t[:1]) if len(t) else t
+    return Chunk(len(ev), len(rows), int(t[0]) if len(t) else 0, cols, [rows[:, j] for j in range(ROW_WIDTH)],
+                 new_strings, new_blobs, stack), unfinished
+
+
+def _table_log(mm: mmap.mmap, pos: int, end: int, strings: int, blobs: int) -> tuple[list[str], list[bytes]]:
+    """The strings and blobs past the first ``strings`` and ``blobs`` that the journal's table log holds: whole
+    records of one generation, each the next of its table, up to the first that is not."""
+    out: tuple[list[str], list[bytes]] = ([], [])
+    have = [strings, blobs]
+    last: list[int | None] = [None, None]
+    gen = None
+    while pos + TABLE_RECORD <= end:
+        length, what, g, crc, key = struct.unpack_from("<5q", mm, pos)
+        data_end = pos + TABLE_RECORD + length
+        if what not in (STRING_RECORD, BLOB_RECORD) or length < 0 or data_end > end or (gen is not None and g != gen):
+            break
+        j = what - 1
+        if key < 1 or (last[j] is not None and key != last[j] + 1) or key - 1 > have[j]:
+            break
+        data = mm[pos + TABLE_RECORD:data_end]
+        if zlib.crc32(data) != crc:
+            break
+        if key - 1 == have[j]:
+            if what == STRING_RECORD:
+                try:
+                    out[0].append(data.decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    break
+            else:
+                out[1].append(data)
+            have[j] += 1
+        gen, last[j] = g, key
+        pos = (data_end + 7) & ~7
+    return out
 
 
 _NARROWED = (("kind", 0, 255), ("site", -1, 2**31 - 1), ("nrows", 0, 2**31 - 1), ("stack", -1, 2**31 - 1))

@@ -17,7 +17,7 @@ from ...traces import Kind, Trace
 from ..footprint.state import DRAWS
 from ..plan import Plan
 from .coverage import Unmodelled, unmodelled
-from .facts import Facts
+from .facts import CALL_NAMES, Facts
 from .rule import ERROR, WARNING, Finding, Rule
 from .rules import RULES
 
@@ -36,6 +36,7 @@ class CheckResult:
     passes: str = "as-recorded"
     rules: list[Rule] = field(default_factory=lambda: list(RULES))
     unmodelled: list[Unmodelled] = field(default_factory=list)
+    cut_short: dict | None = None  # the recording stopped mid-run: what its prefix ends with (``_cut_short``)
 
     @property
     def errors(self) -> list[Finding]:
@@ -93,7 +94,12 @@ class CheckResult:
         return [r for r in self.rules if r.validation and self.of(r.id)]
 
     def proof(self) -> str:
-        """What this result establishes, in one paragraph."""
+        """What this result establishes, in one paragraph (for a trace cut short: of its prefix only)."""
+        if self.cut_short:
+            return f"{_prefix_text(self.cut_short)} {self._proof()}"
+        return self._proof()
+
+    def _proof(self) -> str:
         s = self.stats
         checked = (f"{_count(s['queue_writes'], 'queue write')}{self._to_textures()}, "
                    f"{_count(s['mapped_writes'], 'mapped write')} and {_count(s['host_reads'], 'host read')} were "
@@ -163,6 +169,7 @@ class CheckResult:
             "rules": [{"id": r.id, "name": r.title, "severity": r.severity,
                        "findings": len(self.of(r.id))} for r in self.rules],
             "findings": [x.as_dict() for x in self.findings],
+            "cut_short": self.cut_short,
         }
 
 
@@ -175,7 +182,41 @@ def check(plan_or_trace: Plan | Trace) -> CheckResult:
     plan = plan_or_trace if isinstance(plan_or_trace, Plan) else Plan.as_recorded(plan_or_trace)
     facts = Facts(plan)
     findings = _with_stacks(sorted((x for r in RULES for x in r.find(facts)), key=Finding.sort_key), plan)
-    return CheckResult(findings, _stats(facts), plan.pool, plan.passes, unmodelled=unmodelled(plan.trace))
+    return CheckResult(findings, _stats(facts), plan.pool, plan.passes, unmodelled=unmodelled(plan.trace),
+                       cut_short=_cut_short(plan.source))
+
+
+def _cut_short(t: Trace) -> dict | None:
+    """For a recording that stopped mid-run: how far it goes, its last event, and the encoders it had not submitted."""
+    if not t.cut_short:
+        return None
+    n = len(t)
+    last = n - 1 if n else None
+    created = t.where(Kind.ENCODER_CREATE)
+    submitted = set(t.rows[t.row_ids(t.where(Kind.SUBMIT)), 0].tolist())
+    open_encoders = [int(e) for e in t.args[created, 0] if int(e) not in submitted]
+    call = None
+    if last is not None:
+        kind = Kind(int(t.kind[last]))
+        call = t.strings[int(t.args[last, 0])] if kind == Kind.OPAQUE else CALL_NAMES.get(kind, kind.name.lower())
+    return {"note": t.cut_short, "events": n, "last_event": last, "last_call": call,
+            "last_site": t.site_of(last) if last is not None else None,
+            "unfinished": getattr(t, "unfinished", None) is not None, "unsubmitted_encoders": open_encoders}
+
+
+def _prefix_text(c: dict) -> str:
+    """"The recording was cut short (...): this covers its first 14 events only; ..."."""
+    if c["last_event"] is None:
+        return "The recording was cut short before its first event: there is nothing to prove over."
+    last = f"event {c['last_event']}, {c['last_call']} at {c['last_site']}"
+    if c["unfinished"]:
+        last += ", a call that began and never returned (the program died inside it)"
+    enc = c["unsubmitted_encoders"]
+    names = ", ".join(map(str, enc[:SHOWN])) + (f" and {len(enc) - SHOWN:,} more" if len(enc) > SHOWN else "")
+    still = (f"encoder{'s' if len(enc) > 1 else ''} {names} {'were' if len(enc) > 1 else 'was'} still unsubmitted"
+             if enc else "no encoder was left unsubmitted")
+    return (f"The recording was cut short (the program stopped mid-run), so this covers its first "
+            f"{_count(c['events'], 'event')} only: the last is {last}; {still}.")
 
 
 def _with_stacks(findings: list[Finding], plan: Plan) -> list[Finding]:

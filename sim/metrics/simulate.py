@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ...traces import Kind
+from ...traces import Kind, Trace
+from ..footprint.formats import Block, block
 from ..plan import Plan
 from .cost import DEFAULT, Costs, predict
 
@@ -22,7 +23,16 @@ SAMPLES = 64
 @dataclass
 class Metrics:
     """One plan's figures. ``series`` samples ``reserved`` and ``in_use`` at up to SAMPLES event buckets
-    (the maximum within each), with the bucket's first plan event index."""
+    (the maximum within each), with the bucket's first plan event index.
+
+    The render side (0 for a compute program): ``render_passes`` begun, ``draws`` recorded (into render
+    passes and bundles), bundles run by ``execute_bundles`` (``bundles_executed``), ``textures_created``
+    and the bytes of the textures alive at once at most (``peak_texture_bytes``: every mip and layer,
+    times the sample count, by the format's texel block), and ``texture_uploads`` (``write_texture``
+    calls and copies from a buffer into a texture) with the texel bytes they fill
+    (``texture_bytes_uploaded``: whole blocks of their extents, so an upload counts the same bytes
+    whether it is written or staged and copied).
+    """
 
     pool: str
     passes: str
@@ -49,6 +59,13 @@ class Metrics:
     bind_groups: int
     set_pipelines: int
     set_bind_groups: int
+    render_passes: int = 0
+    draws: int = 0
+    bundles_executed: int = 0
+    textures_created: int = 0
+    peak_texture_bytes: int = 0
+    texture_uploads: int = 0
+    texture_bytes_uploaded: int = 0
     cost_us: dict[str, float] = field(default_factory=dict)
     series: dict[str, list[int]] = field(default_factory=dict)
 
@@ -75,6 +92,56 @@ def memory(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     return reserved, np.cumsum(delta[:m])
 
 
+def texture_memory(trace: Trace) -> np.ndarray:
+    """Bytes of the textures alive after each event (created, and not yet destroyed or dropped)."""
+    m = len(trace)
+    creates = np.flatnonzero(trace.kind == Kind.TEXTURE_CREATE)
+    if not len(creates):
+        return np.zeros(m, dtype=np.int64)
+    size = _texture_sizes(trace, creates)
+    destroys = np.flatnonzero(trace.kind == Kind.TEXTURE_DESTROY)
+    first = np.full(len(creates), m, dtype=np.int64)
+    np.minimum.at(first, trace.args[destroys, 0], destroys)
+    delta = np.zeros(m + 1, dtype=np.int64)
+    np.add.at(delta, creates, size)
+    np.add.at(delta, first, -size)
+    return np.cumsum(delta[:m])
+
+
+def _texture_sizes(trace: Trace, creates: np.ndarray) -> np.ndarray:
+    """Bytes of each texture: whole texel blocks of every mip level and layer, times its sample count."""
+    a = trace.args[creates]
+    descriptor = trace.rows[trace.row_start[creates]]
+    mips, samples, dimension = np.clip(descriptor[:, 0], 1, 32), np.maximum(descriptor[:, 1], 1), descriptor[:, 2]
+    blocks = [block(trace.strings[int(f)]) or Block(0) for f in a[:, 4].tolist()]
+    block_bytes, block_w, block_h = (np.array([b[j] for b in blocks], dtype=np.int64) for j in range(3))
+    out = np.zeros(len(creates), dtype=np.int64)
+    is_3d = dimension == 3
+    for level in range(int(mips.max())):
+        live = level < mips
+        w = np.maximum(a[:, 1] >> level, 1)
+        h = np.where(dimension == 1, 1, np.maximum(a[:, 2] >> level, 1))
+        d = np.where(is_3d, np.maximum(a[:, 3] >> level, 1), np.maximum(a[:, 3], 1))
+        out += np.where(live, -(-w // block_w) * -(-h // block_h) * d * block_bytes, 0)
+    return out * samples
+
+
+def _uploaded_bytes(trace: Trace) -> tuple[int, int]:
+    """How many texture uploads (write_texture, copy_buffer_to_texture) and the texel bytes of their extents."""
+    uploads = np.flatnonzero(np.isin(trace.kind, (Kind.WRITE_TEXTURE, Kind.COPY_BUFFER_TO_TEXTURE)))
+    if not len(uploads):
+        return 0, 0
+    creates = np.flatnonzero(trace.kind == Kind.TEXTURE_CREATE)
+    formats = trace.args[creates, 4]
+    texture = np.where(trace.kind[uploads] == Kind.WRITE_TEXTURE, trace.args[uploads, 0], trace.args[uploads, 2])
+    extent = trace.rows[trace.row_start[uploads] + 2]
+    total = 0
+    for t, (w, h, d) in zip(texture.tolist(), extent[:, :3].tolist(), strict=True):
+        b = block(trace.strings[int(formats[t])]) or Block(0)
+        total += -(-w // b.width) * -(-h // b.height) * d * b.bytes
+    return len(uploads), int(total)
+
+
 def _sample(values: np.ndarray) -> tuple[list[int], list[int]]:
     if not len(values):
         return [], []
@@ -95,6 +162,10 @@ def simulate(plan: Plan, costs: Costs = DEFAULT) -> Metrics:
 
     def total(kind: Kind) -> int:
         return int(trace.args[trace.kind == kind, 2].sum())
+
+    uploads, uploaded = _uploaded_bytes(trace)
+    textures = texture_memory(trace)
+    executes = trace.kind == Kind.EXECUTE_BUNDLES
 
     return Metrics(
         pool=plan.pool,
@@ -122,6 +193,14 @@ def simulate(plan: Plan, costs: Costs = DEFAULT) -> Metrics:
         bind_groups=int(counts[Kind.BIND_GROUP]),
         set_pipelines=int(counts[Kind.SET_PIPELINE]),
         set_bind_groups=int(counts[Kind.SET_BIND_GROUP]),
+        render_passes=int(counts[Kind.RENDER_PASS_BEGIN]),
+        draws=int(counts[Kind.DRAW] + counts[Kind.DRAW_INDEXED] + counts[Kind.DRAW_INDIRECT]
+                  + counts[Kind.DRAW_INDEXED_INDIRECT]),
+        bundles_executed=int(trace.nrows[executes].sum()),
+        textures_created=int(counts[Kind.TEXTURE_CREATE]),
+        peak_texture_bytes=int(textures.max()) if len(textures) else 0,
+        texture_uploads=uploads,
+        texture_bytes_uploaded=uploaded,
         cost_us=predict(trace, costs),
         series={"event": edges, "reserved": reserved_series, "in_use": in_use_series},
     )

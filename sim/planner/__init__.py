@@ -17,10 +17,20 @@ physical program is emitted in program order:
   others re-record every submitted command (``rerecorded.py``; the policies are in
   sim/policies/pass_policies.py). Commands of encoders the program never submits ran nothing:
   re-recording policies drop them.
+- Render programs (format 1.1, ``render.py``): as recorded, every render and texture event is kept
+  event for event, its buffer references (vertex, index and indirect buffers, bind group rows,
+  texture copies' buffer sides, query resolve destinations) moved to (page, offset) as any other.
+  Re-recording keeps each render pass whole and in order, as a pass of its own in the plan's
+  encoder, emitted at its end; bundle encoders stay where they were recorded. Textures are never
+  pooled; nor is a buffer a render pass binds writable, or one whose texture copy, query resolve,
+  vertex or index use needs an offset alignment the pool's slices do not keep. Under
+  ``staging-copy`` a ``write_texture`` becomes a staging buffer at a 256-byte row pitch and a
+  ``copy_buffer_to_texture`` (``uploads.py``).
 
 ``schedule.py`` splits the work between numpy and the loop, ``emitter.py`` holds what the loops
 emit (and gives the pools their pages), ``loop.py`` what both loops share, ``assemble.py`` turns
-the records into the plan's columns; ``kinds.py`` has the codes as plain ints for the loops.
+the records into the plan's columns; ``kinds.py`` has the codes as plain ints for the loops;
+``render.py`` lifts the render side, ``uploads.py`` lays out staged texture uploads.
 
 ``plan(trace, "as-recorded", "as-recorded")`` (``exclusive`` is the same pool) reproduces the
 trace event for event. Every policy is deterministic: same trace, same policies, same plan.
@@ -29,7 +39,6 @@ trace event for event. Every policy is deterministic: same trace, same policies,
 from __future__ import annotations
 
 from ...traces import Trace
-from ..modelled import refuse_unmodelled
 from ..plan import Plan
 from ..policies import PassPolicy, PolicyError, PoolPolicy, parse_passes, parse_pool
 from .assemble import assemble
@@ -51,7 +60,6 @@ def plan(trace: Trace, pool: str | PoolPolicy = "as-recorded", passes: str | Pas
     judges the plan against the device it is meant for.
     """
     pool_policy, pass_policy = parse_pool(pool), parse_passes(passes)
-    refuse_unmodelled(trace, "the planner")
     program = LogicalProgram.of(trace)
     if program.n_devices > 1 and (pool_policy.pooled or not pass_policy.records):
         raise PolicyError(f"the trace uses {program.n_devices} devices; only exclusive x as-recorded plans "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...traces import Kind, Trace
+from ...traces.schema import BUFFER_ACCESSES, Access
 from ..plan import Allocations, Plan
 from ..policies import PassPolicy
 from .bindings import read_write_bindings
@@ -30,8 +31,12 @@ from .kinds import is_kind
 _BUFFER_FIELDS = (
     (Kind.WRITE_BUFFER, 0, 1), (Kind.MAPPED_WRITE, 0, 1), (Kind.READ, 0, 1), (Kind.QUEUE_READ, 0, 1),
     (Kind.MAP, 0, 2), (Kind.UNMAP, 0, -1), (Kind.COPY, 1, 2), (Kind.COPY, 3, 4), (Kind.CLEAR, 1, 2),
-    (Kind.DISPATCH_INDIRECT, 1, 2),
+    (Kind.DISPATCH_INDIRECT, 1, 2), (Kind.SET_VERTEX_BUFFER, 2, 3), (Kind.SET_INDEX_BUFFER, 1, 3),
+    (Kind.DRAW_INDIRECT, 1, 2), (Kind.DRAW_INDEXED_INDIRECT, 1, 2), (Kind.RESOLVE_QUERY_SET, 4, 5),
 )
+# (kind, buffer column, positional row holding the buffer side's data layout): its offset is the row's column 0
+_TEXTURE_COPY_BUFFERS = ((Kind.COPY_BUFFER_TO_TEXTURE, 1, 0), (Kind.COPY_TEXTURE_TO_BUFFER, 2, 1))
+_BUFFER_BINDINGS = np.array([Access.NONE, *BUFFER_ACCESSES], dtype=np.int64)
 
 
 def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
@@ -41,17 +46,18 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
     if em.read_write is not None:
         src_args, src_rows, strings = read_write_bindings(trace, em.read_write)
     src, kind, a0, cur, origin = _merge(em, placed)
-    args, nrows, rows, site = _fill(em, src_args, src_rows, src, a0, cur)
+    args, nrows, rows, site = _fill(em, src_args, src_rows, src, a0, cur, origin)
     phys = np.array(em.phys, dtype=np.int64)
     offset = np.array(em.offset, dtype=np.int64)
     _remap(kind, args, rows, nrows, phys, offset)
+    blobs = trace.blobs + em.blobs if em.blobs else trace.blobs
 
     header = dict(trace.header)
     if em.limits is not None:
         header["limits"] = dict(em.limits)
     planned = Trace(header=header, kind=kind.astype(np.uint8), t=trace.t[cur], site=site,
                     args=args, nrows=nrows.astype(np.int32), rows=rows, strings=strings,
-                    blobs=trace.blobs, end=dict(trace.end) if trace.end is not None else None,
+                    blobs=blobs, end=dict(trace.end) if trace.end is not None else None,
                     cut_short=trace.cut_short)
     n_buffers = len(program.size)
     start, end = _storage_spans(em, placed, kind, origin)
@@ -84,8 +90,9 @@ def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
 
 
 def _fill(em: Emitter, src_args: np.ndarray, src_rows: np.ndarray, src: np.ndarray, a0: np.ndarray,
-          cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """args, nrows, rows and site of every plan event: copied from its source event, or from its synthetic row."""
+          cur: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """args, nrows, rows and site of every plan event: copied from its source event, or from its synthetic row
+    (whose rows are a source event's or synthetic ones, and whose site is its origin's, else the handled event's)."""
     trace = em.trace
     syn = np.frombuffer(em.syn, dtype=np.int64).reshape(-1, SYN)
     m = len(src)
@@ -101,10 +108,13 @@ def _fill(em: Emitter, src_args: np.ndarray, src_rows: np.ndarray, src: np.ndarr
     nrows[~copied] = syn[k, 5]
     row_from = np.empty(m, dtype=np.int64)
     row_from[copied] = trace.row_start[s]
-    row_from[~copied] = len(trace.rows) - 2 - syn[k, 6]
+    rowsrc = syn[k, 6]
+    row_from[~copied] = np.where(rowsrc >= 0, trace.row_start[np.maximum(rowsrc, 0)] if len(trace) else 0,
+                                 len(trace.rows) - 2 - rowsrc)
     site = np.empty(m, dtype=np.int32)
     site[copied] = trace.site[s]
-    site[~copied] = trace.site[cur[~copied]]
+    syn_origin = origin[~copied]
+    site[~copied] = trace.site[np.where(syn_origin >= 0, syn_origin, cur[~copied])]
     has = np.flatnonzero(nrows)
     all_rows = src_rows
     if len(em.syn_rows):
@@ -152,6 +162,15 @@ def _remap(kind: np.ndarray, args: np.ndarray, rows: np.ndarray, nrows: np.ndarr
         args[idx, col] = phys[logical]
     bg = np.flatnonzero(np.repeat(kind == Kind.BIND_GROUP, nrows))
     if len(bg):
+        bg = bg[np.isin(rows[bg, 4], _BUFFER_BINDINGS)]  # not the texture views and samplers
         logical = rows[bg, 1]
         rows[bg, 2] += offset[logical]
         rows[bg, 1] = phys[logical]
+    for k, col, position in _TEXTURE_COPY_BUFFERS:
+        idx = np.flatnonzero(kind == k)
+        if not len(idx):
+            continue
+        row_start = np.cumsum(nrows) - nrows
+        logical = args[idx, col]
+        rows[row_start[idx] + position, 0] += offset[logical]
+        args[idx, col] = phys[logical]

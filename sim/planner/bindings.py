@@ -21,6 +21,7 @@ _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _READ_ONLY_STORAGE = re.compile(r"((?:@\s*\w+\s*(?:\([^()]*\)\s*)?)+)(var\s*<\s*storage\s*(?:,\s*read\s*)?>)")
 _GROUP_OR_BINDING = re.compile(r"@\s*(group|binding)\s*\(\s*(0[xX][0-9a-fA-F]+|\d+)[iu]?\s*,?\s*\)")
 _L, _P, _M = 0, 1, 2  # slot node tags: explicit bind group layout, a pipeline's auto layout, a shader module
+_FROZEN = -1  # the node every render pipeline's slots join: that set never flips
 IntOrArray = int | np.ndarray
 
 
@@ -101,11 +102,12 @@ def _read_write_bindings(trace: Trace, buffers: np.ndarray) -> tuple[np.ndarray,
     bg_rows, bg_nodes = _bind_group_slots(trace)
     rows = trace.rows
     read_only = rows[bg_rows, 4] == Access.READ_ONLY_STORAGE
-    seeds = np.unique(bg_nodes[read_only & buffers[rows[bg_rows, 1]]]).tolist()
+    read_only[read_only] = buffers[rows[bg_rows[read_only], 1]]  # (a texture or sampler row is never read-only storage)
+    seeds = np.unique(bg_nodes[read_only]).tolist()
     if not seeds:
         return trace.args, trace.rows, trace.strings
     sets, declared = _declarations(trace)
-    flipped, codes = _rewrite(trace, sets, declared, {sets.find(s) for s in seeds})
+    flipped, codes = _rewrite(trace, sets, declared, {sets.find(s) for s in seeds} - {sets.find(_FROZEN)})
     rows = rows.copy()
     _flip(rows, sets, flipped, bg_rows, bg_nodes, 4)
     explicit_layouts = trace.where(Kind.BIND_GROUP_LAYOUT)
@@ -131,15 +133,22 @@ def _bind_group_slots(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _declarations(trace: Trace) -> tuple[_Sets, list[Declaration]]:
-    """Each pipeline's bindings joined to its layout's slots; and every declaration they name."""
+    """Each pipeline's bindings joined to its layout's slots; and every declaration they name.
+
+    A render pipeline's slots join ``_FROZEN`` instead: a vertex shader may not write storage, and a
+    render pass is one usage scope, so what a render pipeline binds is never made read-write."""
     args = trace.args
     pipeline_layouts = trace.where(Kind.PIPELINE_LAYOUT)
     sets, declared = _Sets(), []
-    for p, event in enumerate(trace.where(Kind.COMPUTE_PIPELINE).tolist()):
+    for p, event in enumerate(trace.where(Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE).tolist()):
+        render = trace.kind[event] == Kind.RENDER_PIPELINE
         module, own = int(args[event, 1]), int(args[event, 3])
         layouts = trace.rows_of(int(pipeline_layouts[own]))[:, 0].tolist() if own >= 0 else []
         for r, (g, b) in enumerate(trace.rows_of(event)[:, :2].tolist()):
             slot = _node(_L, layouts[g], 0, b) if own >= 0 else _node(_P, p, g, b)
+            if render:
+                sets.join(slot, _FROZEN)
+                continue
             sets.join(_node(_M, module, g, b), slot)
             declared.append((module, g, b, int(trace.row_start[event]) + r))
     return sets, declared

@@ -23,7 +23,7 @@ from .kinds import COPY_DST, COPY_SRC, CREATE, DESTROY, MAPPABLE, SUBMIT, UNIFOR
 from .program import LogicalProgram
 
 REC = 5  # loop record: source event to copy (or -1 - synthetic row), kind, a0, source event being handled, origin
-SYN = 7  # synthetic row: a1..a5, nrows, row source (a source event, or -2 - index into the synthetic rows)
+SYN = 7  # synthetic row: a1..a5, nrows, row source (a source event's rows, or -2 - index into the synthetic rows)
 ROW = 5
 NO_ARGS = (0, 0, 0, 0, 0)
 DROP = (1, 0, 0, 0, 0)
@@ -45,11 +45,14 @@ class Emitter:
         self.pooled = np.zeros(n_buffers, dtype=bool)
         if pool.pooled:  # never a buffer that can be mapped, nor one created mapped that is read while mapped
             self.pooled = ((program.usage & MAPPABLE) == 0) & ~(program.mapped & program.read_mapped)
+            if program.render is not None:  # nor one a render pass may not share a page with (render.py)
+                self.pooled &= ~program.render.unpoolable(self._alignment())
         self.page_usage = (int(np.bitwise_or.reduce(program.usage[self.pooled])) | COPY_SRC | COPY_DST
                            if self.pooled.any() else 0)
         self.a0, self.pooled_flags, self.uploaded, self.sizes = (
             program.a0, self.pooled.tolist(), program.uploaded.tolist(), program.size.tolist())
         self.out = array("q")
+        self.blobs: list[bytes] = []  # payloads the plan adds (a staged texture upload's padded rows)
         self.syn = array("q")
         self.syn_rows = array("q")
         self.phys = list(range(n_buffers))
@@ -67,9 +70,16 @@ class Emitter:
         self.read_write = self.pooled & ~uniform if pool.read_write_bindings else None
         self.exclusion = Exclusion(pool.fix == "range") if pool.pooled and pool.fix else None
 
+    def _device(self) -> Device:
+        return Device.from_limits(self.limits if self.limits is not None else self.trace.limits)
+
+    def _alignment(self) -> int:
+        """The offset alignment of every slice the pools hand out on this device."""
+        return int(self.pool.parameters(self._device()).get("alignment", 1))
+
     def _managers(self, uniform: np.ndarray) -> list[MemoryManagement]:
         """Per allocation, the pools it reserves from: uniforms apart where the policy keeps them apart."""
-        device = Device.from_limits(self.limits if self.limits is not None else self.trace.limits)
+        device = self._device()
         storage_pools = self.pool.manager(device, self)
         uniform_pools = self.pool.manager(device, self) if self.pool.separate_uniform_pool else storage_pools
         return [uniform_pools if u else storage_pools for u in uniform.tolist()]
@@ -91,6 +101,11 @@ class Emitter:
         """The id of the next physical buffer: ids follow creation order in the plan."""
         self.next_buffer += 1
         return self.next_buffer - 1
+
+    def add_blob(self, data: bytes) -> int:
+        """A payload the plan adds: its id in the plan's blob table (after the source's)."""
+        self.blobs.append(data)
+        return len(self.trace.blobs) + len(self.blobs) - 1
 
     def add_buffer(self) -> int:
         """A logical allocation past the program's, for a buffer the plan adds, on its own physical buffer."""
@@ -114,6 +129,13 @@ class Emitter:
         syn.extend(rest)
         syn.append(nrows)
         syn.append(rowsrc)
+
+    def synth_rows(self, kind: int, a0: int, rest: tuple[int, int, int, int, int], origin: int,
+                   rows: tuple[int, ...]) -> None:
+        """Emit an event that copies no source event, with rows of its own (``rows``: ROW ints per row)."""
+        first = len(self.syn_rows) // ROW
+        self.syn_rows.extend(rows)
+        self.synth(kind, a0, rest, origin, len(rows) // ROW, -2 - first)
 
     def synth_submit(self, encoder: int, origin: int) -> None:
         """Emit a submit of plan encoder ``encoder`` (its one row is synthetic)."""

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...traces import Kind, Trace
+from ...traces.schema import Access
 from ..footprint import Commands, Footprints, commands_and_footprints
 from .kinds import events_of
+from .render import RenderProgram, has_render
+
+BUFFER_BINDINGS = np.array([Access.NONE, Access.UNIFORM, Access.READ_ONLY_STORAGE, Access.STORAGE], dtype=np.int64)
 
 
 @dataclass(eq=False)
@@ -31,6 +35,10 @@ class LogicalProgram:
     rather than per-command tuples: the garbage collector scans none of them.
     Per event, under the recorded passes: whether an encoder holding submitted-to-be commands is
     open after it (``window_open``) and since when (``window_start``).
+    ``render``: the render side (render passes, bundles, textures; ``render.py``), None for a trace
+    of format 1.0's vocabulary. Footprint rows on textures (resources ``n_buffers + texture``) count
+    in ``fp_buffer`` (the re-recording loop tracks them as it tracks buffers), never in a buffer's
+    lifetime; a use inside a render pass counts, for lifetimes, as of the pass's end.
     """
 
     n: int
@@ -59,6 +67,7 @@ class LogicalProgram:
     bind_key: dict[int, int]
     window_open: np.ndarray
     window_start: np.ndarray
+    render: RenderProgram | None = None
 
     @classmethod
     def of(cls, trace: Trace) -> LogicalProgram:
@@ -73,9 +82,14 @@ class LogicalProgram:
         n, args = len(trace), trace.args
         creates = events_of(trace, Kind.BUFFER_CREATE)
         commands, fp = commands_and_footprints(trace)
-        first_destroy, last_use = _lifetimes(trace, len(creates), fp)
+        render = None
+        if has_render(trace):
+            cmd_submit, encoder_submit = _command_submits(trace, commands)
+            render = RenderProgram.lift(trace, commands, fp, cmd_submit, encoder_submit)
+        first_destroy, last_use = _lifetimes(trace, len(creates), fp, render)
         uploaded, read_mapped = _filled_and_read(trace, len(creates))
-        cmd_submit, lo, hi, last_command_use, window_open, window_start = _submitted(trace, len(creates), commands, fp)
+        cmd_submit, lo, hi, last_command_use, window_open, window_start = _submitted(trace, len(creates), commands, fp,
+                                                                                     render is not None)
         pipeline, pipeline_set, group_set, bind_key = _pass_state(trace, commands)
         return cls(
             n=n, kinds=trace.kind.tolist(), a0=args[:, 0].tolist(), a1=args[:, 1].tolist(), a2=args[:, 2].tolist(),
@@ -85,11 +99,16 @@ class LogicalProgram:
             cmd_event=commands.event, cmd_submit=cmd_submit.tolist(), fp_lo=lo.tolist(), fp_hi=hi.tolist(),
             fp_buffer=fp.resource.tolist(), pipeline=pipeline.tolist(), pipeline_set=pipeline_set.tolist(),
             group_set=group_set, bind_key=bind_key, window_open=window_open, window_start=window_start,
+            render=render,
         )
 
 
-def _lifetimes(trace: Trace, n_buffers: int, fp: Footprints) -> tuple[np.ndarray, np.ndarray]:
-    """Per buffer, its first destroy and its last use by any event, bind groups included (-1: none)."""
+def _lifetimes(trace: Trace, n_buffers: int, fp: Footprints,
+               render: RenderProgram | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per buffer, its first destroy and its last use by any event, bind groups included (-1: none).
+
+    With a render side: buffer rows only (not textures, views or samplers), set_vertex_buffer and
+    set_index_buffer calls too, and uses inside a render pass as of the pass's end."""
     n, args = len(trace), trace.args
     destroys = events_of(trace, Kind.BUFFER_DESTROY)
     first_destroy = np.full(n_buffers, n, dtype=np.int64)
@@ -101,8 +120,19 @@ def _lifetimes(trace: Trace, n_buffers: int, fp: Footprints) -> tuple[np.ndarray
     bg_counts = trace.nrows[bind_groups]
     bg_rows = trace.row_ids(bind_groups)
     last_use = np.full(n_buffers, -1, dtype=np.int64)
-    np.maximum.at(last_use, np.concatenate([args[direct, 0], fp.resource, trace.rows[bg_rows, 1]]),
-                  np.concatenate([direct, fp.command, np.repeat(bind_groups, bg_counts)]))
+    if render is None:
+        np.maximum.at(last_use, np.concatenate([args[direct, 0], fp.resource, trace.rows[bg_rows, 1]]),
+                      np.concatenate([direct, fp.command, np.repeat(bind_groups, bg_counts)]))
+        return first_destroy, last_use
+    on_buffer = fp.resource < n_buffers
+    bg_events = np.repeat(bind_groups, bg_counts)
+    bg_buffer = np.isin(trace.rows[bg_rows, 4], BUFFER_BINDINGS)
+    vertex, index = events_of(trace, Kind.SET_VERTEX_BUFFER), events_of(trace, Kind.SET_INDEX_BUFFER)
+    effective = render.effective
+    np.maximum.at(last_use, np.concatenate([args[direct, 0], fp.resource[on_buffer], trace.rows[bg_rows[bg_buffer], 1],
+                                            args[vertex, 2], args[index, 1]]),
+                  np.concatenate([direct, effective[fp.command[on_buffer]], bg_events[bg_buffer], effective[vertex],
+                                  effective[index]]))
     return first_destroy, last_use
 
 
@@ -116,21 +146,31 @@ def _filled_and_read(trace: Trace, n_buffers: int) -> tuple[np.ndarray, np.ndarr
     return uploaded, read_mapped
 
 
-def _submitted(trace: Trace, n_buffers: int, commands: Commands,
-               fp: Footprints) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per command, the submit that ran it and its footprint rows; per buffer, its last use by a command
-    that runs; per event, the recorded window (see ``LogicalProgram``)."""
+def _command_submits(trace: Trace, commands: Commands) -> tuple[np.ndarray, np.ndarray]:
+    """Per command, the source submit that ran it (n: never); per encoder, its first submit (n: never)."""
     n = len(trace)
     submits = events_of(trace, Kind.SUBMIT)
     n_encoders = trace.count_kind(Kind.ENCODER_CREATE)
     encoder_submit = np.full(n_encoders, n, dtype=np.int64)
     np.minimum.at(encoder_submit, trace.rows[trace.row_ids(submits), 0], np.repeat(submits, trace.nrows[submits]))
-    cmd_submit = encoder_submit[commands.encoder]
+    return encoder_submit[commands.encoder], encoder_submit
+
+
+def _submitted(trace: Trace, n_buffers: int, commands: Commands, fp: Footprints,
+               textures: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per command, the submit that ran it and its footprint rows; per buffer, its last use by a command
+    that runs (``textures``: footprint rows on textures left out); per event, the recorded window (see
+    ``LogicalProgram``)."""
+    n = len(trace)
+    cmd_submit, encoder_submit = _command_submits(trace, commands)
+    n_encoders = len(encoder_submit)
 
     lo = np.searchsorted(fp.command, commands.event, side="left")
     hi = np.searchsorted(fp.command, commands.event, side="right")
     runs = cmd_submit < n
     fp_runs = np.repeat(runs, hi - lo)
+    if textures:
+        fp_runs &= fp.resource < n_buffers
     last_command_use = np.full(n_buffers, -1, dtype=np.int64)
     np.maximum.at(last_command_use, fp.resource[fp_runs], fp.command[fp_runs])
     window_open, window_start = _windows(n, n_encoders, commands.event[runs], commands.encoder[runs], encoder_submit)

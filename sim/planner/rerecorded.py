@@ -12,22 +12,44 @@ submitted by the program before the write, uses the written buffer, the encoder 
 (so is an explicit destroy of it). Per allocation the loop keeps the encoder ``epoch`` that last
 used it and the earliest source submit among those uses. Under ``staging-copy`` a write becomes a
 mapped staging buffer copied in by the encoder, destroyed once that encoder is submitted.
+
+The render side (``render.py``), where the trace has one: a render pass that runs is visited at its
+end and emitted whole, begin to end, as a pass of the open encoder (it closes the compute pass;
+under max-tasks it counts as one task); textures are tracked as buffers are (resource ids after the
+buffers'), so a ``write_texture`` or an explicit ``texture.destroy()`` submits first where a command
+the program submitted before it uses the texture; ``flush-write`` submits before a ``write_texture``
+too, and ``staging-copy`` stages it at a 256-byte pitch (``uploads.py``). Texture copies, query
+resolves and ``write_timestamp`` are commands of the encoder, a ``read_texture`` a read. Bundle
+encoders and what is recorded into them are emitted where they were recorded, with plan pass ids.
+Debug markers on encoders and compute passes, and compute passes' ``timestamp_writes``, name
+encoders and passes the plan does not have: they are left out (those inside render passes are kept).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from ...traces.digest import digest
 from ..policies import PassPolicy
 from .emitter import DROP, NO_ARGS, Emitter
 from .kinds import (
+    BUNDLE_ENCODER_CREATE,
+    BUNDLE_FINISH,
     CLEAR,
     COPY,
+    COPY_BUFFER_TO_TEXTURE,
     COPY_SRC,
+    COPY_TEXTURE_TO_BUFFER,
+    COPY_TEXTURE_TO_TEXTURE,
     CREATE,
+    DEBUG_MARKER,
     DESTROY,
     DISPATCH,
     DISPATCH_INDIRECT,
+    DRAW,
+    DRAW_INDEXED,
+    DRAW_INDEXED_INDIRECT,
+    DRAW_INDIRECT,
     ENCODER_CREATE,
     ENCODER_FINISH,
     MAP,
@@ -35,15 +57,26 @@ from .kinds import (
     MAPPED_WRITE,
     PASS_BEGIN,
     PASS_END,
+    QUERY_SET_DESTROY,
     QUEUE_READ,
+    READ_TEXTURE,
+    RENDER_PASS_BEGIN,
+    RESOLVE_QUERY_SET,
     SET_BIND_GROUP,
+    SET_INDEX_BUFFER,
     SET_PIPELINE,
+    SET_VERTEX_BUFFER,
     SUBMIT,
+    TEXTURE_DESTROY,
     UNMAP,
     WRITE_BUFFER,
+    WRITE_TEXTURE,
+    WRITE_TIMESTAMP,
 )
 from .loop import Loop
+from .render import RenderProgram
 from .schedule import Schedule
+from .uploads import repack, upload_layout
 
 
 class RerecordingLoop(Loop):
@@ -68,8 +101,10 @@ class RerecordingLoop(Loop):
             p.pipeline, p.pipeline_set, p.group_set, p.bind_key)
         self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_submit)), strict=True))
         self.synth, self.copy_event, self.copy_set = emitter.synth, emitter.copy_event, emitter.copy_set
-        self.used_epoch = [-1] * len(emitter.sizes)
-        self.sub_min = [0] * len(emitter.sizes)
+        render = p.render
+        n_resources = len(emitter.sizes) + (render.n_textures if render is not None else 0)  # textures after buffers
+        self.used_epoch = [-1] * n_resources
+        self.sub_min = [0] * n_resources
         self.staging_drops: list[int] = []
         self.epoch = 0
         self.enc = -1
@@ -87,6 +122,32 @@ class RerecordingLoop(Loop):
         }
         if passes.honours_submits:
             self.handlers[SUBMIT] = self.submit
+        if render is not None:
+            self._render_init(render)
+
+    def _render_init(self, render: RenderProgram) -> None:
+        """The render side: render passes (at their end), texture uploads and copies, bundles, query work."""
+        self.n_buffers = len(self.emitter.sizes)
+        self.pass_events, self.pass_lo, self.pass_hi = render.pass_events, render.pass_lo, render.pass_hi
+        self.pass_resource, self.pass_submit = render.pass_resource, render.pass_submit
+        self.use_lo, self.use_hi = render.use_lo, render.use_hi
+        self.deferred = render.deferred
+        self.stashed: dict[int, list[int]] = {}
+        self.blocks = render.blocks
+        self.bundle_pass: dict[int, int] = {}
+        self.handlers.update({
+            PASS_END: self.render_pass, WRITE_TEXTURE: self.write_texture, READ_TEXTURE: self.read,
+            TEXTURE_DESTROY: self.destroy_texture, QUERY_SET_DESTROY: self.destroy_query_set,
+            COPY_BUFFER_TO_TEXTURE: self.command, COPY_TEXTURE_TO_BUFFER: self.command,
+            COPY_TEXTURE_TO_TEXTURE: self.command, RESOLVE_QUERY_SET: self.command,
+            WRITE_TIMESTAMP: self.write_timestamp, BUNDLE_ENCODER_CREATE: self.bundle_create,
+            BUNDLE_FINISH: self.bundle_finish, DEBUG_MARKER: self.bundle_marker,
+            **dict.fromkeys((SET_PIPELINE, SET_BIND_GROUP, SET_VERTEX_BUFFER, SET_INDEX_BUFFER, DRAW, DRAW_INDEXED,
+                             DRAW_INDIRECT, DRAW_INDEXED_INDIRECT), self.bundle_command),
+        })
+        if self.deferred:
+            self.handlers[DESTROY] = self.destroy_after_pass
+            self.handlers[TEXTURE_DESTROY] = self.destroy_after_pass
 
     def open_encoder_used(self, b: int, f: int) -> bool:
         return self.used_epoch[b] == self.epoch
@@ -165,6 +226,142 @@ class RerecordingLoop(Loop):
         if self.a1[i] == 0 and self.used_epoch[b] == self.epoch and self.sub_min[b] < i:
             self.flush()
         self.copy_event(i, DESTROY, self.emitter.phys[b])
+
+    # -- the render side (visited only in traces that have one) -------------------------------------
+
+    def render_pass(self, i: int) -> None:
+        """A render pass that runs, at its end: emitted whole into the open encoder, its events in order, as a
+        pass of its own; its commands (the begin, draws, bundle executions) are held by the encoder from now.
+        Under max-tasks a render pass counts as one task."""
+        if self.enc < 0:
+            self.open_encoder()
+        self.end_pass()
+        rp, enc = self.n_pass, self.enc
+        self.n_pass += 1
+        em, kinds = self.emitter, self.kinds
+        args, cur, out_extend = em.trace.args, em.cur, em.out.extend
+        events = self.pass_events[self.pass_lo[i]:self.pass_hi[i]]
+        begin = events[0]  # a pass's events start at its begin
+        _, _, occlusion, descriptor, a4, a5 = args[begin].tolist()
+        em.synth(RENDER_PASS_BEGIN, rp, (enc, occlusion, descriptor, a4, a5), begin, int(em.trace.nrows[begin]),
+                 begin)
+        for e in events[1:]:
+            k = kinds[e]
+            if k == DEBUG_MARKER:
+                a = args[e].tolist()
+                em.synth(k, enc if a[0] >= 0 else -1, (rp, *a[2:]), e)
+            else:  # as copy_set: the event, into pass rp, at the time of the pass's end
+                out_extend((e, k, rp, cur, e))
+        epoch, used_epoch, sub_min = self.epoch, self.used_epoch, self.sub_min
+        lo, hi = self.use_lo.get(i, 0), self.use_hi.get(i, 0)
+        for b, s in zip(self.pass_resource[lo:hi], self.pass_submit[lo:hi], strict=True):  # as use(), per command
+            if used_epoch[b] != epoch:
+                used_epoch[b] = epoch
+                sub_min[b] = s
+            elif s < sub_min[b]:
+                sub_min[b] = s
+        for d in self.stashed.pop(i, ()):
+            self.destroy_now(d)
+        n_disp = self.n_disp = self.n_disp + 1
+        if n_disp == self.max_tasks:
+            self.flush()
+
+    def destroy_after_pass(self, i: int) -> None:
+        """A destroy or drop inside a render pass that uses what it destroys: held until the pass is emitted."""
+        end = self.deferred.get(i)
+        if end is not None:
+            self.stashed.setdefault(end, []).append(i)
+        elif self.kinds[i] == DESTROY:
+            self.destroy(i)
+        else:
+            self.destroy_texture(i)
+
+    def destroy_now(self, i: int) -> None:
+        """Held destroy ``i``, at the time of the event being handled (as ``destroy`` / ``destroy_texture``)."""
+        k, a0 = self.kinds[i], self.a0[i]
+        b = a0 if k == DESTROY else self.n_buffers + a0
+        if self.a1[i] == 0 and self.used_epoch[b] == self.epoch and self.sub_min[b] < i:
+            self.flush()
+        self.copy_set(i, k, self.emitter.phys[a0] if k == DESTROY else a0)
+
+    def write_texture(self, i: int) -> None:
+        """A texture upload: submitted after what the program submitted before it, as a queue write is; under
+        staging-copy, a staging buffer at the padded pitch and a copy (where the format's block is known)."""
+        t = self.n_buffers + self.a0[i]
+        if (self.used_epoch[t] == self.epoch and self.sub_min[t] < i) or (self.flush_write and self.enc >= 0):
+            self.flush()
+        if not (self.staged and self.staged_texture_write(i, t)):
+            self.copy_event(i, WRITE_TEXTURE, self.a0[i])
+
+    def destroy_texture(self, i: int) -> None:
+        """texture.destroy() must follow the submit of the commands the program submitted before it (a drop,
+        visited only when held after a render pass, need not)."""
+        t = self.n_buffers + self.a0[i]
+        if self.a1[i] == 0 and self.used_epoch[t] == self.epoch and self.sub_min[t] < i:
+            self.flush()
+        self.copy_event(i, TEXTURE_DESTROY, self.a0[i])
+
+    def destroy_query_set(self, i: int) -> None:
+        """query_set.destroy(): after the open encoder is submitted (it may write or resolve the set)."""
+        self.flush()
+        self.copy_event(i, QUERY_SET_DESTROY, self.a0[i])
+
+    def write_timestamp(self, i: int) -> None:
+        """encoder.write_timestamp: recorded in the encoder, outside any pass."""
+        if self.enc < 0:
+            self.open_encoder()
+        self.end_pass()
+        self.copy_event(i, WRITE_TIMESTAMP, self.enc)
+
+    def bundle_create(self, i: int) -> None:
+        """A render bundle encoder: not in any encoder, kept where it was recorded, with a plan pass id."""
+        bp = self.bundle_pass[self.a0[i]] = self.n_pass
+        self.n_pass += 1
+        self.copy_event(i, BUNDLE_ENCODER_CREATE, bp)
+
+    def bundle_command(self, i: int) -> None:
+        """A set call or draw recorded into a bundle encoder, as recorded."""
+        self.copy_event(i, self.kinds[i], self.bundle_pass[self.a0[i]])
+
+    def bundle_finish(self, i: int) -> None:
+        a = self.emitter.trace.args[i].tolist()
+        self.synth(BUNDLE_FINISH, a[0], (self.bundle_pass[a[1]], *a[2:]), i)
+
+    def bundle_marker(self, i: int) -> None:
+        a = self.emitter.trace.args[i].tolist()
+        self.synth(DEBUG_MARKER, -1, (self.bundle_pass[a[1]], *a[2:]), i)
+
+    def staged_texture_write(self, i: int, t: int) -> bool:
+        """Upload ``i`` through a staging buffer: created mapped, filled at the padded pitch, unmapped, copied
+        (``uploads.py``); the staging buffer goes once the encoder is submitted. False: left a write_texture."""
+        em = self.emitter
+        texture = self.a0[i]
+        blocks = self.blocks
+        layout = upload_layout(em.trace, i, (blocks.block_bytes[texture], blocks.block_width[texture],
+                                             blocks.block_height[texture]))
+        if layout is None:
+            return False
+        size, payload = layout.size, self.a2[i]
+        blob, hi, lo = -1, 0, 0
+        if 0 <= payload < len(em.trace.blobs):
+            data = repack(em.trace.blobs[payload], layout)
+            blob = em.add_blob(data)
+            hi, lo = digest(data)
+        sid = em.add_buffer()
+        self.synth(CREATE, em.phys[sid], (size, MAP_WRITE | COPY_SRC, -1, 1, 0), -1)
+        self.synth(MAPPED_WRITE, sid, (0, size, blob, hi, lo), i)
+        self.synth(UNMAP, sid, NO_ARGS, -1)
+        if self.enc < 0:
+            self.open_encoder()
+        self.end_pass()
+        rows = em.trace.rows_of(i).tolist()
+        em.synth_rows(COPY_BUFFER_TO_TEXTURE, self.enc, (sid, texture, 0, 0, 0), i,
+                      (0, layout.bytes_per_row, layout.rows, 0, 0, *rows[1], *rows[2]))
+        self.staging_drops.append(em.phys[sid])
+        if self.used_epoch[t] != self.epoch:  # the copy stands for the upload, which took effect at i
+            self.used_epoch[t] = self.epoch
+            self.sub_min[t] = i
+        return True
 
     # -- what the handlers emit ------------------------------------------------------------------
 

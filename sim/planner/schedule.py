@@ -5,6 +5,10 @@ Events that need no decision under the chosen policies (shader modules, bind gro
 policy pays per event only for the events it decides on. Frees need no visit of their own: the
 loop gives storage back, in order, before it handles the next event it visits, as the time of the
 event each free follows (nothing a free depends on changes between visits).
+
+Format 1.1's kinds: textures, views, samplers, query sets and render pipelines are always placed;
+as recorded, so is everything else of the render side. Re-recording visits what ``rerecorded.py``
+decides on (``_render_visits``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,18 @@ from ...traces import Kind, Trace
 from ..policies import PassPolicy, PoolPolicy
 from .kinds import is_kind
 from .program import LogicalProgram
+from .render import RenderProgram
 
 _ALWAYS_PLACED = (Kind.DEVICE, Kind.SHADER_MODULE, Kind.BIND_GROUP_LAYOUT, Kind.PIPELINE_LAYOUT,
-                  Kind.COMPUTE_PIPELINE, Kind.BIND_GROUP, Kind.READ, Kind.OPAQUE)
+                  Kind.COMPUTE_PIPELINE, Kind.BIND_GROUP, Kind.READ, Kind.OPAQUE, Kind.TEXTURE_CREATE,
+                  Kind.TEXTURE_VIEW, Kind.SAMPLER, Kind.QUERY_SET_CREATE, Kind.RENDER_PIPELINE)
+# format 1.1's kinds: as recorded, numpy places every one of them
+_RENDER_KINDS = tuple(k for k in Kind if k >= Kind.TEXTURE_CREATE)
+# what a re-recording loop visits on the render side, beside the commands (render passes: their end)
+_RENDER_VISITS = (Kind.WRITE_TEXTURE, Kind.READ_TEXTURE)
+_BUNDLE_KINDS = (Kind.BUNDLE_ENCODER_CREATE, Kind.BUNDLE_FINISH, Kind.SET_PIPELINE, Kind.SET_BIND_GROUP,
+                 Kind.SET_VERTEX_BUFFER, Kind.SET_INDEX_BUFFER, Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT,
+                 Kind.DRAW_INDEXED_INDIRECT, Kind.DEBUG_MARKER)
 _RECORDED_STRUCTURE = (Kind.ENCODER_CREATE, Kind.ENCODER_FINISH, Kind.PASS_BEGIN, Kind.PASS_END,
                        Kind.SET_PIPELINE, Kind.SET_BIND_GROUP)
 _COMMANDS = (Kind.DISPATCH, Kind.DISPATCH_INDIRECT, Kind.COPY, Kind.CLEAR)
@@ -70,7 +83,7 @@ def _recorded_visits(trace: Trace, program: LogicalProgram, on_pooled: np.ndarra
     (pools only) the events that close a window. Adds what numpy places to ``placed``."""
     kind = trace.kind
     placed |= is_kind(kind, (*_RECORDED_STRUCTURE, *_COMMANDS, Kind.SUBMIT, Kind.WRITE_BUFFER, Kind.QUEUE_READ,
-                             Kind.MAP))
+                             Kind.MAP, *_RENDER_KINDS))
     placed |= (kind == Kind.MAPPED_WRITE) | ((kind == Kind.UNMAP) & ~on_pooled)
     visit = (kind == Kind.BUFFER_CREATE) | ((kind == Kind.BUFFER_DESTROY) & ~on_pooled)
     if keeps_ids:
@@ -97,9 +110,39 @@ def _rerecorded_visits(trace: Trace, program: LogicalProgram, on_pooled: np.ndar
     if honours_submits:
         visit |= kind == Kind.SUBMIT
     runs = np.array(program.cmd_submit, dtype=np.int64) < program.n
+    render = program.render
+    if render is not None:
+        _render_visits(trace, render, runs, program.cmd_event, placed, visit, on_pooled)
     visit[program.cmd_event[runs]] = True
     visit &= ~placed
     return visit, np.zeros(0, dtype=np.int64)
+
+
+def _render_visits(trace: Trace, render: RenderProgram, runs: np.ndarray, cmd_event: np.ndarray,
+                   placed: np.ndarray, visit: np.ndarray, on_pooled: np.ndarray) -> None:
+    """Re-recording a trace with a render side: texture uploads and read-backs, explicit texture and query set
+    destroys, write_timestamp calls that run, bundle encoders and everything recorded into them are visited;
+    a render pass that runs is visited at its end (``runs`` then loses its commands). Texture and query set
+    drops are placed. Debug markers on encoders and compute passes, and a compute pass's timestamp_writes,
+    are left out: the passes they named are not the plan's."""
+    kind, args = trace.kind, trace.args
+    visit |= is_kind(kind, _RENDER_VISITS)
+    destroys = is_kind(kind, (Kind.TEXTURE_DESTROY, Kind.QUERY_SET_DESTROY))
+    visit |= destroys & (args[:, 1] == 0)
+    placed |= destroys & (args[:, 1] != 0)
+    if render.deferred:  # destroys inside a render pass that uses what they destroy go after it: visited
+        deferred = np.array(sorted(render.deferred), dtype=np.int64)
+        deferred = deferred[(kind[deferred] == Kind.TEXTURE_DESTROY) | ~on_pooled[deferred]]
+        placed[deferred] = False
+        visit[deferred] = True
+    stamps = np.flatnonzero(kind == Kind.WRITE_TIMESTAMP)
+    visit[stamps[render.encoder_submit[args[stamps, 0]] < len(trace)]] = True
+    on_pass = render.event_pass >= 0
+    bundle_pass = np.append(render.pass_kind == Kind.BUNDLE_ENCODER_CREATE, False)
+    visit |= is_kind(kind, _BUNDLE_KINDS) & on_pass & bundle_pass[render.event_pass]
+    in_render = np.append(render.pass_kind == Kind.RENDER_PASS_BEGIN, False)[render.event_pass]
+    runs &= ~in_render[cmd_event]
+    visit[render.submitted_ends] = True
 
 
 def _frees(program: LogicalProgram, pooled: np.ndarray) -> tuple[list[int], list[int]]:

@@ -9,10 +9,18 @@ program's own submits. Every policy submits (and waits) before a read.
 Re-batching must not add hazards of its own: where the program submitted a command before a queue
 write to (or an explicit destroy of) the buffer the command uses, the plan submits first too.
 
+Render passes are never split or merged: every policy keeps each one whole, its events in order, in
+one encoder (the pass closes an open compute pass; ``max-tasks`` counts a render pass as one task);
+the policies batch and submit the encoders around them. Bundle encoders are in no encoder and stay
+as recorded. Textures are tracked as buffers are: a ``write_texture`` after a submitted draw that
+samples the texture submits first.
+
 The upload is part of the pass spec, ``NAME[:N][/UPLOAD]``: ``write-buffer`` (queue writes, which
 overtake unsubmitted commands), ``staging-copy`` (a MAP_WRITE staging buffer filled while mapped
 and copied in the encoder, in order; the copy closes the pass), or ``flush-write`` (CubeCL today:
-submit the open encoder before every queue write).
+submit the open encoder before every queue write). They apply to texture uploads alike:
+``write-buffer`` keeps ``write_texture``, ``staging-copy`` makes it a staging buffer whose rows are
+256 bytes apart (as ``copy_buffer_to_texture`` requires) and a copy, ``flush-write`` submits first.
 """
 
 from __future__ import annotations
@@ -41,7 +49,8 @@ class WriteBuffer(Upload):
 
 @dataclass(frozen=True)
 class StagingCopy(Upload):
-    """A staging buffer (MAP_WRITE | COPY_SRC, mapped at creation) and ``copy_buffer_to_buffer``."""
+    """A staging buffer (MAP_WRITE | COPY_SRC, mapped at creation) and ``copy_buffer_to_buffer`` (a texture
+    upload: ``copy_buffer_to_texture``, rows padded to 256 bytes)."""
 
     name: ClassVar[str] = "staging-copy"
     staged: ClassVar[bool] = True
