@@ -16,10 +16,16 @@ if [ "$part" = bench ]; then
   run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout one-pass --json >"$out/replay_one_pass.json"
   run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout pass-per-dispatch --json >"$out/replay_ppd.json"
 elif [ "$part" = seed ]; then
-  run $py benchmarks/bench_seed.py "${a[@]}" --repeat 10 --costs "${COSTS:-$out/costs.json}" --json >"$out/seed.json"
+  c=(); [ -f "${COSTS:-$out/costs.json}" ] && c=(--costs "${COSTS:-$out/costs.json}")
+  run $py benchmarks/bench_seed.py "${a[@]}" --repeat 10 "${c[@]}" --json >"$out/seed.json"
+  # the same policies on a rendering program recorded with its data
+  run $py benchmarks/bench_seed.py traces/corpus/frame_loop.wgtrace "${a[@]}" --repeat 10 "${c[@]}" --json \
+    >"$out/seed_render.json"
+  run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout one-pass --json >"$out/replay_one_pass.json"
 else
-  # two processes of 385 random programs each (13 cases a program): 10,010 cases
-  for s in 1 2; do
+  # TRUTH_PROCS processes of TRUTH_PROGRAMS random programs each (13 cases a program; kernels drawn in
+  # render passes with probability --draws, 0.3 by default): 2 x 385 = 10,010 cases by default
+  for s in $(seq 1 "${TRUTH_PROCS:-2}"); do
     run $py -m wgtrace.traces truth "${TRUTH_PROGRAMS:-385}" --seed "$s" "${a[@]}" --json >"$out/truth_$s.json" &
   done
   wait
