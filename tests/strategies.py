@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 
 from wgtrace.sim.synthetic import Op, random_ops
-from wgtrace.traces.schema import ACCESS, BLOB, NONNEG, OPT_STR, RESOURCE, SPECS, STR, Access, Kind, resource_of
+from wgtrace.traces.schema import ACCESS, BLOB, INT, NONNEG, OPT_STR, RESOURCE, SPECS, STR, Access, Kind, resource_of
 
 
 class DrawnRng:
@@ -41,6 +41,7 @@ def programs(draw: st.DrawFn, min_ops: int = 1, max_ops: int = 40, max_words: in
 
 
 _INT64 = st.integers(-(2**63), 2**63 - 1)
+SLOT_FIELDS = ("group", "binding", "index")
 
 
 class _Stream:
@@ -49,6 +50,7 @@ class _Stream:
     def __init__(self, draw: st.DrawFn):
         self.draw = draw
         self.made: dict = {}
+        self.layout_groups: list[int] = []  # rows (bind group layouts) of each pipeline layout
 
     def value(self, f, access: int = 0):
         draw = self.draw
@@ -57,7 +59,10 @@ class _Stream:
         if f.role in ("ref", RESOURCE):
             obj = resource_of(access) if f.role == RESOURCE else f.obj
             return draw(st.sampled_from(list(range(self.made.get(obj, 0))) + ([None] if f.optional else [])))
-        drawn = {NONNEG: st.integers(0, 2**62), STR: st.text(max_size=12), OPT_STR: st.none() | st.text(max_size=12),
+        if f.name in SLOT_FIELDS:  # bind group and binding indices: below 2**16 (an int group may be -1)
+            return draw(st.integers(-1 if f.role == INT else 0, 2**16 - 1))
+        drawn = {NONNEG: st.integers(0, 2**53 - 1), STR: st.text(max_size=12),
+                 OPT_STR: st.none() | st.text(max_size=12),
                  BLOB: st.none() | st.binary(max_size=40)}.get(f.role, _INT64)
         return access if f.role == ACCESS else draw(drawn)
 
@@ -76,6 +81,19 @@ class _Stream:
             return None
         return tuple(-1 if v is None else v for v in (self.value(f, access) for f in fields))
 
+    def fit_layout(self, spec, fields: dict, rows: list) -> list | None:
+        """A pipeline's binding rows name only groups its explicit layout has; a pipeline layout's size is kept."""
+        if spec.kind == Kind.PIPELINE_LAYOUT:
+            self.layout_groups.append(len(rows))
+        elif spec.kind in (Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE):
+            layout = fields.get("pipeline_layout")
+            if layout is not None and layout >= 0:
+                groups = self.layout_groups[layout]
+                if rows and not groups:
+                    return None
+                rows = [(r[0] % groups, *r[1:]) for r in rows] if groups else rows
+        return rows
+
     def event(self) -> tuple | None:
         spec = SPECS[self.draw(st.sampled_from(sorted(Kind)))]
         if not self.possible(spec.args):
@@ -89,6 +107,9 @@ class _Stream:
         else:
             rows = [self.row(spec.rows) for _ in range(self.draw(st.integers(0, 3)) if spec.rows else 0)]
         if any(r is None for r in rows):
+            return None
+        rows = self.fit_layout(spec, fields, rows)
+        if rows is None:
             return None
         if spec.creates is not None:
             self.made[spec.creates] = self.made.get(spec.creates, 0) + 1

@@ -11,11 +11,17 @@ calls the checker cannot model that may touch GPU memory (render passes, texture
 
 It reaches the tracer (and with it wgpu) and the checker only once a test is watched, so that
 installing the package costs every other pytest run nothing.
+
+Recordings are written into a directory this run makes for itself (``tempfile.mkdtemp``: private, its
+name unguessable), never under a predictable name in a shared one; a trace kept in
+``--wgpu-hazards-dir`` is copied there as ``safe_text.output`` writes (a fresh temporary file moved
+over the name), so a link planted in that directory is never written through.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="as --wgpu-hazards, and also fail a test whose wgpu calls include some the checker cannot "
                          "model (render passes, textures, queries), which may touch GPU memory: no proof")
     group.addoption("--wgpu-hazards-dir", metavar="DIR",
-                    help="keep the traces of failing tests here (default: a fresh temporary directory)")
+                    help="keep the traces of failing tests here (default: a fresh private temporary directory)")
 
 
 class Watch:
@@ -44,7 +50,7 @@ class Watch:
         from . import recording
 
         self.item = item
-        self.path = _trace_dir(item.config) / (_safe(item.nodeid) + ".wgtrace")
+        self.path = _private_dir(item.config) / (_safe(item.nodeid) + ".wgtrace")
         self._recording = recording(self.path, data="digest")
         self._recording.__enter__()
         self.active = True
@@ -81,15 +87,31 @@ class Watch:
             if len(result.unmodelled) > SHOWN:
                 lines.append(f"  ... and {len(result.unmodelled) - SHOWN} more")
         strict_flag = " --strict" if strict else ""
-        lines.append(f"trace kept: {self.path}  (see it again with: wgtrace check{strict_flag} {self.path})")
+        kept, note = self.keep()
+        lines.append(f"trace kept: {kept}  (see it again with: wgtrace check{strict_flag} {kept}){note}")
         return "\n".join(lines)
 
+    def keep(self) -> tuple[Path, str]:
+        """Where the failing test's trace stays: in ``--wgpu-hazards-dir`` when given (and writable), else in
+        this run's own directory; and a note when the chosen directory could not take it."""
+        chosen = self.item.config.getoption("wgpu_hazards_dir")
+        if not chosen:
+            return self.path, ""
+        from ..traces.safe_text import output
 
-def _trace_dir(config: pytest.Config) -> Path:
-    chosen = config.getoption("wgpu_hazards_dir")
-    if chosen:
-        Path(chosen).mkdir(parents=True, exist_ok=True)
-        return Path(chosen)
+        target = Path(chosen) / self.path.name
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "rb") as src, output(target) as dst:
+                shutil.copyfileobj(src, dst)
+        except OSError as e:
+            return self.path, f"; not copied to {chosen}: {e.strerror}"
+        self.path.unlink(missing_ok=True)
+        return target, ""
+
+
+def _private_dir(config: pytest.Config) -> Path:
+    """This run's own directory for recordings, made on first use (mode 0700, an unguessable name)."""
     made = config.stash.get(_MADE_DIR, None)
     if made is None:
         made = config.stash[_MADE_DIR] = Path(tempfile.mkdtemp(prefix="wgtrace-hazards-"))
@@ -156,5 +178,5 @@ def _stop(item: pytest.Item) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     made = config.stash.get(_MADE_DIR, None)
-    if made is not None and not any(made.iterdir()):
+    if made is not None and made.is_dir() and not any(made.iterdir()):
         os.rmdir(made)

@@ -7,13 +7,24 @@ group, so this bottom package never imports the packages built on it.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import stat
 import sys
+import tempfile
 from importlib.metadata import entry_points, version
+from typing import Any, BinaryIO, cast
 
-from .errors import InputError
+from .errors import InputError, TraceError
+from .model import Trace
 from .reader import load
+from .safe_text import printable
+from .schema import MAGIC
 from .summary import bytes_text, summarize
+
+_OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # what only a write raises: a full disk, a quota
+STREAM_LIMIT = 16 << 30  # a trace read from a pipe is spooled to a temporary file up to this size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,16 +35,102 @@ def main(argv: list[str] | None = None) -> int:
         ep.load()(sub)
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe is an error of this command, not of exit
+        return code
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (`| head`): stop quietly, as other tools do
         return 0
     except InputError as e:
-        print(f"wgtrace {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(e))
+    except OSError as e:  # what the commands did not word themselves: say which file, or that it was the output
+        where = None if e.filename is None else str(e.filename)
+        if where is None and (e.errno in _OUTPUT_ERRORS or _stdout_broken()):
+            where = "cannot write standard output"
+            _silence_stdout()
+        return _fail(args.command, f"{where}: {e.strerror or e}" if where else str(e.strerror or e))
+    except MemoryError:
+        return _fail(args.command, "not enough memory for this trace")
     except KeyboardInterrupt:
         print(f"wgtrace {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _fail(command: str, message: str) -> int:
+    """Report bad input in one line (what a trace or path holds escaped for the terminal); exit status 2."""
+    print(f"wgtrace {command}: error: {printable(message)}", file=sys.stderr)
+    return 2
+
+
+def _stdout_broken() -> bool:
+    """Whether standard output cannot take what is pending."""
+    try:
+        sys.stdout.flush()
+        return False
+    except OSError:
+        return True
+
+
+def _silence_stdout() -> None:
+    """Standard output made a sink, so that the interpreter's own flush at exit does not fail again."""
+    try:
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, sys.stdout.fileno())
+        os.close(sink)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to silence
+        pass
+
+
+def load_file(path: str, *, partial: bool = False) -> Trace:
+    """``load`` of a command-line argument: a regular file as it is; a pipe, FIFO or character device
+    (``/dev/stdin``) read as a stream, without waiting for a writer that never comes; anything else
+    refused in one line."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        raise TraceError(f"{path}: cannot read: {e.strerror}") from None
+    if stat.S_ISREG(mode):
+        return load(path, partial=partial)
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a file, pipe or character device"
+        raise TraceError(f"{path}: cannot read: {what}")
+    with _spooled(path) as f:
+        return load(f, partial=partial)
+
+
+def _spooled(path: str) -> BinaryIO:
+    """The stream at ``path`` copied into a temporary file (seekable, so the reader can size it); reading
+    stops after the first bytes when they are not a trace's signature (``/dev/zero``), and at
+    ``STREAM_LIMIT``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO without a writer: opened, then at its end
+    except OSError as e:
+        raise TraceError(f"{path}: cannot read: {e.strerror}") from None
+    spool = tempfile.TemporaryFile()
+    total = 0
+    try:
+        with open(fd, "rb", buffering=0, closefd=True) as stream:
+            os.set_blocking(fd, True)
+            while chunk := stream.read(1 << 20):
+                spool.write(chunk)
+                total += len(chunk)
+                if total >= len(MAGIC) and total == len(chunk) and not chunk.startswith(MAGIC):
+                    break  # not a trace: the reader says so from what is here
+                if total > STREAM_LIMIT:
+                    raise TraceError(f"{path}: more than {bytes_text(STREAM_LIMIT)} from a stream; save it to a "
+                                     f"file first")
+    except OSError as e:
+        spool.close()
+        raise TraceError(f"{path}: cannot read: {e.strerror}") from None
+    except BaseException:
+        spool.close()
+        raise
+    if not total:
+        spool.close()
+        raise TraceError(f"{path}: nothing to read (a pipe or device no program writes to)")
+    spool.seek(0)
+    cast(Any, spool.raw).name = path  # how the reader names the trace in its messages
+    return spool
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +145,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    trace = load(args.trace, partial=True)
+    trace = load_file(args.trace, partial=True)
     s = summarize(trace)
     if args.json:
         print(json.dumps(s, indent=2, sort_keys=True))
@@ -76,10 +173,10 @@ def _info(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
         if v is not None:
-            print(f"{k:<{width}}  {v}")
+            print(f"{k:<{width}}  {printable(v)}")
     print("per kind:")
     for name, n in sorted(s["counts"].items()):
-        print(f"  {name:<{width}}{n:>10,}")
+        print(f"  {printable(name):<{width}}{n:>10,}")
     return 0
 
 
@@ -95,8 +192,8 @@ def _ending(s: dict) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    trace = load(args.trace, partial=args.partial)
+    trace = load_file(args.trace, partial=args.partial)
     note = f"; {trace.cut_short}" if trace.cut_short else ""
-    print(f"{args.trace}: valid wgtrace {trace.header['version'][0]}.{trace.header['version'][1]} trace, "
+    print(f"{printable(args.trace)}: valid wgtrace {trace.header['version'][0]}.{trace.header['version'][1]} trace, "
           f"{len(trace):,} events{note}")
     return 0

@@ -132,6 +132,9 @@ DEFAULT_LIMITS = {
     "min-uniform-buffer-offset-alignment": 256,
     "max-storage-buffer-binding-size": 1 << 27,
     "max-uniform-buffer-binding-size": 1 << 16,
+    "max-bind-groups": 4,
+    "max-compute-workgroups-per-dimension": 65535,
+    "max-buffer-size": 1 << 28,
 }
 
 

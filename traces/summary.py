@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .model import Trace
 from .schema import Kind
 
@@ -26,12 +28,12 @@ def summarize(trace: Trace) -> dict:
         "counts": trace.counts(),
         "devices": trace.count_kind(Kind.DEVICE),
         "buffers": len(creates),
-        "buffer_bytes": int(sizes.sum()),
+        "buffer_bytes": _total(sizes),
         "largest_buffer": int(sizes.max()) if len(sizes) else 0,
         "queue_writes": len(writes),
-        "bytes_written": int(args[writes, 2].sum() + args[mapped_writes, 2].sum()),
+        "bytes_written": _total(args[writes, 2]) + _total(args[mapped_writes, 2]),
         "reads": len(reads),
-        "bytes_read": int(args[reads, 2].sum()),
+        "bytes_read": _total(args[reads, 2]),
         "dispatches": trace.count_kind(Kind.DISPATCH) + trace.count_kind(Kind.DISPATCH_INDIRECT),
         "passes": trace.count_kind(Kind.PASS_BEGIN),
         "encoders": trace.count_kind(Kind.ENCODER_CREATE),
@@ -40,6 +42,11 @@ def summarize(trace: Trace) -> dict:
         "end": trace.end,
         "cut_short": trace.cut_short,
     }
+
+
+def _total(column: np.ndarray) -> int:
+    """The exact sum of a column (Python integers: int64 sums wrap around)."""
+    return sum(column.tolist())
 
 
 def _adapter_name(adapter: dict | None) -> str | None:

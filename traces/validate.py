@@ -2,8 +2,12 @@
 
 What is checked here makes a trace meaningful: known kinds, references to objects created
 earlier (a dispatch names a pass that was begun), non-negative sizes, consistent row counts,
-monotonic time. What a program may legally get wrong at run time (a copy while a pass is open, a
-write that overtakes a kernel) is not a format error: the hazard checker in sim/ reports it.
+monotonic time, limits that are numbers. Values no device allows, whatever its limits (a size or
+offset from 2^53 on, a bind group or binding index from 2^16 on), are format errors too: no
+recording holds them, and rejecting them here keeps every consumer's int64 arithmetic exact. What
+a program may legally get wrong at run time (a copy while a pass is open, a write that overtakes a
+kernel, a size past this device's ``max-buffer-size``) is not a format error: the hazard checker in
+sim/ reports it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from .model import Trace
 from .schema import (
     ACCESS,
     BLOB,
+    DEFAULT_LIMITS,
+    INT,
     KIND_NAMES,
     NONNEG,
     OPT_STR,
@@ -40,6 +46,10 @@ _HEADER_TYPES = {
     "limits": (dict, type(None)),
 }
 CAPTURE_MODES = ("full", "digest")
+MAX_SIZE = 1 << 53  # counts, offsets and sizes: WebGPU's GPUSize64 is exact in JavaScript only below this
+MAX_INDEX = 1 << 16  # bind group and binding indices: no device has that many
+_INDEX_FIELDS = ("group", "binding", "index")
+_ALIGNMENTS = ("min-storage-buffer-offset-alignment", "min-uniform-buffer-offset-alignment")
 
 
 def validate_header(header: dict, where: str) -> None:
@@ -50,6 +60,42 @@ def validate_header(header: dict, where: str) -> None:
             raise TraceError(f"{where}: header field {key!r} has type {type(header[key]).__name__}")
     if header["capture"].get("mode") not in CAPTURE_MODES:
         raise TraceError(f"{where}: header field 'capture.mode' must be one of {CAPTURE_MODES}")
+    problem = limits_problem(header["limits"]) if header["limits"] is not None else None
+    if problem:
+        raise TraceError(f"{where}: header field 'limits': {problem}")
+
+
+def limits_problem(limits: dict) -> str | None:
+    """What is wrong with a device's limits (None: nothing); other keys than the known ones may hold anything.
+
+    Known limits (``DEFAULT_LIMITS``'s, spelt with '-' or '_') are integers a device can report: an
+    alignment a power of two up to 2^16 (WebGPU's alignments are powers of two, none coarser than 256), a
+    count or size from 0 to below 2^53, ``max-buffer-size`` any 64-bit size (some backends report
+    2^64 - 1 for "no limit").
+    """
+    for key, value in limits.items():
+        if not isinstance(key, str):
+            return f"key {_short(key)} is not a name"
+        name = key.replace("_", "-")
+        if name not in DEFAULT_LIMITS:
+            continue
+        number = isinstance(value, int) and not isinstance(value, bool)
+        if name in _ALIGNMENTS:
+            if not (number and 0 < value <= MAX_INDEX and value & (value - 1) == 0):
+                return f"{key!r} is {_short(value)}, not a power of two from 1 to 65536"
+        elif not (number and 0 <= value < (1 << 64 if name == "max-buffer-size" else MAX_SIZE)):
+            top = "2^64" if name == "max-buffer-size" else "2^53"
+            return f"{key!r} is {_short(value)}, not an integer from 0 to below {top}"
+    return None
+
+
+def _short(value: object) -> str:
+    """A value as its JSON (its repr where it has none), cut to one short line."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def validate(trace: Trace, name: str = "trace") -> None:
@@ -87,6 +133,7 @@ def validate(trace: Trace, name: str = "trace") -> None:
                 _raise(name, trace, int(idx[found[0]]), f"field {f.name!r} {found[1]}")
         _rows(trace, name, spec, idx, np.flatnonzero(row_kind == k), row_owner, creation)
     _device_json(trace, name)
+    _pipeline_groups(trace, name, creation)
 
 
 def _device_json(trace: Trace, name: str) -> None:
@@ -94,11 +141,36 @@ def _device_json(trace: Trace, name: str) -> None:
     for i in np.flatnonzero(trace.kind == Kind.DEVICE).tolist():
         for field, column in (("adapter", 1), ("limits", 2)):
             try:
-                ok = isinstance(json.loads(trace.strings[int(trace.args[i, column])]), dict)
-            except ValueError:
-                ok = False
-            if not ok:
+                value = json.loads(trace.strings[int(trace.args[i, column])])
+            except (ValueError, RecursionError):
+                value = None
+            if not isinstance(value, dict):
                 _raise(name, trace, i, f"field {field!r} is not a JSON object")
+            problem = limits_problem(value) if field == "limits" else None
+            if problem:
+                _raise(name, trace, i, f"field 'limits': {problem}")
+
+
+def _pipeline_groups(trace: Trace, name: str, creation: dict[Obj, np.ndarray]) -> None:
+    """A pipeline with an explicit layout declares bindings only in the bind groups that layout has."""
+    layouts = creation[Obj.PIPELINE_LAYOUT]
+    for k in (Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE):
+        events = np.flatnonzero(trace.kind == k)
+        events = events[trace.args[events, SPECS[k].arg("pipeline_layout")] >= 0]
+        if not len(events):
+            continue
+        layout = trace.args[events, SPECS[k].arg("pipeline_layout")]
+        has = trace.nrows[layouts[layout]].astype(np.int64)
+        counts = trace.nrows[events].astype(np.int64)
+        row_ids = trace.row_ids(events)
+        bad = np.flatnonzero(trace.rows[row_ids, 0] >= np.repeat(has, counts))
+        if len(bad):
+            j = int(bad[0])
+            owner = int(np.searchsorted(np.cumsum(counts), j, side="right"))
+            i = int(events[owner])
+            _raise(name, trace, i, f"row {int(row_ids[j] - trace.row_start[i])}, field 'group' is "
+                                   f"{int(trace.rows[row_ids[j], 0])}, but its pipeline layout {int(layout[owner])} "
+                                   f"has {int(has[owner])} bind group layout(s)")
 
 
 def _rows(trace: Trace, name: str, spec: Spec, idx: np.ndarray, row_ids: np.ndarray, row_owner: np.ndarray,
@@ -169,6 +241,7 @@ def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
     checks: list[tuple[np.ndarray, str]] = []
     if role == NONNEG:
         checks.append((values < 0, "is negative ({})"))
+        checks.append((values >= MAX_SIZE, "is {}, past what any device allows (2^53)"))
     elif role == ACCESS:
         checks.append(((values < 0) | (values > max(Access)), "is not an access mode ({})"))
     elif role in (STR, OPT_STR):
@@ -188,6 +261,10 @@ def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
         late = np.zeros(len(values), dtype=bool)
         late[known] = made[values[known]] >= owner[known]
         checks.append((late, f"refers to {what} {{}} before the event that creates it"))
+    if f.name in _INDEX_FIELDS:
+        least = -1 if role == INT else 0  # a bind group's group: -1 when it has an explicit layout
+        checks.append(((values < least) | (values >= MAX_INDEX),
+                       "is {}, not " + ("-1 or " if least else "") + "an index below 2^16 (no device has more)"))
     for bad, why in checks:
         if bad.any():
             p = int(np.flatnonzero(bad)[0])

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from ...traces import Trace, load
+from ...traces import Trace
+from ...traces.cli import load_file
 from ...traces.errors import InputError
+from ...traces.safe_text import write_file
 from ..plan import Plan
 from .rules import RULES
 
@@ -48,7 +49,11 @@ def _run(args: argparse.Namespace) -> int:
     from .driver import check
     from .report import json, junit, sarif, text
 
-    trace = load(args.trace, partial=args.partial)
+    if args.limit < 0:
+        raise InputError(f"--limit {args.limit}: the findings shown per rule is a count, 0 or more")
+    if args.passes:
+        _count_is_ascii(args.passes)
+    trace = load_file(args.trace, partial=args.partial)
     target: Trace | Plan = trace
     if args.pool or args.passes:
         from ..planner import plan
@@ -63,8 +68,17 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result.accepted(args.strict) else 1
 
 
+def _count_is_ascii(passes: str) -> None:
+    """A pass policy's count in ASCII digits: ``str.isdigit`` also takes '²', which ``int`` refuses."""
+    count = passes.partition("/")[0].partition(":")[2]
+    if count and not (count.isascii() and count.isdigit()):
+        raise InputError(f"pass policy {passes!r}: the count after ':' is written in the digits 0-9, as in "
+                         f"max-tasks:32")
+
+
 def _write(path: str, content: str) -> None:
+    """A report file, written whole or not at all, never through another user's link (``safe_text.output``)."""
     try:
-        Path(path).write_text(content, encoding="utf-8")
+        write_file(path, content)
     except OSError as e:
         raise InputError(f"cannot write {path!r}: {e.strerror}") from None

@@ -57,6 +57,7 @@ CALL_NAMES = {
     Kind.RESOLVE_QUERY_SET: "resolve_query_set",
 }
 _NAMED_BY_PIPELINE = (Kind.DISPATCH, Kind.DISPATCH_INDIRECT, *DRAWS)
+_LIMIT_CAP = 1 << 53
 
 
 class Located(TypedDict, total=False):
@@ -165,8 +166,16 @@ class Facts:
 
     @cached_property
     def limits(self) -> dict[str, int]:
+        """The known limits (``DEFAULT_LIMITS``'s keys, spelt with '-'), WebGPU's defaults for those the trace
+        lacks. A value that is not a usable integer (possible only in a trace that skipped validation) counts as
+        absent; values are capped at 2^53, past every size a valid trace holds, to keep numpy's int64 exact."""
         given = {str(k).replace("_", "-"): v for k, v in (self.trace.limits or {}).items()}
-        return {k: int(given.get(k, v)) for k, v in DEFAULT_LIMITS.items()}
+        out = {}
+        for k, default in DEFAULT_LIMITS.items():
+            v = given.get(k, default)
+            least = 1 if k.endswith("-alignment") else 0
+            out[k] = min(v, _LIMIT_CAP) if isinstance(v, int) and not isinstance(v, bool) and v >= least else default
+        return out
 
     @cached_property
     def owners(self) -> Owners:

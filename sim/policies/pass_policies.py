@@ -146,7 +146,7 @@ def parse_passes(spec: str | PassPolicy) -> PassPolicy:
                           f"(written NAME[:N][/UPLOAD], N for max-tasks, UPLOAD one of {', '.join(UPLOADS)})")
     if colon and not cls.takes_count:
         raise PolicyError(f"pass policy {name!r} takes no count (only max-tasks:N does): {text!r}")
-    if colon and not (count.isdigit() and int(count) > 0):
+    if colon and not (count.isascii() and count.isdigit() and int(count) > 0):
         raise PolicyError(f"max-tasks needs a positive count, as in max-tasks:32: {text!r}")
     if upload and upload not in UPLOADS:
         raise PolicyError(f"unknown upload {upload!r} in {text!r}; valid: {', '.join(UPLOADS)}")

@@ -4,13 +4,16 @@ Error-severity findings fail their rule's test case; warnings leave it passing a
 its output. The proof goes in the case of the rule it rests on (the one whose findings break
 program order). Events the checker could not model (``coverage``), where there are any, get a case
 of their own after the rules' that lists them, and fails under ``strict``. No timestamps or
-durations, so the file is byte-identical for the same input.
+durations, so the file is byte-identical for the same input. Every attribute and text goes through
+``xml_text``: characters XML 1.0 forbids (a label's escape sequence) are written as ``\x1b``, so the file
+stays well formed whatever the trace holds.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ....traces.safe_text import xml_text
 from ..driver import CheckResult
 from ..rule import ERROR
 
@@ -42,8 +45,17 @@ def junit(result: CheckResult, name: str, strict: bool = False) -> str:
     if result.unmodelled:
         _unmodelled(ET.SubElement(suite, "testcase", {"classname": "wgtrace.check", "name": UNMODELLED, "time": "0"}),
                     result, strict)
+    _clean(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _clean(root: ET.Element) -> None:
+    """Every attribute value and text of the tree in characters XML 1.0 allows."""
+    for element in root.iter():
+        element.attrib.update({k: xml_text(v) for k, v in element.attrib.items()})
+        if element.text:
+            element.text = xml_text(element.text)
 
 
 def _unmodelled(case: ET.Element, result: CheckResult, strict: bool) -> None:

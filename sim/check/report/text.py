@@ -1,8 +1,10 @@
 """A check result as text for people: each finding where it happened, each kind of call the checker could not
-model, then the verdict and what it proves."""
+model, then the verdict and what it proves. Every line is passed through ``printable``: what a trace names
+(labels, call sites, the program) reaches the terminal with its control characters escaped, one line each."""
 
 from __future__ import annotations
 
+from ....traces.safe_text import printable
 from ..driver import CheckResult
 from ..rule import Finding
 
@@ -12,6 +14,8 @@ def text(result: CheckResult, name: str, limit: int = 20) -> str:
     names), then the verdict and what it proves."""
     lines = [f"wgtrace check {name}  (pool {result.pool}, passes {result.passes}, "
              f"{result.stats['events']:,} events)"]
+    if result.cut_short:
+        lines.append(f"cut short: {result.cut_short['note']}")
     for r in result.rules:
         found = result.of(r.id)
         for x in found[:limit]:
@@ -30,7 +34,7 @@ def text(result: CheckResult, name: str, limit: int = 20) -> str:
     if result.findings:
         lines.append(f"{len(result.errors):,} errors, {len(result.warnings):,} warnings ({counts})")
     lines.append(f"{result.verdict}. {result.proof()}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(printable, lines)) + "\n"  # a trace's labels and sites: escapes shown, never obeyed
 
 
 def _where(x: Finding) -> str:

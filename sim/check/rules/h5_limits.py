@@ -5,7 +5,9 @@ What it finds
     end of its buffer or above the binding-size limit, a write/copy/clear/indirect offset or size
     not a multiple of 4 or past the end of its buffer; a texture copy whose ``bytes_per_row`` is not a
     multiple of 256 (buffer<->texture copies), whose buffer offset is not a multiple of the texel block
-    size, whose buffer side runs past the end, or whose box reaches past its texture's subresource.
+    size, whose buffer side runs past the end, or whose box reaches past its texture's subresource; a
+    buffer larger than ``max-buffer-size``, a dispatch of more workgroups in a dimension than
+    ``max-compute-workgroups-per-dimension``, a bind group set at an index from ``max-bind-groups`` on.
 
 Why it matters
     The device rejects the call with a validation error. A pool that places allocations at a finer
@@ -16,6 +18,9 @@ An example
     group = device.create_bind_group(layout=layout, entries=[
         {"binding": 0, "resource": {"buffer": page, "offset": 128, "size": 256}}])  # 128 % 256 != 0
     device.queue.write_buffer(x, 0, data, 0, 6)  # 6 bytes: not a multiple of 4
+    compute.dispatch_workgroups(70000)  # more than 65535 workgroups in x
+
+Bounds are compared as ``offset > size - length``, never ``offset + length > size``, which int64 could wrap.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ _RANGES = (
 
 def limits(f: Facts) -> list[Finding]:
     problems = _Problems(f)
+    _device_limits(f, problems)
     _bind_groups(f, problems)
     _dynamic_offsets(f, problems)
     _ranges(f, problems)
@@ -56,9 +62,10 @@ class _Problems:
     def __init__(self, f: Facts):
         self.f = f
         self.why: dict[tuple[int, int], list[str]] = {}
-        self.where: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self.where: dict[tuple[int, int], tuple[int | None, int, int]] = {}
 
-    def note(self, key: tuple[int, int], why: str, b: int, lo: int, hi: int) -> None:
+    def note(self, key: tuple[int, int], why: str, b: int | None, lo: int = 0, hi: int = 0) -> None:
+        """Record what is wrong with a call; ``b`` the resource it touches (None: none, as for a dispatch)."""
         self.why.setdefault(key, []).append(why)
         self.where.setdefault(key, (b, lo, hi))
 
@@ -73,7 +80,7 @@ class _Problems:
         if checked % align:
             self.note(key, f"{name}: offset {checked} is not a multiple of the {kind} offset alignment {align}",
                       b, off, off + n)
-        if off + n > size[b]:
+        if off + n > int(size[b]):
             self.note(key, f"{name}: {byte_span(off, off + n)} run past the end of {self.f.buffer_name(b)} "
                            f"({int(size[b])} bytes)", b, off, off + n)
         if dyn is None and n > biggest:
@@ -85,9 +92,33 @@ class _Problems:
             i = key[0]
             b, lo, hi = self.where[key]
             call = self.f.call(i)
+            located = self.f.located(b, lo, hi) if b is not None else {}
             out.append(RULE.finding(i, self.f.site(i), call, f"{call} at {self.f.site(i)}: " + "; ".join(self.why[key]),
-                                    **self.f.located(b, lo, hi)))
+                                    **located))
         return out
+
+
+def _device_limits(f: Facts, problems: _Problems) -> None:
+    """What no call may exceed on this device: buffer sizes, workgroups per dimension, bind group indices."""
+    t, lim = f.trace, f.limits
+    biggest = lim["max-buffer-size"]
+    creates = f.buffer_events
+    for b in np.flatnonzero(f.buffer_size > biggest).tolist():
+        size = int(f.buffer_size[b])
+        problems.note((int(creates[b]), -1), f"size {size:,} bytes exceeds the device's max-buffer-size "
+                                             f"{biggest:,}", b, 0, size)
+    most = lim["max-compute-workgroups-per-dimension"]
+    dispatches = f.of(Kind.DISPATCH)
+    counts = t.args[dispatches, 1:4]
+    for j in np.flatnonzero((counts > most).any(axis=1)).tolist():
+        over = [f"{int(n):,} in {axis}" for axis, n in zip("xyz", counts[j].tolist(), strict=True) if n > most]
+        problems.note((int(dispatches[j]), -1), f"{', '.join(over)} workgroups exceed the device's "
+                                                f"max-compute-workgroups-per-dimension {most:,}", None)
+    groups = lim["max-bind-groups"]
+    sets = f.of(Kind.SET_BIND_GROUP)
+    for i in sets[t.args[sets, 1] >= groups].tolist():
+        problems.note((i, -1), f"bind group index {int(t.args[i, 1])} is not below the device's max-bind-groups "
+                               f"{groups}", None)
 
 
 def _bind_groups(f: Facts, problems: _Problems) -> None:
@@ -104,7 +135,7 @@ def _bind_groups(f: Facts, problems: _Problems) -> None:
     biggest = np.where(acc == Access.UNIFORM, lim["max-uniform-buffer-binding-size"],
                        lim["max-storage-buffer-binding-size"])
     room = np.append(size, 0)[np.where(is_buffer, buf, -1)]  # texture and sampler rows name no buffer
-    bad = is_buffer & ((off % align != 0) | (off + n > room) | (n > biggest))
+    bad = is_buffer & ((off % align != 0) | (n > room) | (off > room - n) | (n > biggest))
     for j in np.flatnonzero(bad).tolist():
         problems.binding((int(owner[j]), int(slot[j])), f"binding {int(slot[j])}", int(buf[j]), int(off[j]),
                          int(n[j]), int(acc[j]), None)
@@ -146,7 +177,8 @@ def _ranges(f: Facts, problems: _Problems) -> None:
         length = a[:, size_col] if size_col is not None else np.full(len(events), INDIRECT_ARGS_BYTES)
         bad = length % 4 != 0
         for _, bcol, ocol in parts:
-            bad |= (a[:, ocol] % 4 != 0) | (a[:, ocol] + length > size[a[:, bcol]])
+            room = size[a[:, bcol]]
+            bad |= (a[:, ocol] % 4 != 0) | (length > room) | (a[:, ocol] > room - length)
         for j in np.flatnonzero(bad).tolist():
             i, m = int(events[j]), int(length[j])
             ranges = [(name, int(a[j, bcol]), int(a[j, ocol])) for name, bcol, ocol in parts]
@@ -157,7 +189,7 @@ def _ranges(f: Facts, problems: _Problems) -> None:
                 problems.note((i, -1), f"size {m} is not a multiple of 4", ranges[0][1], ranges[0][2],
                               ranges[0][2] + m)
             for name, b, o in ranges:
-                if o + m > size[b]:
+                if o + m > int(size[b]):
                     problems.note((i, -1), f"{name}{byte_span(o, o + m)} run past the end of {f.buffer_name(b)} "
                                            f"({int(size[b])} bytes)", b, o, o + m)
 
