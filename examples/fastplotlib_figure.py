@@ -22,12 +22,11 @@ os.environ.setdefault("RENDERCANVAS_FORCE_OFFSCREEN", "1")
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
-import struct  # noqa: E402
-import zlib  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import fastplotlib as fpl  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .frames import save_frame  # noqa: E402
 
 
 def render(width: int, height: int) -> tuple[list[str], np.ndarray]:
@@ -51,28 +50,6 @@ def render(width: int, height: int) -> tuple[list[str], np.ndarray]:
         print(f"frame {i}: {digests[-1]}")
     # no figure.close(): fastplotlib 0.7's offscreen show() leaves nothing for close() to close
     return digests, frame
-
-
-def write_png(path: Path, rgba: np.ndarray) -> None:
-    """Write an (h, w, 4) uint8 array as an 8-bit RGBA PNG (zlib only, no image library)."""
-    h, w, _ = rgba.shape
-    raw = b"".join(b"\x00" + rgba[y].tobytes() for y in range(h))  # filter type 0 on each row
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
-                     + chunk(b"IEND", b""))
-
-
-def save_frame(path: str, frame: np.ndarray) -> None:
-    """Write the frame as .npy (when the name ends so) or PNG."""
-    target = Path(path)
-    if target.suffix == ".npy":
-        np.save(target, frame)
-    else:
-        write_png(target, np.ascontiguousarray(frame, dtype=np.uint8))
 
 
 def main(argv: list[str] | None = None) -> str:

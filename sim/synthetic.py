@@ -40,12 +40,8 @@ DRAW_FORMAT = "r32uint"
 Op = tuple
 
 
-def kernel_wgsl(n_inputs: int, with_uniform: bool) -> str:
-    """A kernel whose output word i mixes every input word j with j % len(out) == i."""
-    decls = [f"@group(0) @binding({k}) var<storage, read> in{k}: array<u32>;" for k in range(n_inputs)]
-    decls.append(f"@group(0) @binding({n_inputs}) var<storage, read_write> out: array<u32>;")
-    if with_uniform:
-        decls.append(f"@group(0) @binding({n_inputs + 1}) var<uniform> params: vec4<u32>;")
+def _mix(n_inputs: int, with_uniform: bool) -> tuple[str, str]:
+    """WGSL folding every input word j with j % n == i into ``acc``, and the uniform's seed of it."""
     mix = "".join(
         f"""
     for (var j = i; j < arrayLength(&in{k}); j = j + n) {{
@@ -55,6 +51,16 @@ def kernel_wgsl(n_inputs: int, with_uniform: bool) -> str:
         for k in range(n_inputs)
     )
     seed = "params.x ^ (params.y * 3u) ^ (params.z * 5u) ^ (params.w * 7u)" if with_uniform else "0u"
+    return mix, seed
+
+
+def kernel_wgsl(n_inputs: int, with_uniform: bool) -> str:
+    """A kernel whose output word i mixes every input word j with j % len(out) == i."""
+    decls = [f"@group(0) @binding({k}) var<storage, read> in{k}: array<u32>;" for k in range(n_inputs)]
+    decls.append(f"@group(0) @binding({n_inputs}) var<storage, read_write> out: array<u32>;")
+    if with_uniform:
+        decls.append(f"@group(0) @binding({n_inputs + 1}) var<uniform> params: vec4<u32>;")
+    mix, seed = _mix(n_inputs, with_uniform)
     return "\n".join(decls) + f"""
 
 @compute @workgroup_size({WORKGROUP})
@@ -75,15 +81,7 @@ def draw_wgsl(n_inputs: int, with_uniform: bool, width: int) -> str:
     decls = [f"@group(0) @binding({k}) var<storage, read> in{k}: array<u32>;" for k in range(n_inputs)]
     if with_uniform:
         decls.append(f"@group(0) @binding({n_inputs}) var<uniform> params: vec4<u32>;")
-    mix = "".join(
-        f"""
-    for (var j = i; j < arrayLength(&in{k}); j = j + n) {{
-        acc = (acc ^ in{k}[j]) * 0x9E3779B1u;
-        acc = (acc << 13u) | (acc >> 19u);
-    }}"""
-        for k in range(n_inputs)
-    )
-    seed = "params.x ^ (params.y * 3u) ^ (params.z * 5u) ^ (params.w * 7u)" if with_uniform else "0u"
+    mix, seed = _mix(n_inputs, with_uniform)
     return "\n".join(decls) + f"""
 
 @vertex
