@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -16,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..sim.metrics import load_costs
-from ..traces import Kind, Trace, load
+from ..traces import Kind, Trace
+from ..traces.cli import load_file
 from ..traces.errors import InputError
 from ..traces.summary import bytes_text
 from .device import DEFAULT_TIMEOUT_S, adapter_name, open_device
@@ -54,8 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adapter", default=None, help="use the first adapter whose name contains this")
-    p.add_argument("--seed", type=int, default=0, help="seed of synthetic data and random programs (default 0)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+    p.add_argument("--seed", type=_natural, default=0, help="seed of synthetic data and random programs (default 0)")
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S,
                    help=f"give up when the device makes no progress for this long (default {DEFAULT_TIMEOUT_S:g} s)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -77,9 +79,17 @@ def _natural(text: str) -> int:
     return n
 
 
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(s) or s <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return s
+
+
 def _open(args: argparse.Namespace) -> tuple[Engine, str]:
-    if args.timeout <= 0:
-        raise InputError(f"--timeout must be positive, not {args.timeout:g}")
     device = open_device(args.adapter)
     return Engine(device, args.timeout), adapter_name(device.adapter)
 
@@ -94,7 +104,7 @@ def _policies(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    trace = load(args.trace)
+    trace = load_file(args.trace)
     policies = _policies(args)
     costs = load_costs(args.costs)
     engine, adapter = _open(args)

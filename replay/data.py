@@ -16,12 +16,16 @@ random values there make a kernel loop billions of times or dispatch billions of
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..sim.plan import Plan
 from ..traces import BufferUsage, Kind, Trace
+from ..traces.errors import InputError
+from ..traces.schema import KIND_NAMES
+from ..traces.summary import bytes_text
 
 BUFFER_WRITES = (Kind.WRITE_BUFFER, Kind.MAPPED_WRITE)
 WRITES = (*BUFFER_WRITES, Kind.WRITE_TEXTURE)
@@ -49,6 +53,7 @@ def synthetic(seed: int, key: int, size: int) -> bytes:
 def payloads(plan: Plan, seed: int = 0) -> Payloads:
     """The bytes of every write of ``plan``, made before the replay starts so that no run times them."""
     trace, source = plan.trace, plan.source
+    _refuse_oversized(trace)
     usage = source.args[source.where(Kind.BUFFER_CREATE), 2]
     data: dict[int, bytes] = {}
     recorded = 0
@@ -66,6 +71,33 @@ def payloads(plan: Plan, seed: int = 0) -> Payloads:
             blob = synthetic(seed, src if src >= 0 else _INSERTED_KEY + i, size)
         data[i] = blob
     return Payloads(data, recorded, len(data) - recorded)
+
+
+def host_memory() -> int:
+    """Bytes of physical memory on this machine (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+def _refuse_oversized(trace: Trace) -> None:
+    """InputError, before a byte is made: a buffer write larger than its buffer (wgpu would refuse it, after
+    the bytes were made), or writes that together need more host memory than half of this machine's."""
+    writes = trace.where(*BUFFER_WRITES)
+    sizes = trace.args[trace.where(Kind.BUFFER_CREATE), 1]
+    size, buffer = trace.args[writes, 2], trace.args[writes, 0]
+    past = np.flatnonzero(size > sizes[buffer] - np.minimum(trace.args[writes, 1], sizes[buffer]))
+    if len(past):
+        i = int(writes[past[0]])
+        raise InputError(f"event {i} ({KIND_NAMES[int(trace.kind[i])]} at {trace.site_of(i)}): writes "
+                         f"{bytes_text(int(trace.args[i, 2]))} at offset {int(trace.args[i, 1])} of buffer "
+                         f"{int(trace.args[i, 0])}, which holds {bytes_text(int(sizes[trace.args[i, 0]]))}")
+    total = sum(int(trace.args[i, _SIZE[int(trace.kind[i])]]) for i in trace.where(*WRITES).tolist())
+    memory = host_memory()
+    if memory and total > memory // 2:
+        raise InputError(f"the plan's writes carry {bytes_text(total)}, more than half of this machine's "
+                         f"{bytes_text(memory)}: replay makes every write's bytes before it starts")
 
 
 def _blob(trace: Trace, i: int, size: int) -> bytes | None:

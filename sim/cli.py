@@ -13,7 +13,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from ..traces import load
+from ..traces.cli import load_file
 from ..traces.summary import bytes_text
 from .metrics.cost import Costs, load_costs
 from .metrics.simulate import Metrics, simulate
@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: str):
-    trace = load(path, partial=True)
+    trace = load_file(path, partial=True)
     if trace.cut_short:
         print(f"note: {trace.cut_short}", file=sys.stderr)
     return trace

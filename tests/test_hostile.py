@@ -174,14 +174,38 @@ def test_pipeline_groups_past_its_layout_are_a_format_error(tmp_path):
                                 "has 1 bind group layout(s)")
 
 
-@pytest.mark.xfail(raises=IndexError, reason="sim/planner/bindings.py _declarations: `layouts[g]` indexes the "
-                                             "pipeline layout's rows unchecked (validation now refuses such traces)")
 def test_the_planner_itself_survives_a_mismatched_layout():
     from wgtrace.sim.planner import plan
 
-    with pytest.raises(InputError):  # or plans it; anything but an IndexError
+    with pytest.raises(InputError, match="event 4: the pipeline declares a binding in group 2, but its pipeline "
+                                         "layout 0 has 1 bind group layout"):
         plan(mismatched_layout().build(), "sliced", "as-recorded")
-        raise InputError("planned")
+
+
+def misplaced(kind: Kind) -> App:
+    """A draw (or execute_bundles) recorded into a compute pass: the device rejects it, the planner's
+    re-recording loop once raised KeyError on it (found by the fuzz run)."""
+    app = App()
+    e = app.encoder()
+    ps = app.begin(e)
+    if kind == Kind.DRAW:
+        app.add(Kind.DRAW, 40, pass_encoder=ps, vertex_count=3, instance_count=1)
+    else:
+        app.add(kind, 40, render_pass=ps, rows=[])
+    app.add(Kind.PASS_END, compute_pass=ps)
+    app.submit(e)
+    return app
+
+
+@pytest.mark.parametrize("kind, call", [(Kind.DRAW, "draw"), (Kind.EXECUTE_BUNDLES, "execute_bundles")])
+def test_a_render_command_in_a_compute_pass_is_h4_and_refused_by_re_recording(tmp_path, kind, call):
+    path = saved(tmp_path, misplaced(kind))
+    out = wgtrace("check", path)
+    assert out.returncode == 1 and f"{call} at app.py:40 in the compute pass begun at app.py:3, which does not " \
+                                   "take it" in out.stdout, out.stdout
+    refused(wgtrace("sim", path, "--pass", "batched"), f"event 3 ({call} at app.py:40) is recorded into a compute "
+                                                       "pass, which does not take it (H4)")
+    assert wgtrace("sim", path).returncode == 0
 
 
 # -- huge bind group indices: refused by validation, and the checker bounded without it --------------
@@ -373,13 +397,45 @@ def test_traces_read_from_pipes_and_devices(tmp_path, corpus):
         refused(wgtrace(command, fifo, timeout=10), "fifo: nothing to read")
 
 
-@pytest.mark.xfail(reason="traces/reader.py _open/_size: `open()` of a FIFO waits for a writer and `seek` of a pipe "
-                          "raises ESPIPE; sim/cli.py and replay/cli.py call load() directly, not traces.cli.load_file",
-                   raises=(subprocess.TimeoutExpired, AssertionError))
-def test_sim_reads_a_fifo_without_hanging(tmp_path):
+@pytest.mark.parametrize("command", ["sim", "replay"])
+def test_sim_and_replay_read_a_fifo_without_hanging(tmp_path, command):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    refused(wgtrace("sim", fifo, timeout=5), "fifo")
+    refused(wgtrace(command, fifo, timeout=10), "fifo: nothing to read")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("--seed", "-1"), "--seed: must not be negative, not -1"),
+    (("--timeout", "nan"), "--timeout: must be a positive number of seconds, not 'nan'"),
+    (("--timeout", "inf"), "--timeout: must be a positive number of seconds, not 'inf'"),
+])
+def test_replay_options_out_of_range_are_refused(corpus, argv, words):
+    refused(wgtrace("replay", corpus, *argv), words)
+
+
+@pytest.mark.parametrize("value", ["NaN", "-1", "Infinity"])
+@pytest.mark.parametrize("command", ["sim", "replay"])
+def test_costs_that_are_not_finite_non_negative_are_refused(tmp_path, corpus, command, value):
+    costs = tmp_path / "costs.json"
+    costs.write_text(f'{{"dispatch": {value}}}')
+    refused(wgtrace(command, corpus, "--costs", costs),
+            "not a JSON object of cost parameters (dispatch must be a non-negative number of microseconds")
+
+
+def huge_write(buffer_size: int, write_size: int) -> App:
+    app = App()
+    b = app.buffer(buffer_size)
+    app.write(b, 0, write_size, line=30)
+    app.submit(app.encoder())
+    return app
+
+
+def test_replay_refuses_writes_past_their_buffer_or_past_memory_before_making_their_bytes(tmp_path):
+    small = saved(tmp_path, huge_write(1024, 1 << 36), "small")
+    refused(wgtrace("replay", small), "event 2 (write_buffer at app.py:30): writes 64.0 GiB at offset 0 of buffer 0, "
+                                      "which holds 1.0 KiB")
+    huge = saved(tmp_path, huge_write(1 << 50, 1 << 50), "huge")
+    refused(wgtrace("replay", huge), "the plan's writes carry 1048576.0 GiB, more than half of this machine's")
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")

@@ -428,3 +428,13 @@ def test_reports_of_a_trace_without_stacks_say_none(tmp_path, capsys):
     (result,) = json.loads((tmp_path / "h.sarif").read_text())["runs"][0]["results"]
     assert "stacks" not in result
 
+
+
+def test_an_error_raised_inside_a_library_is_described_at_the_programs_line():
+    from wgtrace.tracer.recorder import describe
+
+    try:
+        json.loads("not json")  # the exception's innermost frame is the standard library's
+    except ValueError as e:
+        line = e.__traceback__.tb_lineno if e.__traceback__ else 0
+        assert describe(e) == f"JSONDecodeError at tests/test_tracer_stacks.py:{line}"

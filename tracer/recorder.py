@@ -38,7 +38,7 @@ from ..traces.errors import InputError, TraceError
 from ..traces.schema import Kind, Obj
 from ..traces.writer import TraceWriter, journal_path, make_header
 from .capture import Capture
-from .sites import Captured, Sites, package_dir
+from .sites import LIBRARY, PROGRAM, Captured, Sites, package_dir
 
 # Signals whose default action would cut an event in half; handled while recording (see deliver).
 _SIGNALS: dict[signal.Signals, Callable[[int, FrameType | None], Any] | signal.Handlers] = {
@@ -348,13 +348,13 @@ os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, 
 
 def describe(error: BaseException) -> str:
     """"ValueError at app.py:12": the exception and the program's innermost line it passed through."""
-    site = None
-    tb: TracebackType | None = error.__traceback__
     sites = Sites(len, SKIP_DIRS)
+    best: dict[int, str] = {}  # kind -> innermost line of that kind; the program's wins over a library's
+    tb: TracebackType | None = error.__traceback__
     while tb is not None:
-        if sites.outside(tb.tb_frame) is tb.tb_frame:
-            site = sites.text(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        best[sites.kind(tb.tb_frame.f_code)] = sites.text(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
         tb = tb.tb_next
+    site = best.get(PROGRAM) or best.get(LIBRARY)
     return f"{type(error).__name__} at {site}" if site else type(error).__name__
 
 

@@ -324,16 +324,6 @@ class Sites:
             s = self._texts[key] = self.text(code.co_filename, line_at(code, lasti))
         return s
 
-    # -- for describe() and other callers that want a frame ----------------------------------------
-
-    def outside(self, frame: FrameType | None) -> FrameType | None:
-        """The first frame at or above ``frame`` that is not wgpu's or wgtrace's."""
-        while frame is not None:
-            if self.kind(frame.f_code) != SKIP:
-                return frame
-            frame = frame.f_back
-        return None
-
     def text(self, path: str, lineno: int | None) -> str:
         """"file:line"; files under the working directory are given relative to it.
 

@@ -14,7 +14,7 @@ import stat
 import sys
 import tempfile
 from importlib.metadata import entry_points, version
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, NoReturn, cast
 
 from .errors import InputError, TraceError
 from .model import Trace
@@ -27,8 +27,15 @@ _OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # what only a write 
 STREAM_LIMIT = 16 << 30  # a trace read from a pipe is spooled to a temporary file up to this size
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments in one line, as every other bad input (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {printable(message)}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="wgtrace", description="Record, check, simulate and replay wgpu traces.")
+    parser = _Parser(prog="wgtrace", description="Record, check, simulate and replay wgpu traces.")
     parser.add_argument("--version", action="version", version=f"wgtrace {version('wgtrace')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for ep in sorted(entry_points(group="wgtrace.commands"), key=lambda e: e.name):

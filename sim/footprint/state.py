@@ -23,6 +23,16 @@ PIPELINES = (Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE)
 _STATE = (Kind.SET_PIPELINE, Kind.SET_BIND_GROUP, Kind.SET_VERTEX_BUFFER, Kind.SET_INDEX_BUFFER,
           Kind.EXECUTE_BUNDLES)
 PASS_MAKERS = tuple(k for k, spec in SPECS.items() if spec.creates == Obj.PASS)
+_COMPUTE, _RENDER, _BUNDLE = Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN, Kind.BUNDLE_ENCODER_CREATE
+PASS_NAMES: dict[int, str] = {_COMPUTE: "compute pass", _RENDER: "render pass", _BUNDLE: "render bundle encoder"}
+# the passes that take each pass command (WebGPU's GPUComputePassEncoder, GPURenderPassEncoder, GPURenderBundleEncoder)
+TAKEN_BY = {
+    **dict.fromkeys(DISPATCHES, (_COMPUTE,)),
+    **dict.fromkeys((Kind.SET_VERTEX_BUFFER, Kind.SET_INDEX_BUFFER, *DRAWS), (_RENDER, _BUNDLE)),
+    **dict.fromkeys((Kind.RENDER_STATE, Kind.BEGIN_OCCLUSION_QUERY, Kind.END_OCCLUSION_QUERY, Kind.EXECUTE_BUNDLES),
+                    (_RENDER,)),
+    Kind.PASS_END: (_COMPUTE, _RENDER),
+}
 ANY_SLOT = 1 << 30  # a render pipeline whose vertex buffers are not known: every slot set counts
 
 
@@ -49,6 +59,21 @@ class Passes:
         finishes = trace.where(Kind.BUNDLE_FINISH)
         np.minimum.at(end, trace.args[finishes, 1], finishes)
         return cls(begin, kind, encoder, end)
+
+    def misplaced(self, trace: Trace) -> tuple[np.ndarray, np.ndarray]:
+        """(event, its pass's kind) of each pass command recorded into a kind of pass that does not take it:
+        a draw in a compute pass, a dispatch in a render pass, a compute pipeline set in a render pass (or
+        the reverse). The device rejects them; sorted by event."""
+        bad = []
+        for k, takers in TAKEN_BY.items():
+            e = trace.where(k)
+            bad.append(e[~np.isin(self.kind[trace.args[e, 0]], takers)])
+        sets = trace.where(Kind.SET_PIPELINE)
+        pipeline_kind = trace.kind[trace.where(*PIPELINES)][trace.args[sets, 1]]
+        compute_pass = self.kind[trace.args[sets, 0]] == _COMPUTE
+        bad.append(sets[compute_pass != (pipeline_kind == Kind.COMPUTE_PIPELINE)])
+        events = np.sort(np.concatenate(bad)).astype(np.int64)
+        return events, self.kind[trace.args[events, 0]]
 
 
 @dataclass(eq=False)

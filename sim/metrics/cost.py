@@ -9,6 +9,7 @@ Every parameter is the mean host time of one call (or one MiB) of raw wgpu-py, a
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -58,8 +59,9 @@ class Costs:
             raise ValueError("expected a JSON object")
         known = {f.name for f in fields(cls)}
         for name, value in values.items():
-            if name in known and name != "source" and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise ValueError(f"{name} must be a number of microseconds, not {value!r}")
+            if name in known and name != "source" and (isinstance(value, bool) or not isinstance(value, int | float)
+                                                         or not 0 <= value < math.inf):
+                raise ValueError(f"{name} must be a non-negative number of microseconds, not {value!r}")
         return replace(cls(), **{k: v for k, v in values.items() if k in known})
 
     def to_dict(self) -> dict:

@@ -16,6 +16,7 @@ from typing import overload
 import numpy as np
 
 from ...traces import Access, Kind, Trace
+from ...traces.errors import InputError
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _READ_ONLY_STORAGE = re.compile(r"((?:@\s*\w+\s*(?:\([^()]*\)\s*)?)+)(var\s*<\s*storage\s*(?:,\s*read\s*)?>)")
@@ -145,6 +146,9 @@ def _declarations(trace: Trace) -> tuple[_Sets, list[Declaration]]:
         module, own = int(args[event, 1]), int(args[event, 3])
         layouts = trace.rows_of(int(pipeline_layouts[own]))[:, 0].tolist() if own >= 0 else []
         for r, (g, b) in enumerate(trace.rows_of(event)[:, :2].tolist()):
+            if own >= 0 and not 0 <= g < len(layouts):
+                raise InputError(f"event {event}: the pipeline declares a binding in group {g}, but its pipeline "
+                                 f"layout {own} has {len(layouts)} bind group layout(s)")
             slot = _node(_L, layouts[g], 0, b) if own >= 0 else _node(_P, p, g, b)
             if render:
                 sets.join(slot, _FROZEN)

@@ -30,6 +30,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...traces.digest import digest
+from ...traces.errors import InputError
+from ...traces.schema import KIND_NAMES
+from ..footprint.state import PASS_NAMES, Passes
 from ..policies import PassPolicy
 from .emitter import DROP, NO_ARGS, Emitter
 from .kinds import (
@@ -126,7 +129,17 @@ class RerecordingLoop(Loop):
             self._render_init(render)
 
     def _render_init(self, render: RenderProgram) -> None:
-        """The render side: render passes (at their end), texture uploads and copies, bundles, query work."""
+        """The render side: render passes (at their end), texture uploads and copies, bundles, query work.
+
+        A pass command in a kind of pass that does not take it (a draw in a compute pass) is refused: the
+        device rejects the program, and a re-recorded pass of the other kind would not be that program."""
+        trace = self.emitter.trace
+        misplaced, pass_kind = Passes.of(trace).misplaced(trace)
+        if len(misplaced):
+            i = int(misplaced[0])
+            raise InputError(f"event {i} ({KIND_NAMES[int(trace.kind[i])]} at {trace.site_of(i)}) is recorded into a "
+                             f"{PASS_NAMES[int(pass_kind[0])]}, which does not take it (H4); "
+                             f"only as-recorded plans a program the device rejects")
         self.n_buffers = len(self.emitter.sizes)
         self.pass_events, self.pass_lo, self.pass_hi = render.pass_events, render.pass_lo, render.pass_hi
         self.pass_resource, self.pass_submit = render.pass_resource, render.pass_submit

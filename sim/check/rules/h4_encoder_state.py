@@ -2,7 +2,8 @@
 
 What it finds
     A command in the wrong encoder state: a copy, clear or new pass while a compute or render pass is
-    open, a pass command after its pass ended (or its bundle encoder finished), recording into a
+    open, a pass command after its pass ended (or its bundle encoder finished) or in a kind of pass that
+    does not take it (a draw in a compute pass, a compute pipeline in a render pass), recording into a
     finished encoder, a dispatch or draw with no pipeline, or a submit of an encoder not finished or
     already submitted.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ....traces import Kind
-from ...footprint.state import DRAWS
+from ...footprint.state import DRAWS, PASS_NAMES
 from ..facts import Facts
 from ..rule import ERROR, Finding, Rule
 
@@ -34,12 +35,13 @@ _ON_ENCODER = (Kind.COPY, Kind.CLEAR, Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN, K
                Kind.COPY_BUFFER_TO_TEXTURE, Kind.COPY_TEXTURE_TO_BUFFER, Kind.COPY_TEXTURE_TO_TEXTURE,
                Kind.RESOLVE_QUERY_SET, Kind.WRITE_TIMESTAMP)
 _BEGINS = (Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN)
-_PASS_NAME = {Kind.PASS_BEGIN: "compute pass", Kind.RENDER_PASS_BEGIN: "render pass",
-              Kind.BUNDLE_ENCODER_CREATE: "render bundle encoder"}
 
 
 def encoder_state(f: Facts) -> list[Finding]:
-    found = _after_end(f) + _while_open(f) + _no_pipeline(f) + _submits(f)
+    misplaced = _misplaced(f)
+    wrong = {i for i, _, _ in misplaced}
+    no_pipeline = [x for x in _no_pipeline(f) if x[0] not in wrong]
+    found = _after_end(f) + _while_open(f) + misplaced + no_pipeline + _submits(f)
     out = []
     for i, other, why in found:
         call = f.call(i)
@@ -63,7 +65,7 @@ def _after_end(f: Facts) -> list[tuple[int, int, str]]:
     pass_id = _pass_of(t, in_pass)
     ended = passes.end[pass_id]
     late = np.flatnonzero(in_pass > ended)
-    found = [(int(in_pass[k]), int(ended[k]), f"on a {_PASS_NAME[Kind(int(passes.kind[pass_id[k]]))]} that already "
+    found = [(int(in_pass[k]), int(ended[k]), f"on a {PASS_NAMES[Kind(int(passes.kind[pass_id[k]]))]} that already "
               f"{'finished' if passes.kind[pass_id[k]] == Kind.BUNDLE_ENCODER_CREATE else 'ended'} at {{other}}")
              for k in late.tolist()]
     on_encoder = f.of(*_ON_ENCODER)
@@ -100,7 +102,21 @@ def _while_open(f: Facts) -> list[tuple[int, int, str]]:
     for i, e in zip(on_encoder[open_pass].tolist(), encoder[open_pass].tolist(), strict=True):
         mine = np.flatnonzero((pass_encoder == e) & (begins < i) & (pass_end > i))
         b = int(begins[mine[-1]])
-        found.append((i, b, f"while the {_PASS_NAME[Kind(int(t.kind[b]))]} begun at {{other}} is still open"))
+        found.append((i, b, f"while the {PASS_NAMES[Kind(int(t.kind[b]))]} begun at {{other}} is still open"))
+    return found
+
+
+def _misplaced(f: Facts) -> list[tuple[int, int, str]]:
+    """Pass commands in a kind of pass that does not take them: a draw in a compute pass, a dispatch in a
+    render pass, a compute pipeline set in a render pass or bundle."""
+    t, passes = f.trace, f.passes
+    events, pass_kind = passes.misplaced(t)
+    found = []
+    for i, k in zip(events.tolist(), pass_kind.tolist(), strict=True):
+        where = f"the {PASS_NAMES[Kind(k)]} begun at {{other}}"
+        why = (f"sets a {'compute' if k != Kind.PASS_BEGIN else 'render'} pipeline in {where}"
+               if t.kind[i] == Kind.SET_PIPELINE else f"in {where}, which does not take it")
+        found.append((i, int(passes.begin[t.args[i, 0]]), why))
     return found
 
 
