@@ -27,6 +27,7 @@ from test_check_render import LOAD, SAMPLED, SAMPLER, STORE, RenderApp
 from wgtrace.sim import check, plan, simulate
 from wgtrace.sim.planner.uploads import padded_layout, repack, staged_texture_bytes
 from wgtrace.sim.policies import parse_passes, parse_pool, pass_names, pool_names
+from wgtrace.sim.workloads.render_loop import generate
 from wgtrace.traces import Access, BufferUsage, Kind, Trace, load, validate
 from wgtrace.traces.schema import AttachmentOps, Obj
 
@@ -34,8 +35,6 @@ from test_check_oracle import RandomPlan, Tape
 from test_check_rules import RO, RW, UNIFORM, App
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_check_render import generate  # noqa: E402
 
 DRAWS = (Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT, Kind.DRAW_INDEXED_INDIRECT)
 PASS_A0 = (Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN, Kind.BUNDLE_ENCODER_CREATE, Kind.SET_PIPELINE,

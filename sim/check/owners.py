@@ -89,7 +89,3 @@ class Owners:
         for i, x in zip(q.tolist(), al.tolist(), strict=True):
             out[i].append(x)
         return out
-
-    def at(self, buffer: int, lo: int, hi: int, t: int) -> tuple[int, ...]:
-        """The sorted allocations that own any of the bytes [lo, hi) of ``buffer`` at ``t``."""
-        return tuple(self.lists(np.array([buffer]), np.array([lo]), np.array([hi]), np.array([t]))[0])

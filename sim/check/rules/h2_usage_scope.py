@@ -120,14 +120,16 @@ def _self_copies(f: Facts) -> list[Finding]:
     a = f.trace.args
     copies = f.trace.where(Kind.COPY)
     copies = copies[a[copies, 1] == a[copies, 3]]
+    buffer, src, dst, size = (a[copies, k] for k in (1, 2, 4, 5))
+    owners = f.owners  # one lookup per side for all copies: a lookup sorts the whole allocation table
+    sources, destinations = owners.lists(buffer, src, src + size, copies), owners.lists(buffer, dst, dst + size, copies)
     out = []
-    for i in copies.tolist():
-        b, src, dst, size = (int(x) for x in a[i, [1, 2, 4, 5]])
-        text = (f"copy_buffer_to_buffer at {f.site(i)} copies {byte_span(src, src + size)} of {f.buffer_name(b)} "
-                f"to {byte_span(dst, dst + size)} of the same buffer: WebGPU forbids a copy within one buffer")
-        out.append(RULE.finding(i, f.site(i), "copy_buffer_to_buffer", text, buffer=b, lo=dst, hi=dst + size,
-                                allocations=f.owners.at(b, src, src + size, i),
-                                other_allocations=f.owners.at(b, dst, dst + size, i)))
+    for k, i in enumerate(copies.tolist()):
+        b, s, d, n = int(buffer[k]), int(src[k]), int(dst[k]), int(size[k])
+        text = (f"copy_buffer_to_buffer at {f.site(i)} copies {byte_span(s, s + n)} of {f.buffer_name(b)} "
+                f"to {byte_span(d, d + n)} of the same buffer: WebGPU forbids a copy within one buffer")
+        out.append(RULE.finding(i, f.site(i), "copy_buffer_to_buffer", text, buffer=b, lo=d, hi=d + n,
+                                allocations=tuple(sources[k]), other_allocations=tuple(destinations[k])))
     return out
 
 
