@@ -24,7 +24,8 @@ from .policies import PolicyError, parse_passes, parse_pool, pass_names, pool_na
 TEXT_FIELDS = (
     ("events", "events", str), ("buffers_created", "buffers created", str),
     ("buffers_destroyed", "buffers destroyed", str), ("peak_reserved_bytes", "peak reserved", bytes_text),
-    ("peak_in_use_bytes", "peak in use", bytes_text), ("final_reserved_bytes", "reserved at the end", bytes_text),
+    ("peak_in_use_bytes", "peak in use", bytes_text), ("floor_bytes", "memory floor", bytes_text),
+    ("offline_peak_bytes", "offline planner", bytes_text), ("final_reserved_bytes", "reserved at the end", bytes_text),
     ("fragmentation_at_peak", "fragmentation at peak", lambda v: f"{v:.1%}"),
     ("mean_fragmentation", "mean fragmentation", lambda v: f"{v:.1%}"), ("passes_begun", "passes", str),
     ("encoders", "encoders", str), ("submits", "submits", str), ("dispatches", "dispatches", str),
@@ -34,6 +35,8 @@ TEXT_FIELDS = (
     ("bind_groups", "bind groups", str), ("set_pipelines", "set_pipeline calls", str),
     ("set_bind_groups", "set_bind_group calls", str),
 )
+# printed with their ratio to the floor: the memory a pool (and the offline planner) spends beyond the least possible
+OVER_FLOOR = ("peak_reserved_bytes", "offline_peak_bytes")
 # printed when the trace has a render side (textures, render passes, ...)
 RENDER_FIELDS = (
     ("render_passes", "render passes", str), ("draws", "draws", str), ("bundles_executed", "bundles executed", str),
@@ -77,7 +80,9 @@ def _sim(args: argparse.Namespace) -> int:
         return 0
     lines = [("trace", args.trace), ("pool", metrics.pool), ("passes", metrics.passes)]
     fields = TEXT_FIELDS + RENDER_FIELDS if has_render(trace) else TEXT_FIELDS
-    lines += [(label, show(getattr(metrics, name))) for name, label, show in fields]
+    lines += [(label, show(getattr(metrics, name)) + (f" ({over_floor(getattr(metrics, name), metrics.floor_bytes)} "
+                                                      "the floor)" if name in OVER_FLOOR else ""))
+              for name, label, show in fields]
     lines.append(("predicted CPU", f"{metrics.cost_us['total'] / 1000:.3f} ms ({costs.source})"))
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
@@ -110,11 +115,26 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def over_floor(value: int, floor: int) -> str:
+    """``value`` as a multiple of the memory floor ("1.25x"); "-" for a trace with no buffer."""
+    return f"{value / floor:,.2f}x" if floor else "-"
+
+
+def _floor_text(rows: list[dict]) -> str:
+    """The trace's floor and offline planner's arena, which every row shares, for a table's title."""
+    m = next((r for r in rows if "error" not in r), None)
+    if m is None:
+        return ""
+    return (f"; memory floor {bytes_text(m['floor_bytes'])}, offline greedy-by-size planner "
+            f"{bytes_text(m['offline_peak_bytes'])} ({over_floor(m['offline_peak_bytes'], m['floor_bytes'])})")
+
+
 def _table(result: dict, costs: Costs) -> Table:
-    table = Table(title=f"{result['trace']} ({result['events']:,} events); CPU: {costs.source}", title_justify="left")
+    table = Table(title=f"{result['trace']} ({result['events']:,} events{_floor_text(result['rows'])}); "
+                        f"CPU: {costs.source}", title_justify="left")
     render = result.get("render", False)
-    columns = ["pool", "pass", "buffers", "peak reserved", "peak in use", "frag", "passes", "encoders", "submits",
-               "writes", "staged", "copies", "dispatches"]
+    columns = ["pool", "pass", "buffers", "peak reserved", "x floor", "peak in use", "frag", "passes", "encoders",
+               "submits", "writes", "staged", "copies", "dispatches"]
     if render:
         columns += ["render passes", "draws", "tex uploads", "tex bytes", "tex memory"]
     for name in (*columns, "CPU ms"):
@@ -125,8 +145,9 @@ def _table(result: dict, costs: Costs) -> Table:
             continue
         m = Metrics(**row)
         cells = [m.pool, m.passes, f"{m.buffers_created:,}", bytes_text(m.peak_reserved_bytes),
-                 bytes_text(m.peak_in_use_bytes), f"{m.fragmentation_at_peak:.0%}", f"{m.passes_begun:,}",
-                 f"{m.encoders:,}", f"{m.submits:,}", f"{m.queue_writes:,}", bytes_text(m.staged_bytes),
+                 over_floor(m.peak_reserved_bytes, m.floor_bytes), bytes_text(m.peak_in_use_bytes),
+                 f"{m.fragmentation_at_peak:.0%}", f"{m.passes_begun:,}", f"{m.encoders:,}", f"{m.submits:,}",
+                 f"{m.queue_writes:,}", bytes_text(m.staged_bytes),
                  f"{m.copies:,}", f"{m.dispatches:,}"]
         if render:
             cells += [f"{m.render_passes:,}", f"{m.draws:,}", f"{m.texture_uploads:,}",

@@ -2,8 +2,10 @@
 
 ``reserved`` is the bytes of physical buffers alive after each plan event (pages, staging buffers,
 the program's own unpooled buffers); ``in_use`` the bytes the live logical allocations asked for.
-Fragmentation is the reserved share not in use. Everything is integer arithmetic over the plan's
-columns, except the cost model's float sums, which run in a fixed order: same plan, same numbers.
+Fragmentation is the reserved share not in use. The floor and the offline planner's arena
+(``floor.py``) are the trace's, not the plan's: what any policy is measured against. Everything is
+integer arithmetic over the plan's columns, except the cost model's float sums, which run in a fixed
+order: same plan, same numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ...traces import Kind, Trace
 from ..footprint.formats import Block, block
 from ..plan import Plan
 from .cost import DEFAULT, Costs, predict
+from .floor import floor_of
 
 SAMPLES = 64
 
@@ -32,6 +35,13 @@ class Metrics:
     calls and copies from a buffer into a texture) with the texel bytes they fill
     (``texture_bytes_uploaded``: whole blocks of their extents, so an upload counts the same bytes
     whether it is written or staged and copied).
+
+    ``peak_in_use_bytes`` is this plan's: a pooled allocation gives its bytes back after its last use,
+    a buffer the plan leaves unpooled (every one under ``exclusive``) when the program destroys it.
+    ``floor_bytes`` is the trace's floor, the least any pool could reserve at its peak (every
+    allocation given back after its last use; ``floor.py``), and ``offline_peak_bytes`` the arena an
+    offline greedy-by-size planner lays every allocation out in: the same for every policy of a
+    trace, so each plan's ``peak_reserved_bytes`` reads as a ratio to them.
     """
 
     pool: str
@@ -41,6 +51,8 @@ class Metrics:
     buffers_destroyed: int
     peak_reserved_bytes: int
     peak_in_use_bytes: int
+    floor_bytes: int
+    offline_peak_bytes: int
     final_reserved_bytes: int
     fragmentation_at_peak: float
     mean_fragmentation: float
@@ -166,6 +178,7 @@ def simulate(plan: Plan, costs: Costs = DEFAULT) -> Metrics:
     uploads, uploaded = _uploaded_bytes(trace)
     textures = texture_memory(trace)
     executes = trace.kind == Kind.EXECUTE_BUNDLES
+    floor = floor_of(plan.source, trace.limits)
 
     return Metrics(
         pool=plan.pool,
@@ -175,6 +188,8 @@ def simulate(plan: Plan, costs: Costs = DEFAULT) -> Metrics:
         buffers_destroyed=int(counts[Kind.BUFFER_DESTROY]),
         peak_reserved_bytes=int(reserved.max()) if len(reserved) else 0,
         peak_in_use_bytes=int(in_use.max()) if len(in_use) else 0,
+        floor_bytes=floor.floor_bytes,
+        offline_peak_bytes=floor.offline_bytes,
         final_reserved_bytes=int(reserved[-1]) if len(reserved) else 0,
         fragmentation_at_peak=round(float(slack[peak]), 6) if len(slack) else 0.0,
         mean_fragmentation=round(float(slack[live].mean()), 6) if live.any() else 0.0,

@@ -77,6 +77,14 @@ class LogicalProgram:
             cached = trace._cache["sim.program"] = cls._lift(trace)
         return cached
 
+    def freed_after(self) -> np.ndarray:
+        """Per buffer, the event after which a pool that knows every lifetime takes its storage back: its
+        first destroy or its last use, whichever is later (its creation when nothing uses it). The
+        planner frees pooled allocations there, and the memory floor (``sim/metrics/floor.py``) counts
+        every allocation live up to there: one rule for both."""
+        fd, lu = self.first_destroy, self.last_use
+        return np.where(fd >= 0, np.maximum(fd, lu), np.where(lu >= 0, lu, self.creates))
+
     @classmethod
     def _lift(cls, trace: Trace) -> LogicalProgram:
         n, args = len(trace), trace.args

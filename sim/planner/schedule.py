@@ -148,7 +148,6 @@ def _render_visits(trace: Trace, render: RenderProgram, runs: np.ndarray, cmd_ev
 def _frees(program: LogicalProgram, pooled: np.ndarray) -> tuple[list[int], list[int]]:
     """Events after which pooled allocations give their storage back, and the allocations, in that order."""
     ids = np.flatnonzero(pooled)
-    fd, lu = program.first_destroy[ids], program.last_use[ids]
-    at = np.where(fd >= 0, np.maximum(fd, lu), np.where(lu >= 0, lu, program.creates[ids]))
+    at = program.freed_after()[ids]
     order = np.lexsort((ids, at))
     return at[order].tolist() + [program.n], ids[order].tolist()

@@ -1,0 +1,113 @@
+"""The memory a perfect planner would need: the floor of a trace, and an offline planner's arena.
+
+Every lifetime is known in a trace, so two references bound what any pool can do with its buffers:
+
+- the **floor**: the peak, over the program's events, of the bytes its live logical allocations
+  asked for. No pool can hold them in less. An allocation is live from its creation through the
+  event after which a pool that knows every lifetime takes it back (``LogicalProgram.freed_after``:
+  its destroy or its last use, whichever is later), the rule the planner frees pooled allocations by.
+- the **offline planner**: one arena, each allocation at an offset placed by greedy by size
+  (Pisarchyk & Lee 2020, "Efficient Memory Management for Deep Neural Net Inference"; TensorFlow
+  Lite's GPU memory planner): the largest first, each into the smallest gap between the allocations
+  already placed whose lifetimes overlap its own, else past the last of them. Offsets keep the
+  device's binding offset alignment, as a pool's slices do, so it is a pool a WebGPU runtime could
+  run; its arena is never below the floor.
+
+A pool's peak over the floor is what fragmentation and caching cost; the offline arena over the
+floor, what placement alone costs when nothing is unknown.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...traces import Trace
+from ..planner.program import LogicalProgram
+from ..policies.device import Device
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """One row per logical allocation: bytes asked for, and the first and last event it is live at (inclusive)."""
+
+    size: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, trace: Trace) -> Lifetimes:
+        program = LogicalProgram.of(trace)
+        return cls(program.size.astype(np.int64), program.creates.astype(np.int64), program.freed_after())
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A trace's floor and the offline planner's arena (``offline_bytes``), for offsets aligned to ``alignment``."""
+
+    floor_bytes: int
+    offline_bytes: int
+    alignment: int
+
+
+def peak_live_bytes(life: Lifetimes) -> int:
+    """The most bytes live at one event."""
+    if not len(life.size):
+        return 0
+    delta = np.zeros(int(life.last.max()) + 2, dtype=np.int64)
+    np.add.at(delta, life.first, life.size)
+    np.add.at(delta, life.last + 1, -life.size)
+    return int(np.cumsum(delta).max())
+
+
+def greedy_by_size(life: Lifetimes, alignment: int = 1) -> tuple[np.ndarray, int]:
+    """Offsets of greedy by size and the arena they need (the end of the highest allocation).
+
+    Allocations are placed largest first (ties: the earlier-created first, then the lower index).
+    Each goes into the smallest gap, between the placed allocations whose lifetimes overlap its own
+    (ordered by offset), that holds it, else right after the highest of them; gaps start at offsets
+    rounded up to ``alignment``.
+    """
+    n = len(life.size)
+    offsets = np.zeros(n, dtype=np.int64)
+    total = 0
+    placed: list[int] = []  # allocation ids by offset, a new one after those at the same offset
+    placed_offsets: list[int] = []
+    for i in np.lexsort((np.arange(n), life.first, -life.size)).tolist():
+        ids = np.array(placed, dtype=np.int64)
+        overlap = ids[(life.first[ids] <= life.last[i]) & (life.last[ids] >= life.first[i])]
+        offset = _gap(offsets[overlap], life.size[overlap], int(life.size[i]), alignment)
+        offsets[i] = offset
+        total = max(total, offset + int(life.size[i]))
+        at = bisect_right(placed_offsets, offset)
+        placed.insert(at, i)
+        placed_offsets.insert(at, offset)
+    return offsets, total
+
+
+def _gap(starts: np.ndarray, sizes: np.ndarray, size: int, alignment: int) -> int:
+    """Where an allocation of ``size`` goes among others at ``starts`` (ascending): the start of the
+    smallest gap before one of them that holds it (the first such gap on a tie), else past them all."""
+    ends = -(-(starts + sizes) // alignment) * alignment
+    before = np.concatenate([[0], np.maximum.accumulate(ends)[:-1]]) if len(ends) else ends
+    gaps = starts - before
+    fits = np.flatnonzero(gaps >= size)
+    if len(fits):
+        return int(before[fits[np.argmin(gaps[fits])]])
+    return int(ends.max()) if len(ends) else 0
+
+
+def floor_of(trace: Trace, limits: dict | None = None) -> Floor:
+    """The floor of ``trace`` and its offline arena at the binding offset alignment (the larger of
+    storage's and uniform's) of the device of ``limits`` (by default the recording's), cached on the
+    trace: every policy's plan shares them."""
+    device = Device.from_limits(trace.limits if limits is None else limits)
+    alignment = max(device.storage_alignment, device.uniform_alignment)
+    key = f"sim.floor.{alignment}"
+    cached = trace._cache.get(key)
+    if cached is None:
+        life = Lifetimes.of(trace)
+        cached = trace._cache[key] = Floor(peak_live_bytes(life), greedy_by_size(life, alignment)[1], alignment)
+    return cached
