@@ -1,12 +1,9 @@
 """Plan + simulate throughput: events per second on one core, per pool, and how it grows with size.
 
-The trace is a synthetic program from ``wgtrace.sim.synthetic`` (``random_ops`` + ``build``, digest
-capture), made of chunks of 2,000 random ops whose allocations are renumbered to follow on and
-freed at the end of each chunk: ``random_ops`` keeps every allocation of a long program live, so
-one long draw costs quadratic time and unbounded memory. Each figure is the best of ``--repeat``
-cold runs in CPU seconds of this process (``process_time``: other load on the machine does not
-count): the per-trace lift (footprints, windows) is recomputed every time, so a figure covers
-everything ``plan`` + ``simulate`` do for one policy on a freshly loaded trace.
+The trace is ``wgtrace.sim.workloads.random_program``'s: ``sim.synthetic``'s random ops in chunks.
+Each figure is the best of ``--repeat`` cold runs in CPU seconds of this process (``process_time``:
+other load on the machine does not count): the per-trace lift (footprints, windows) is recomputed
+every time, so a figure covers everything ``plan`` + ``simulate`` do for one policy on a freshly loaded trace.
 
     python benchmarks/bench_sim.py                       # every pool at 1 M events, growth to 1 M
     python benchmarks/bench_sim.py --sizes 10000 100000 1000000 10000000 --json
@@ -20,47 +17,16 @@ import platform
 import sys
 from time import process_time
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from wgtrace.sim import plan
 from wgtrace.sim.metrics import simulate
 from wgtrace.sim.policies import parse_passes, parse_pool, pool_names
-from wgtrace.sim.synthetic import Op, build, random_ops
+from wgtrace.sim.workloads.random_program import generate
 from wgtrace.traces import Trace
 
-CHUNK = 2000
 GROWTH_POLICIES = (("exclusive", "as-recorded"), ("sliced+fix", "as-recorded"), ("sliced+fix", "max-tasks:32"))
-
-
-def renumbered(ops: list[Op], base: int) -> tuple[list[Op], int]:
-    """``ops`` with allocation ids shifted by ``base``, and every allocation still live freed at the end."""
-    shift = lambda a: a + base if a >= 0 else a
-    out: list[Op] = []
-    for op in ops:
-        if op[0] == "dispatch":
-            out.append((op[0], tuple(map(shift, op[1])), shift(op[2]), shift(op[3])))
-        elif op[0] in ("write", "read", "free", "copy"):
-            out.append((op[0], *map(shift, op[1:])))
-        else:
-            out.append(op)
-    made = sum(1 for op in ops if op[0] in ("alloc", "uniform"))
-    freed = {op[1] for op in ops if op[0] == "free"}
-    out += [("free", base + a) for a in range(made) if a not in freed]
-    return out, base + made
-
-
-def program(events: int, seed: int = 0) -> Trace:
-    """A synthetic trace of about ``events`` events."""
-    rng = np.random.default_rng(seed)
-    ops: list[Op] = []
-    base = 0
-    per_op = len(build(random_ops(np.random.default_rng(seed), CHUNK), data="digest")) / CHUNK
-    while len(ops) * per_op < events:
-        chunk, base = renumbered(random_ops(rng, CHUNK), base)
-        ops += chunk
-    return build(ops, seed=seed, data="digest")
 
 
 def best_rate(trace: Trace, pool: str, passes: str, repeat: int) -> tuple[float, int]:
@@ -94,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def trace_of(size: int) -> Trace:
         if size not in traces:
-            traces[size] = program(size)
+            traces[size] = generate(size)
         return traces[size]
 
     per_pool = []

@@ -1,5 +1,8 @@
 """Synthetic workloads of any size for benchmarks and growth tests: traces built directly, not recorded.
 
-``eager_loop.generate(events)``: a compute program (CubeCL's batched stream); ``render_loop.generate(frames,
-draws)``: a render loop (pygfx-like frames). Both deterministic; both valid traces.
+- ``eager_loop.generate(events)``: a compute program as CubeCL's batched stream records it;
+- ``random_program.generate(events)``: random ops with copies, reads and frees at random moments;
+- ``render_loop.generate(frames, draws)``: a render loop of pygfx-like frames.
+
+Each is deterministic and gives a valid trace.
 """
