@@ -16,10 +16,11 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from ..sim.metrics import load_costs
+from ..sim.metrics import Costs, load_costs
 from ..traces import Kind, Trace
 from ..traces.cli import load_file
 from ..traces.errors import InputError
+from ..traces.safe_text import write_file
 from ..traces.summary import bytes_text
 from .device import DEFAULT_TIMEOUT_S, adapter_name, open_device
 from .engine import Engine
@@ -44,6 +45,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the program-order reference replay")
     p.add_argument("--costs", help="cost parameters for the prediction, as benchmarks/measure_costs.py prints them")
     p.set_defaults(run=_replay)
+
+    p = sub.add_parser("calibrate", help="fit the cost model to replays of traces under a design of policies",
+                       description="Replay every TRACE (and every --holdout trace) under each policy of the design "
+                                   "(or the --pool/--pass pairs given), measure the CPU time of each run, fit each "
+                                   "term's cost on the TRACEs and predict the held-out traces with it. Writes the "
+                                   "costs, with their provenance, to OUT for --costs.")
+    p.add_argument("traces", nargs="+", metavar="TRACE")
+    p.add_argument("--holdout", nargs="+", default=[], metavar="TRACE", help="traces to predict, not fit on")
+    p.add_argument("--pool", action="append", help="pool policy of a design pair (default: the built-in design)")
+    p.add_argument("--pass", dest="passes", action="append", help="pass policy of a design pair")
+    p.add_argument("--prior", help="per-call figures to pull the fit towards, as benchmarks/measure_costs.py prints "
+                                   "them (default: none)")
+    p.add_argument("--repeat", type=_positive, default=5, help="timed runs per trace and policy (default 5)")
+    p.add_argument("--warmup", type=_natural, default=1, help="untimed runs first (default 1)")
+    p.add_argument("-o", "--output", required=True, help="the calibration file to write")
+    _device_options(p)
+    p.set_defaults(run=_calibrate)
 
     p = sub.add_parser("truth", help="random programs: does the GPU diverge exactly when the checker says H1?")
     p.add_argument("cases", type=_positive)
@@ -231,6 +249,73 @@ def _share(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
     return value
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import DESIGN, calibrate, measure, provenance
+
+    design = _policies(args) if args.pool or args.passes else list(DESIGN)
+    prior = load_costs(args.prior) if args.prior else Costs(source="none")
+    paths = list(dict.fromkeys([*args.traces, *args.holdout]))
+    traces = {path: load_file(path) for path in paths}
+    engine, adapter = _open(args)
+    measurements = []
+    for path, trace in traces.items():
+        for pool, passes in design:
+            measurements.append(measure(engine, trace, os.path.basename(path), pool, passes, repeat=args.repeat,
+                                        warmup=args.warmup, seed=args.seed))
+    info = dict(engine.device.adapter.info)
+    engine.close()
+    held = {os.path.basename(p) for p in args.holdout}
+    result = calibrate(measurements, held, prior, provenance(info, ["wgtrace", *sys.argv[1:]], paths))
+    write_file(args.output, json.dumps(result.costs.to_dict(), indent=1, sort_keys=True) + "\n")
+    if args.json:
+        print(json.dumps(result.costs.to_dict(), indent=1, sort_keys=True))
+        return 0
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(f"adapter  {adapter}\nwrote    {args.output}")
+    console.print(_terms_table(result))
+    for title, rows in (("fitted on", result.train), ("out of sample", result.holdout)):
+        if rows:
+            console.print(_rows_table(title, rows))
+    for m in result.failed:
+        console.print(f"not measured: {m.trace} {m.pool} {m.passes}: {m.error}")
+    return 0
+
+
+def _terms_table(result) -> Table:
+    table = Table(title="cost per call (per MiB for *_per_mib), us", title_justify="left")
+    for name in ("term", "us", "+-", "from"):
+        table.add_column(name, justify="left" if name in ("term", "from") else "right")
+    fitted = set(result.fit.fitted)
+    for name in sorted(result.costs.values):
+        se = result.fit.stderr[name]
+        table.add_row(name, f"{result.costs[name]:.3f}", "" if se != se else f"{se:.3f}",
+                      "fit" if name in fitted else "prior (no replay calls it)")
+    return table
+
+
+def _rows_table(title: str, rows) -> Table:
+    table = Table(title=f"{title}: CPU of the steady part (from the first submit), measured (median, range) against "
+                        "predicted; a whole run's error beside", title_justify="left")
+    for name in ("trace", "pool", "pass", "measured ms", "range ms", "predicted ms", "error", "whole run"):
+        table.add_column(name, justify="left" if name in ("trace", "pool", "pass") else "right")
+    for r in rows:
+        table.add_row(r.m.trace, r.m.pool, r.m.passes, f"{r.m.median / 1e3:.3f}",
+                      f"{r.m.low / 1e3:.3f}-{r.m.high / 1e3:.3f}", f"{r.predicted_us / 1e3:.3f}", f"{r.error:+.1%}",
+                      f"{r.whole_error:+.1%}")
+    summary = _summary_line(rows)
+    table.caption = summary
+    return table
+
+
+def _summary_line(rows) -> str:
+    from .calibrate import TOLERANCE, ranking
+
+    within = sum(abs(r.error) <= TOLERANCE for r in rows)
+    agree, pairs = ranking(rows)
+    return (f"{within} of {len(rows)} within {TOLERANCE:.0%}; policies ordered as measured in {agree} of {pairs} "
+            "pairs whose measured ranges do not overlap")
 
 
 def _truth(args: argparse.Namespace) -> int:

@@ -80,6 +80,7 @@ class Run:
     same span; ``wall_s`` runs on until the device has finished everything submitted.
     ``frames`` holds the time (from the first event) of each submit that starts a frame (see
     ``render.frames``); ``skipped`` counts timestamp writes and resolves the device could not make.
+    ``cpu_to_mark_s``: CPU time before the event ``Engine.run`` was given as its mark (0 without one).
     """
 
     reads: list[tuple[int, bytes]]
@@ -90,6 +91,7 @@ class Run:
     error: DeviceError | None = None
     frames: list[float] = field(default_factory=list)
     skipped: int = 0
+    cpu_to_mark_s: float = 0.0
 
 
 @dataclass(eq=False)
@@ -297,8 +299,11 @@ class Engine(RenderMethods):
             raise InputError(refusal_text(trace, decoded.render.unreplayable))
 
     def run(self, decoded: DecodedPlan, data: dict[int, bytes],
-            progress: Callable[[int], None] | None = None) -> Run:
-        """Execute ``decoded`` once, from nothing, and release everything it created."""
+            progress: Callable[[int], None] | None = None, mark: int | None = None) -> Run:
+        """Execute ``decoded`` once, from nothing, and release everything it created.
+
+        ``mark``: an event index; the run's ``cpu_to_mark_s`` is the CPU time spent before that event (the
+        chunks of the loop end there, so no event pays for the mark)."""
         table, args = self._table, decoded.args
         self._refuse_unknown(decoded)
         self._start(decoded, data)
@@ -306,11 +311,14 @@ class Engine(RenderMethods):
         n = len(ops)
         i, failure = 0, None
         self._runs += 1
+        bounds = sorted({*range(0, n, CHUNK), n, *([mark] if mark is not None and 0 <= mark <= n else [])})
         c0, t0 = thread_time(), perf_counter()
+        c_mark = c0
         try:
-            for lo in range(0, n, CHUNK):
+            for lo, hi in zip(bounds, bounds[1:], strict=False):
+                if lo == mark:
+                    c_mark = thread_time()
                 self.at = lo
-                hi = min(n, lo + CHUNK)
                 for i, op, a in zip(range(lo, hi), ops[lo:hi], args[lo:hi], strict=True):
                     op(i, a)
                 if progress is not None:
@@ -329,7 +337,10 @@ class Engine(RenderMethods):
         t2 = perf_counter()
         if failure is not None:
             error = self._report(decoded, i, failure)
-        run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error, [t - t0 for t in self.frames], self.skipped)
+        if mark == n:
+            c_mark = c1
+        run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error, [t - t0 for t in self.frames], self.skipped,
+                  c_mark - c0)
         self._finish()
         return run
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from wgtrace.sim import plan
-from wgtrace.sim.metrics import DEFAULT, Costs, memory, predict, simulate
+from wgtrace.sim.metrics import DEFAULT, Costs, load_costs, memory, predict, simulate
+from wgtrace.sim.metrics.cost import DEFAULT_FILE
 from wgtrace.sim.synthetic import build, random_ops
 from wgtrace.traces import Kind, save
 from wgtrace.traces.cli import main
@@ -91,11 +92,17 @@ def test_cost_model_prices_every_call_and_reads_measured_parameters():
     trace = trace_of()
     cost = predict(trace)
     counts = trace.counts()
-    assert cost["dispatch"] == pytest.approx(counts["dispatch"] * DEFAULT.dispatch)
+    assert cost["dispatch"] == pytest.approx(counts["dispatch"] * DEFAULT["dispatch"])
     assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"))
-    doubled = Costs.from_json(json.dumps({"dispatch": 2 * DEFAULT.dispatch, "unknown_field": 1, "source": "test"}))
+    doubled = Costs.from_json(json.dumps({"dispatch": 2 * DEFAULT["dispatch"], "unknown_field": 1, "source": "test"}))
     assert doubled.source == "test"
     assert predict(trace, doubled)["dispatch"] == pytest.approx(2 * cost["dispatch"])
+    assert predict(trace, doubled)["submit"] == 0  # a file stands alone: a term it does not give costs nothing
+
+
+def test_the_default_costs_are_a_file_with_their_source():
+    assert DEFAULT == load_costs(DEFAULT_FILE) and DEFAULT.source.startswith("H100: NVIDIA H100")
+    assert DEFAULT["encoder_finish"] == 339.631 and DEFAULT["draw"] == 0.0
 
 
 def test_sim_prints_text_and_json(trace_file, capsys):

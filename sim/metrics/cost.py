@@ -1,16 +1,21 @@
-"""A CPU cost model: microseconds of host time per recorded call, summed over a plan.
+"""A CPU cost model: microseconds of host time per call of each kind a plan makes, summed over the plan.
 
-Every parameter is the mean host time of one call (or one MiB) of raw wgpu-py, as measured by
-``benchmarks/measure_costs.py``; that script prints a JSON object of exactly these fields, which
-``Costs.from_json`` reads back. The defaults were measured on the H100 (``DEFAULT.source``);
-``wgtrace sim --costs FILE`` takes another machine's figures, e.g. lavapipe's.
+The model is linear: a plan's ``features`` (how many calls of each term's kinds, and MiB for sized
+calls) times the term's cost. The costs come either from a microbenchmark of raw wgpu-py
+(``benchmarks/measure_costs.py``, one call at a time) or from a calibration: replays of real traces
+under policies chosen to separate the terms, fitted (``calibration.py``, ``wgtrace calibrate``). The
+default is the H100's per-call figures, shipped beside this module with their source; ``--costs
+FILE`` takes another device's, or a calibration.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,99 +26,115 @@ MIB = 1 << 20
 
 
 @dataclass(frozen=True)
-class Costs:
-    """Host microseconds per call, and per MiB where the bytes matter."""
+class Term:
+    """One cost parameter: microseconds per call of ``kinds``, or per MiB their ``size`` column holds."""
 
-    source: str = ("H100: NVIDIA H100 80GB HBM3, Vulkan, driver 580.159.04, wgpu-py 0.32.0, Python 3.12, via the "
-                   "device tool; benchmarks/measure_costs.py --calls 200 --trials 5 (benchmarks/costs_h100.json)")
-    buffer_create: float = 16.289
-    buffer_destroy: float = 2.982
-    bind_group: float = 52.692
-    encoder_create: float = 9.268
-    encoder_finish: float = 339.631
-    pass_begin: float = 9.55
-    pass_end: float = 2.806
-    set_pipeline: float = 1.849
-    set_bind_group: float = 3.179
-    dispatch: float = 2.099
-    dispatch_indirect: float = 2.081
-    copy: float = 3.527
-    clear: float = 3.078
-    submit: float = 16.396
-    write_call: float = 8.558
-    write_per_mib: float = 269.84
-    mapped_write_call: float = 6.12
-    mapped_write_per_mib: float = 80.307
-    unmap: float = 2.33
-    map: float = 140.58
-    read_call: float = 12.459
-    read_per_mib: float = 97.164
-    queue_read_call: float = 176.823
-    queue_read_per_mib: float = 128.991
+    name: str
+    kinds: tuple[Kind, ...]
+    per_mib: bool = False
+    size: int = 2  # the args column holding a sized call's bytes
+
+
+def _call(name: str, *kinds: Kind) -> Term:
+    return Term(name, kinds)
+
+
+def _sized(name: str, kind: Kind, size: int = 2) -> tuple[Term, Term]:
+    return Term(f"{name}_call", (kind,)), Term(f"{name}_per_mib", (kind,), per_mib=True, size=size)
+
+
+DRAWS = (Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT, Kind.DRAW_INDEXED_INDIRECT)
+# every parameter of the model, in a fixed order (the order of ``Costs``' fields and of a fit's columns)
+TERMS: tuple[Term, ...] = (
+    _call("buffer_create", Kind.BUFFER_CREATE), Term("buffer_create_per_mib", (Kind.BUFFER_CREATE,), True, 1),
+    _call("buffer_destroy", Kind.BUFFER_DESTROY),
+    _call("bind_group", Kind.BIND_GROUP), _call("encoder_create", Kind.ENCODER_CREATE),
+    _call("encoder_finish", Kind.ENCODER_FINISH), _call("pass_begin", Kind.PASS_BEGIN),
+    _call("pass_end", Kind.PASS_END), _call("set_pipeline", Kind.SET_PIPELINE),
+    _call("set_bind_group", Kind.SET_BIND_GROUP), _call("dispatch", Kind.DISPATCH),
+    _call("dispatch_indirect", Kind.DISPATCH_INDIRECT), _call("copy", Kind.COPY), _call("clear", Kind.CLEAR),
+    _call("submit", Kind.SUBMIT), *_sized("write", Kind.WRITE_BUFFER), *_sized("mapped_write", Kind.MAPPED_WRITE),
+    _call("unmap", Kind.UNMAP), _call("map", Kind.MAP), *_sized("read", Kind.READ),
+    *_sized("queue_read", Kind.QUEUE_READ),
+    _call("shader_module", Kind.SHADER_MODULE), _call("pipeline", Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE),
+    _call("layout", Kind.BIND_GROUP_LAYOUT, Kind.PIPELINE_LAYOUT),
+    _call("texture_create", Kind.TEXTURE_CREATE), _call("texture_view", Kind.TEXTURE_VIEW),
+    _call("texture_destroy", Kind.TEXTURE_DESTROY), _call("sampler", Kind.SAMPLER),
+    _call("render_pass_begin", Kind.RENDER_PASS_BEGIN), _call("draw", *DRAWS),
+    _call("set_vertex_or_index_buffer", Kind.SET_VERTEX_BUFFER, Kind.SET_INDEX_BUFFER),
+    _call("render_state", Kind.RENDER_STATE), _call("execute_bundles", Kind.EXECUTE_BUNDLES),
+    _call("texture_copy", Kind.COPY_BUFFER_TO_TEXTURE, Kind.COPY_TEXTURE_TO_BUFFER, Kind.COPY_TEXTURE_TO_TEXTURE),
+    *_sized("write_texture", Kind.WRITE_TEXTURE, size=1), *_sized("read_texture", Kind.READ_TEXTURE, size=1),
+)
+TERM_NAMES = tuple(t.name for t in TERMS)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Host microseconds per call (per MiB for a sized call's bytes) of each term of ``TERMS``, by name; a term
+    no measurement covers costs 0. ``source`` says where the figures come from; ``calibration``, for a
+    fitted model, the device, backend, date, command, each term's uncertainty and the fit's residuals."""
+
+    source: str = ""
+    values: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
+
+    def __getitem__(self, term: str) -> float:
+        return self.values.get(term, 0.0)
 
     @classmethod
     def from_json(cls, text: str) -> Costs:
-        """Parameters as measure_costs.py prints them; fields it leaves out keep their defaults."""
+        """A JSON object of ``source``, term values (as measure_costs.py prints them or ``calibrate`` writes
+        them) and optionally ``calibration``; other keys are ignored."""
         values = json.loads(text)
         if not isinstance(values, dict):
             raise ValueError("expected a JSON object")
-        known = {f.name for f in fields(cls)}
-        for name, value in values.items():
-            if name in known and name != "source" and (isinstance(value, bool) or not isinstance(value, int | float)
-                                                         or not 0 <= value < math.inf):
+        terms = {}
+        for name in TERM_NAMES:
+            value = values.get(name, 0.0)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a non-negative number of microseconds, not {value!r}")
-        return replace(cls(), **{k: v for k, v in values.items() if k in known})
+            terms[name] = float(value)
+        calibration = values.get("calibration")
+        return cls(str(values.get("source", "")), terms, calibration if isinstance(calibration, dict) else None)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-DEFAULT = Costs()
-
-# kind -> (cost field per call, cost field per MiB or None)
-_PER_KIND = {
-    Kind.BUFFER_CREATE: ("buffer_create", None),
-    Kind.BUFFER_DESTROY: ("buffer_destroy", None),
-    Kind.BIND_GROUP: ("bind_group", None),
-    Kind.ENCODER_CREATE: ("encoder_create", None),
-    Kind.ENCODER_FINISH: ("encoder_finish", None),
-    Kind.PASS_BEGIN: ("pass_begin", None),
-    Kind.PASS_END: ("pass_end", None),
-    Kind.SET_PIPELINE: ("set_pipeline", None),
-    Kind.SET_BIND_GROUP: ("set_bind_group", None),
-    Kind.DISPATCH: ("dispatch", None),
-    Kind.DISPATCH_INDIRECT: ("dispatch_indirect", None),
-    Kind.COPY: ("copy", None),
-    Kind.CLEAR: ("clear", None),
-    Kind.SUBMIT: ("submit", None),
-    Kind.WRITE_BUFFER: ("write_call", "write_per_mib"),
-    Kind.MAPPED_WRITE: ("mapped_write_call", "mapped_write_per_mib"),
-    Kind.MAP: ("map", None),
-    Kind.UNMAP: ("unmap", None),
-    Kind.READ: ("read_call", "read_per_mib"),
-    Kind.QUEUE_READ: ("queue_read_call", "queue_read_per_mib"),
-}
-_SIZED = (Kind.WRITE_BUFFER, Kind.MAPPED_WRITE, Kind.READ, Kind.QUEUE_READ)  # a2 holds the byte count
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, **{name: self[name] for name in TERM_NAMES}}
+        if self.calibration is not None:
+            out["calibration"] = self.calibration
+        return out
 
 
-def predict(trace: Trace, costs: Costs = DEFAULT) -> dict[str, float]:
-    """Predicted host microseconds per kind of call (names as in ``Costs``) and their ``total``."""
-    counts = np.bincount(trace.kind, minlength=max(Kind) + 1)
+def features(trace: Trace, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Per term (in ``TERMS``' order), how many calls events ``start:stop`` make, or how many MiB they carry."""
+    kind, args = trace.kind[start:stop], trace.args[start:stop]
+    counts = np.bincount(kind, minlength=max(Kind) + 1)
+    out = np.zeros(len(TERMS))
+    for j, term in enumerate(TERMS):
+        if term.per_mib:
+            out[j] = int(args[np.isin(kind, term.kinds), term.size].sum()) / MIB
+        else:
+            out[j] = int(counts[list(term.kinds)].sum())
+    return out
+
+
+def predict(trace: Trace, costs: Costs | None = None) -> dict[str, float]:
+    """Predicted host microseconds per term of the calls ``trace`` makes (terms it makes none of are left
+    out; a call's ``_call`` and ``_per_mib`` parts are one entry without the suffix), and their ``total``."""
+    costs = DEFAULT if costs is None else costs
     out: dict[str, float] = {}
-    for kind, (per_call, per_mib) in _PER_KIND.items():
-        n = int(counts[kind])
-        if not n:
-            continue
-        us = n * getattr(costs, per_call)
-        if per_mib is not None and kind in _SIZED:
-            us += int(trace.args[trace.kind == kind, 2].sum()) / MIB * getattr(costs, per_mib)
-        out[per_call.removesuffix("_call")] = round(us, 3)
+    for term, x in zip(TERMS, features(trace).tolist(), strict=True):
+        if x:
+            key = term.name.removesuffix("_call").removesuffix("_per_mib")
+            out[key] = out.get(key, 0.0) + x * costs[term.name]
+    out = {k: round(v, 3) for k, v in out.items()}
     out["total"] = round(sum(out.values()), 3)
     return out
 
 
-def load_costs(path: str | None) -> Costs:
-    """Cost parameters from a JSON file as measure_costs.py prints it; the defaults when ``path`` is None."""
+def load_costs(path: str | os.PathLike | None) -> Costs:
+    """Cost parameters from a JSON file (a calibration, or measure_costs.py's figures); the defaults when
+    ``path`` is None."""
     if path is None:
         return DEFAULT
     try:
@@ -123,3 +144,8 @@ def load_costs(path: str | None) -> Costs:
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
     except ValueError as e:
         raise InputError(f"{path}: not a JSON object of cost parameters ({e})") from None
+
+
+# the shipped default: the H100's per-call figures (measure_costs.py; the file's source says how and where)
+DEFAULT_FILE = Path(__file__).with_name("costs_h100.json")
+DEFAULT = load_costs(DEFAULT_FILE)

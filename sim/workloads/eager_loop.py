@@ -127,10 +127,10 @@ def generate(events: int, seed: int = 0) -> Trace:
     entries[:, :, 0] = np.arange(4)
     entries[:, 0, 1:] = np.stack([uniform, np.zeros(n_ops, np.int64), np.full(n_ops, 16),
                                   np.full(n_ops, Access.UNIFORM)], 1)
-    for k, access in ((1, Access.READ_ONLY_STORAGE), (2, Access.READ_ONLY_STORAGE), (3, Access.STORAGE)):
+    for slot, access in ((1, Access.READ_ONLY_STORAGE), (2, Access.READ_ONLY_STORAGE), (3, Access.STORAGE)):
         off = rng.integers(0, STORAGE_BYTES // 256, n_ops) * 256
         size = np.minimum(rng.integers(1, 64, n_ops) * 256, STORAGE_BYTES - off)
-        entries[:, k, 1:] = np.stack([rng.integers(0, STORAGE_BUFFERS, n_ops), off, size,
+        entries[:, slot, 1:] = np.stack([rng.integers(0, STORAGE_BUFFERS, n_ops), off, size,
                                       np.full(n_ops, access)], 1)
     submits = np.flatnonzero(kind == Kind.SUBMIT)
     submit_rows = np.zeros((len(submits), 5), dtype=np.int64)

@@ -13,6 +13,7 @@ The benchmarks' render workload (bench_check_render, bench_growth) and the growt
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ...traces import Access, Kind, Trace, TraceBuilder, make_header
 from ...traces.schema import AttachmentOps, TextureUsage
@@ -56,7 +57,7 @@ def generate(frames: int, draws: int) -> Trace:
         add(Kind.WRITE_BUFFER, site="app.py:20", buffer=0, offset=0, size=64)
         add(Kind.WRITE_BUFFER, site="app.py:21", buffer=1 + f % OBJECTS, offset=0, size=64)
         x, y = 64 * (f % 16), 64 * (f // 16 % 16)
-        upload = dict(texture=0, size=64 * 64 * 4, rows=[(0, 256, 64), (0, x, y, 0, 0), (64, 64, 1)])
+        upload: dict[str, Any] = dict(texture=0, size=64 * 64 * 4, rows=[(0, 256, 64), (0, x, y, 0, 0), (64, 64, 1)])
         add(Kind.WRITE_TEXTURE, site="app.py:22", **upload)
         add(Kind.ENCODER_CREATE, site="app.py:23", encoder=enc, device=0)
         add(Kind.RENDER_PASS_BEGIN, site="app.py:24", render_pass=p, encoder=enc, descriptor="{}",

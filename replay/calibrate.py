@@ -1,0 +1,201 @@
+"""Calibrating the cost model: replay traces under a design of policies, measure, fit, validate out of sample.
+
+A policy changes which calls a plan makes and how many (a pass per dispatch begins and ends a pass
+for each; flush-before-write submits before every upload; a staging copy adds a buffer, a map and a
+copy per upload; a pool creates fewer buffers), while the program's own dispatches, draws and
+writes stay. Replaying each trace under ``DESIGN`` therefore varies the terms independently enough
+for a least-squares fit (``sim.metrics.calibration``). Each run's CPU time (the replaying thread's:
+the calls, not the device's execution) is split at the plan's first submit: the *setup* before it
+(shader modules, pipelines, the first buffers and uploads: what every policy of a trace shares) and
+the *steady* part from it on (the program's steps: what the policies change). Both parts are rows
+of the fit, each with its own features; a measurement keeps the median over ``repeat`` timed runs
+after ``warmup``.
+
+Out of sample: fit on some traces, predict the others (``holdout``) and judge the targets on the
+steady part (CPU per step, up to the trace's number of steps): every prediction within ``TOLERANCE``
+of its measured median, and the policies of each held-out trace in the same order by prediction as
+by measurement wherever their measured ranges do not overlap. Whole runs are shown beside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import statistics
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+import numpy as np
+
+from ..sim.metrics import Costs
+from ..sim.metrics.calibration import Fit, fit
+from ..sim.metrics.cost import TERM_NAMES, features
+from ..traces import Kind, Trace
+from ..traces.errors import InputError
+from .data import payloads
+from .engine import DecodedPlan, Engine
+from .report import plan_for
+
+DESIGN: tuple[tuple[str, str], ...] = (
+    ("exclusive", "as-recorded"),
+    ("exclusive", "pass-per-dispatch/staging-copy"),
+    ("exclusive", "batched"),
+    ("sliced+fix", "max-tasks:16/flush-write"),
+    ("exclusive-pages+fix", "pass-per-dispatch"),
+    ("size-class+fix", "batched/staging-copy"),
+)
+TOLERANCE = 0.20
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One trace under one policy: the features and CPU microseconds of each timed run's setup and steady
+    parts (see the module doc)."""
+
+    trace: str
+    pool: str
+    passes: str
+    setup: np.ndarray
+    steady: np.ndarray
+    setup_us: tuple[float, ...] = ()
+    steady_us: tuple[float, ...] = ()
+    error: str | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.steady_us)
+
+    @property
+    def low(self) -> float:
+        return min(self.steady_us)
+
+    @property
+    def high(self) -> float:
+        return max(self.steady_us)
+
+    @property
+    def whole(self) -> float:
+        return statistics.median(a + b for a, b in zip(self.setup_us, self.steady_us, strict=True))
+
+
+def measure(engine: Engine, trace: Trace, name: str, pool: str, passes: str, *, repeat: int = 5, warmup: int = 1,
+            seed: int = 0) -> Measurement:
+    """Replay ``trace`` under one policy ``warmup`` + ``repeat`` times; a run's error ends it (``error``)."""
+    plan = plan_for(trace, pool, passes, limits=dict(engine.device.limits))
+    decoded, data = DecodedPlan.of(plan.trace), payloads(plan, seed).data
+    submits = plan.trace.where(Kind.SUBMIT)
+    mark = int(submits[0]) if len(submits) else len(plan.trace)
+    m = Measurement(name, pool, passes, features(plan.trace, 0, mark), features(plan.trace, mark))
+    setup, steady = [], []
+    for k in range(warmup + repeat):
+        run = engine.run(decoded, data, mark=mark)
+        if run.error is not None:
+            return replace(m, error=run.error.line())
+        if k >= warmup:
+            setup.append(run.cpu_to_mark_s * 1e6)
+            steady.append((run.cpu_s - run.cpu_to_mark_s) * 1e6)
+    return replace(m, setup_us=tuple(setup), steady_us=tuple(steady))
+
+
+@dataclass(frozen=True)
+class Row:
+    """A measurement beside the calibrated model's prediction of its steady part and of a whole run."""
+
+    m: Measurement
+    predicted_us: float
+    predicted_whole_us: float
+
+    @property
+    def error(self) -> float:
+        return (self.predicted_us - self.m.median) / self.m.median
+
+    @property
+    def whole_error(self) -> float:
+        return (self.predicted_whole_us - self.m.whole) / self.m.whole
+
+
+def predicted(rows: list[Measurement], costs: Costs) -> list[Row]:
+    values = np.array([costs[name] for name in TERM_NAMES])
+    return [Row(m, float(m.steady @ values), float((m.setup + m.steady) @ values)) for m in rows]
+
+
+def ranking(rows: list[Row]) -> tuple[int, int]:
+    """(pairs ordered alike by prediction and measurement, separable pairs): pairs of one trace's policies
+    whose measured ranges do not overlap."""
+    agree = total = 0
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            if a.m.trace != b.m.trace or not (a.m.high < b.m.low or b.m.high < a.m.low):
+                continue
+            total += 1
+            agree += (a.m.median < b.m.median) == (a.predicted_us < b.predicted_us)
+    return agree, total
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fit and the rows it was fitted on (``train``) and judged on (``holdout``)."""
+
+    costs: Costs
+    fit: Fit
+    train: list[Row]
+    holdout: list[Row]
+    failed: list[Measurement]
+
+
+def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, provenance: dict) -> Calibration:
+    """Fit on the measurements of traces not in ``holdout``; predict every measurement."""
+    ok = [m for m in measurements if m.error is None]
+    train = [m for m in ok if m.trace not in holdout]
+    if not train:
+        raise InputError("no replay to fit on: every trace is held out or every replay failed")
+    parts = [(m.setup, statistics.median(m.setup_us)) for m in train if m.setup.any() and min(m.setup_us) > 0]
+    parts += [(m.steady, m.median) for m in train if m.steady.any() and m.low > 0]
+    result = fit(np.array([x for x, _ in parts]), np.array([y for _, y in parts]), prior)
+    held = [m for m in ok if m.trace in holdout]
+    costs = Costs(source="", values=result.costs)
+    train_rows, held_rows = predicted(train, costs), predicted(held, costs)
+    calibration = {
+        **provenance,
+        "design": [list(p) for p in DESIGN],
+        "trained_on": sorted({m.trace for m in train}), "held_out": sorted(holdout),
+        "stderr_us": {k: (round(v, 4) if v == v else None) for k, v in result.stderr.items()},
+        "fitted_terms": list(result.fitted),
+        "prior": prior.source,
+        "train": _summary(train_rows),
+        "holdout": _summary(held_rows),
+    }
+    source = (f"calibrated on {provenance.get('adapter', '?')}, {provenance.get('backend', '?')}, "
+              f"{provenance.get('date', '?')}: {len(train)} replays of {len(calibration['trained_on'])} traces")
+    return Calibration(Costs(source, result.costs, calibration), result, train_rows, held_rows,
+                       [m for m in measurements if m.error is not None])
+
+
+def _sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _summary(rows: list[Row]) -> dict:
+    if not rows:
+        return {}
+    errors = [abs(r.error) for r in rows]
+    agree, total = ranking(rows)
+    return {"rows": len(rows), "within_tolerance": sum(e <= TOLERANCE for e in errors), "tolerance": TOLERANCE,
+            "max_abs_error": round(max(errors), 4), "median_abs_error": round(statistics.median(errors), 4),
+            "median_abs_whole_run_error": round(statistics.median(abs(r.whole_error) for r in rows), 4),
+            "ranking_agrees": agree, "ranking_pairs": total}
+
+
+def provenance(adapter_info: dict, command: list[str], paths: list[str]) -> dict:
+    """Where and how a calibration was measured: device, driver, backend, versions, date, command, and the
+    traces (by file name, with the SHA-256 of their bytes)."""
+    return {
+        "adapter": str(adapter_info.get("device", "?")), "backend": str(adapter_info.get("backend_type", "?")),
+        "driver": str(adapter_info.get("description", "")), "wgpu": version("wgpu"), "wgtrace": version("wgtrace"),
+        "python": platform.python_version(), "machine": platform.machine(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "command": " ".join(command),
+        "traces": {os.path.basename(p): _sha256(p) for p in sorted(paths)},
+    }

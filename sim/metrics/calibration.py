@@ -1,0 +1,94 @@
+"""Fitting the cost model to measured replays: which term costs what, how sure, and how far off it is.
+
+Each measurement is one plan replayed: its ``features`` (``cost.py``: calls per term, MiB for sized
+calls) and the host CPU one run of it took, in microseconds. The model is linear, so the costs are
+the non-negative least-squares solution (``scipy.optimize.nnls``) of features x costs = CPU, with
+two choices that make it predict rather than only fit:
+
+- **relative residuals**: each row is divided by its measured CPU, so a long trace does not drown a
+  short one and the fit minimises the errors the targets are stated in (percent);
+- **a pull towards a prior** (the microbenchmark's per-call figures, ``measure_costs.py``): for
+  every term, one more row asks the cost to be the prior's, with weight ``PRIOR_WEIGHT`` (a 100 %
+  departure from the prior counts as much as a ``PRIOR_WEIGHT`` error on one replay); a per-call
+  term the prior lacks is pulled towards the prior's median call. Terms the replays cannot tell
+  apart (a pipeline's compilation and its layout's appear together) then split what they cost by
+  the prior instead of one taking all of it.
+
+Uncertainty: the standard deviation of each term over ``BOOTSTRAP`` refits on rows drawn with
+replacement (seeded: the same measurements give the same file). A term no row exercises is not
+fitted; it keeps the prior's figure and the calibration says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...traces.errors import InputError
+from .cost import TERM_NAMES, TERMS, Costs
+
+PRIOR_WEIGHT = 0.05
+BOOTSTRAP = 200
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fitted costs (us per call or per MiB) by term, their bootstrap standard deviations, which terms the
+    measurements exercised, and each row's prediction."""
+
+    costs: dict[str, float]
+    stderr: dict[str, float]
+    fitted: tuple[str, ...]
+    predicted_us: np.ndarray
+
+
+def _solve(x: np.ndarray, y: np.ndarray, prior: np.ndarray, has_prior: np.ndarray) -> np.ndarray:
+    """Non-negative least squares on relative residuals, pulled towards ``prior`` where ``has_prior``."""
+    try:
+        from scipy.optimize import nnls  # type: ignore[import-untyped]
+    except ImportError:
+        raise InputError("fitting costs needs scipy: pip install 'wgtrace[calibrate]'") from None
+
+    a = x / y[:, None]
+    b = np.ones(len(y))
+    pulled = np.flatnonzero(has_prior)
+    pull = np.zeros((len(pulled), x.shape[1]))
+    pull[np.arange(len(pulled)), pulled] = PRIOR_WEIGHT / prior[pulled]
+    a = np.vstack([a, pull])
+    b = np.concatenate([b, np.full(len(pulled), PRIOR_WEIGHT)])
+    # columns scaled to unit norm: nnls converges on badly scaled columns (MiB beside call counts) too
+    norm = np.linalg.norm(a, axis=0)
+    norm[norm == 0] = 1.0
+    solution, _ = nnls(a / norm, b, maxiter=50 * a.shape[1])
+    return np.asarray(solution / norm)
+
+
+def fit(features: np.ndarray, measured_us: np.ndarray, prior: Costs) -> Fit:
+    """Fit ``TERMS``' costs to rows of ``features`` (one row per replayed plan) and their measured CPU."""
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(measured_us, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != len(TERM_NAMES) or len(y) != len(x) or not len(y):
+        raise InputError(f"a calibration needs one row of {len(TERM_NAMES)} features per measurement, "
+                         f"got {x.shape} for {len(y)}")
+    if not (y > 0).all():
+        raise InputError("every measured replay must have taken some CPU time")
+    used = np.flatnonzero((x > 0).any(axis=0))
+    prior_values = np.array([prior[name] for name in TERM_NAMES])
+    per_call = np.array([not t.per_mib for t in TERMS])
+    known = prior_values[(prior_values > 0) & per_call]
+    pulled_to = np.where((prior_values == 0) & per_call, np.median(known) if len(known) else 0.0, prior_values)
+    xs, prior_used = x[:, used], pulled_to[used]
+    has_prior = prior_used > 0
+    solution = _solve(xs, y, prior_used, has_prior)
+    rng = np.random.default_rng(SEED)
+    draws = np.array([_solve(xs[rows], y[rows], prior_used, has_prior)
+                      for rows in rng.integers(0, len(y), (BOOTSTRAP, len(y)))])
+    costs = {name: float(prior_values[j]) for j, name in enumerate(TERM_NAMES)}
+    stderr = dict.fromkeys(TERM_NAMES, float("nan"))
+    for k, j in enumerate(used.tolist()):
+        costs[TERM_NAMES[j]] = float(solution[k])
+        stderr[TERM_NAMES[j]] = float(draws[:, k].std())
+    fitted = tuple(TERM_NAMES[j] for j in used.tolist())
+    return Fit(costs, stderr, fitted, xs @ solution)

@@ -1,0 +1,92 @@
+"""The cost model's calibration: the fit recovers known costs, and ``wgtrace calibrate`` measures on lavapipe.
+
+The fit is tested on made-up measurements whose costs are known (exact, then with noise); the
+command on a real replay of corpus traces, with one held out, writing a file that ``sim --costs``
+takes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wgtrace.sim.metrics import Costs, load_costs
+from wgtrace.sim.metrics.calibration import fit
+from wgtrace.sim.metrics.cost import TERM_NAMES
+from wgtrace.traces.errors import InputError
+
+CORPUS = Path(__file__).resolve().parents[1] / "traces" / "corpus"
+USED = ("dispatch", "submit", "write_call", "encoder_finish", "pass_begin")
+
+
+def made_up(rows: int, noise: float, seed: int = 1) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    rng = np.random.default_rng(seed)
+    truth = {"dispatch": 2.0, "submit": 40.0, "write_call": 5.0, "encoder_finish": 30.0, "pass_begin": 4.0}
+    x = np.zeros((rows, len(TERM_NAMES)))
+    for name in USED:
+        x[:, TERM_NAMES.index(name)] = rng.integers(1, 200, rows)
+    y = x @ np.array([truth.get(n, 0.0) for n in TERM_NAMES]) * (1 + noise * rng.standard_normal(rows))
+    return x, y, truth
+
+
+def test_exact_measurements_give_back_their_costs():
+    x, y, truth = made_up(40, 0.0)
+    result = fit(x, y, Costs(source="none"))
+    assert set(result.fitted) == set(USED)
+    for name, cost in truth.items():
+        assert result.costs[name] == pytest.approx(cost, rel=1e-6)
+        assert result.stderr[name] == pytest.approx(0, abs=1e-6)
+    assert result.costs["draw"] == 0 and np.isnan(result.stderr["draw"])  # no row calls it: not fitted
+
+
+def test_noisy_measurements_land_near_their_costs_with_an_uncertainty():
+    x, y, truth = made_up(200, 0.05)
+    result = fit(x, y, Costs(source="none"))
+    for name, cost in truth.items():
+        assert abs(result.costs[name] - cost) < 4 * result.stderr[name] + 0.05 * cost, name
+        assert result.stderr[name] > 0
+    assert np.allclose(result.predicted_us, x[:, [TERM_NAMES.index(n) for n in result.fitted]]
+                       @ np.array([result.costs[n] for n in result.fitted]))
+
+
+def test_the_prior_decides_what_the_measurements_cannot_tell_apart():
+    x, _, truth = made_up(30, 0.0)
+    x[:, TERM_NAMES.index("submit")] = x[:, TERM_NAMES.index("encoder_finish")]  # always together
+    y = x @ np.array([truth.get(n, 0.0) for n in TERM_NAMES])
+    prior = Costs(source="bench", values={"submit": 10.0, "encoder_finish": 60.0})
+    result = fit(x, y, prior)
+    together = result.costs["submit"] + result.costs["encoder_finish"]
+    assert together == pytest.approx(70.0, rel=0.02)
+    assert result.costs["encoder_finish"] > result.costs["submit"]
+
+
+def test_bad_measurements_are_refused():
+    x, y, _ = made_up(5, 0.0)
+    with pytest.raises(InputError, match="must have taken some CPU time"):
+        fit(x, np.zeros(5), Costs())
+    with pytest.raises(InputError, match="one row of"):
+        fit(x[:, :3], y, Costs())
+
+
+def test_calibrate_replays_fits_and_predicts_a_held_out_trace(tmp_path):
+    out = tmp_path / "costs.json"
+    run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", str(CORPUS / "nbody.wgtrace"),
+                          str(CORPUS / "frame_loop.wgtrace"), "--holdout", str(CORPUS / "image_filters.wgtrace"),
+                          "--repeat", "2", "--warmup", "1", "-o", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "out of sample" in run.stdout and "image_filters.wgtrace" in run.stdout
+    costs = load_costs(out)
+    info = costs.calibration
+    assert info is not None and costs.source.startswith("calibrated on ")
+    assert info["held_out"] == ["image_filters.wgtrace"] and len(info["trained_on"]) == 2
+    assert set(info["traces"]) == {"nbody.wgtrace", "frame_loop.wgtrace", "image_filters.wgtrace"}
+    assert info["holdout"]["rows"] == 6 and "dispatch" in info["fitted_terms"] and costs["dispatch"] > 0
+    sim = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(CORPUS / "nbody.wgtrace"), "--costs",
+                          str(out), "--json"], capture_output=True, text=True, timeout=60)
+    assert sim.returncode == 0 and json.loads(sim.stdout)["cost_us"]["total"] > 0
