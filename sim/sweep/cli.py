@@ -1,0 +1,168 @@
+"""``wgtrace sweep``: a corpus under every chosen pool x pass policy on Dask; rows to Parquet, a summary printed.
+
+Bad input stops the sweep before any job runs, in one line (exit 2): a missing path, a pattern that
+matches nothing, a corrupt trace, an unknown policy, an output that cannot be written or is not a
+sweep's file, an unreachable scheduler, a missing ``wgtrace[sweep]`` extra. A job that fails once
+the sweep runs is a row with its error. Rows found in the output for the same trace content,
+policy, wgtrace version and settings are kept, not recomputed; rows done are written every
+``CHECKPOINT_S`` seconds and when the sweep is interrupted, so a later run picks up from there.
+The progress bar shows on a terminal only; the summary always prints (200 columns when piped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ...traces.errors import InputError
+from ..metrics import load_costs
+from ..policies import parse_passes, parse_pool, pass_names, pool_names
+from .corpus import expand, survey
+from .execute import CONNECT_TIMEOUT_S
+from .jobs import Job, Settings, jobs_for
+from .rows import reuse_key, sort_key
+from .summary import render, summarize
+
+CHECKPOINT_S = 30.0
+EXTRA = ("dask.distributed", "pyarrow.parquet")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``sweep`` to ``wgtrace``."""
+    p = sub.add_parser("sweep", help="every trace of a corpus under every pool x pass policy, on Dask, to Parquet")
+    p.add_argument("corpus", nargs="+", metavar="CORPUS", help="trace files, folders (every *.wgtrace below) or globs")
+    p.add_argument("--pool", dest="pools", nargs="+", action="extend", metavar="POOL",
+                   help="pool policies (default: every one: " + ", ".join(pool_names()) + ")")
+    p.add_argument("--pass", dest="passes", nargs="+", action="extend", metavar="PASS",
+                   help="pass policies (default: every one: " + ", ".join(pass_names()) + ")")
+    p.add_argument("--check", action="store_true", help="check every plan for hazards: verdict and findings per rule")
+    p.add_argument("--replay", action="store_true",
+                   help="replay every plan on the workers' GPU: measured times and verdict (one replay at a time "
+                        "per worker)")
+    p.add_argument("--repeat", type=_positive, default=1, help="timed runs per replay (default 1)")
+    p.add_argument("-o", "--output", required=True, metavar="RESULTS.parquet",
+                   help="the Parquet file to write; rows already in it are reused")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive, help="worker processes of the LocalCluster (default: one per CPU)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on the Dask cluster of this scheduler (tcp://host:8786) instead of a LocalCluster")
+    p.add_argument("--connect-timeout", type=_seconds, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
+                   help=f"how long the scheduler has to answer (default {CONNECT_TIMEOUT_S:g})")
+    p.add_argument("--costs", help="a JSON file of cost parameters, as benchmarks/measure_costs.py prints them")
+    p.set_defaults(run=_sweep)
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < s < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return s
+
+
+def _require_extra() -> None:
+    """Import Dask and pyarrow now, or say in one line how to install them."""
+    for module in EXTRA:
+        try:
+            import_module(module)
+        except ImportError as e:
+            raise InputError(f"needs the sweep extra, which is not installed (no module {e.name!r}): "
+                             f"pip install 'wgtrace[sweep]'") from None
+
+
+def _unique(names: list[str], parse: Callable[[str], Any]) -> list[str]:
+    """Policy names as the policies spell them, each once, in the order given (a bad one: PolicyError)."""
+    return list(dict.fromkeys(parse(name).spec for name in names))
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    _require_extra()
+    from . import results
+    from .execute import cluster, run_on
+
+    pools = _unique(args.pools or pool_names(), parse_pool)
+    passes = _unique(args.passes or pass_names(), parse_passes)
+    settings = Settings(check=args.check, replay=args.replay, repeat=args.repeat, costs=load_costs(args.costs))
+    results.writable(args.output)
+    traces = survey(expand(args.corpus))
+    jobs = jobs_for(traces, pools, passes, settings)
+    rows = _reused(jobs, results.read(args.output))
+    todo = [job for job in jobs if job.name not in rows]
+    # the biggest traces first: the longest jobs start early, and no worker is left with one at the end
+    todo.sort(key=lambda job: -job.trace.size)
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    if todo:
+        with (_progress(console, len(todo)) as progress, _Checkpoints(rows, args.output, results.write) as done,
+              cluster(args.scheduler, args.workers, args.connect_timeout) as client):
+            task = progress.add_task("sweep", total=len(todo))
+
+            def on_row(row: dict[str, Any]) -> None:
+                done.add(row)
+                progress.advance(task)
+
+            run_on(client, todo, on_row)
+    results.write(list(rows.values()), args.output)
+    print(f"{len(rows):,} rows ({len(todo):,} computed, {len(rows) - len(todo):,} reused) in {args.output}",
+          file=sys.stderr)
+    for part in render(summarize(list(rows.values()))):
+        console.print(part)
+    return 0
+
+
+def _reused(jobs: list[Job], previous: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """The earlier rows this sweep would compute again, by job name, with this sweep's paths; failed rows are
+    tried again, and rows of traces or policies not in this sweep are left out."""
+    earlier = {reuse_key(r): r for r in previous if r["error"] is None}
+    out = {}
+    for job in jobs:
+        row = earlier.get(job.key)
+        if row is not None:
+            out[job.name] = {**row, "trace": job.trace.path}
+    return out
+
+
+def _progress(console: Console, total: int) -> Progress:
+    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal)
+
+
+class _Checkpoints:
+    """Collects rows by job name, and writes every row so far every ``CHECKPOINT_S`` seconds and when the sweep
+    stops early (interrupted, or the cluster gone), so a rerun resumes instead of starting over."""
+
+    def __init__(self, rows: dict[tuple, dict[str, Any]], path: str, write: Callable[[list, str], None]):
+        self.rows, self.path, self.write = rows, path, write
+        self.last = time.monotonic()
+
+    def __enter__(self) -> _Checkpoints:
+        return self
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows[sort_key(row)] = row
+        if time.monotonic() - self.last > CHECKPOINT_S:
+            self.write(list(self.rows.values()), self.path)
+            self.last = time.monotonic()
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None and self.rows:
+            self.write(list(self.rows.values()), self.path)
