@@ -1,0 +1,137 @@
+"""``wgtrace report`` (an HTML page of a trace under policies) and ``wgtrace export`` (a plan for Perfetto).
+
+The behaviour lives here: load the trace, plan, check and simulate each policy, read the replay's
+figures, write the file; ``data``, ``html`` and ``perfetto`` only turn results into text. Bad input
+(a missing trace, an unknown policy, a replay file of something else, an output that cannot be
+written) is an InputError: one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ...traces import Trace
+from ...traces.cli import load_file
+from ...traces.errors import InputError
+from ...traces.progress import Progress, add_quiet_option
+from ...traces.safe_text import write_file
+from ...traces.summary import bytes_text
+from ..check import check
+from ..metrics import load_costs, simulate
+from ..planner import plan
+from ..policies import parse_passes, parse_pool
+from .clock import clock
+from .data import Planned, page_data
+from .replayed import Replayed, load_replays, match
+from .sources import Sources
+
+AS_RECORDED = "as-recorded"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``report`` and ``export`` to ``wgtrace``."""
+    p = sub.add_parser("report", help="one HTML page of a trace under pool/pass policies: memory over time, "
+                                      "timelines, findings with their source lines, metrics",
+                       description="Write a self-contained HTML page (no network when viewed): memory over time "
+                                   "under each policy, each plan's passes and submits as a timeline, the check's "
+                                   "findings with the program's lines around each call site, the metrics side by "
+                                   "side and, with --replay, the replay's figures against the predicted ones.")
+    p.add_argument("trace", help="a .wgtrace file")
+    p.add_argument("--pool", action="append", metavar="P",
+                   help="pool policy, NAME[+fix|+fix-range] (default: as-recorded); repeat --pool/--pass pairs")
+    p.add_argument("--pass", dest="passes", action="append", metavar="Q",
+                   help="pass policy, NAME[:N][/UPLOAD] (default: as-recorded), paired with --pool in order")
+    p.add_argument("--replay", metavar="FILE",
+                   help="what `wgtrace replay --json` printed: measured figures beside the predicted ones (and its "
+                        "policies, when no --pool/--pass is given)")
+    p.add_argument("--costs", help="a JSON file of cost parameters for the prediction")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    add_quiet_option(p)
+    p.set_defaults(run=_report)
+
+    p = sub.add_parser("export", help="a plan as Chrome trace-event JSON for Perfetto or chrome://tracing",
+                       description="Write the plan of a trace under a pool and a pass policy as Chrome trace-event "
+                                   "JSON: a track per encoder and for the queue, a slice per pass, dispatch, draw, "
+                                   "copy and submit with its call site, memory counters, and an arrow from each "
+                                   "hazardous write to the command it overtakes. Times are the recording's host clock "
+                                   "for an as-recorded pass policy and the cost model's otherwise.")
+    p.add_argument("trace", help="a .wgtrace file")
+    p.add_argument("--pool", default=AS_RECORDED, metavar="P", help="pool policy (default: as-recorded)")
+    p.add_argument("--pass", dest="passes", default=AS_RECORDED, metavar="Q", help="pass policy (default: as-recorded)")
+    p.add_argument("--costs", help="a JSON file of cost parameters for the cost model's clock")
+    p.add_argument("--perfetto", required=True, metavar="OUT", help="the JSON file to write")
+    add_quiet_option(p)
+    p.set_defaults(run=_export)
+
+
+def policies(pools: list[str] | None, passes: list[str] | None, replays: list[Replayed]) -> list[tuple[str, str]]:
+    """The (pool, passes) pairs asked for, as the planner spells them: --pool and --pass pair up in order, a missing
+    one is as-recorded; with neither, the replayed policies (as-recorded without a replay)."""
+    if not pools and not passes:
+        pairs = list(dict.fromkeys((r.pool, r.passes) for r in replays)) or [(AS_RECORDED, AS_RECORDED)]
+    else:
+        pools, passes = pools or [AS_RECORDED], passes or [AS_RECORDED]
+        if len(pools) != len(passes) and min(len(pools), len(passes)) > 1:
+            raise InputError(f"{len(pools)} --pool and {len(passes)} --pass options: give them in pairs")
+        n = max(len(pools), len(passes))
+        pairs = [(pools[min(i, len(pools) - 1)], passes[min(i, len(passes) - 1)]) for i in range(n)]
+    return list(dict.fromkeys((parse_pool(pool).spec, parse_passes(q).spec) for pool, q in pairs))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .html import plotly_js, render
+
+    plotly_js()  # without plotly there is no report: say so before the work
+    replays = load_replays(args.replay) if args.replay else []
+    pairs = policies(args.pool, args.passes, replays)
+    costs = load_costs(args.costs)
+    with Progress(args.quiet) as progress:
+        trace = _load(progress, args.trace)
+        planned = []
+        for pool, passes in pairs:
+            with progress.step(f"{pool} x {passes}: planning, simulating, checking", total=3) as advance:
+                p = plan(trace, pool, passes)
+                advance()
+                metrics = simulate(p, costs)
+                advance()
+                planned.append(Planned(p, metrics, check(p), match(replays, p.pool, p.passes)))
+                advance()
+        with progress.step("drawing the report"):
+            roots = [Path.cwd(), Path(args.trace).resolve().parent]
+            page = render(page_data(args.trace, trace, planned, Sources(roots)))
+        _write(args.output, page)
+    print(f"report: {args.output} ({bytes_text(len(page.encode('utf-8')))}, {len(pairs)} "
+          f"polic{'y' if len(pairs) == 1 else 'ies'})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .perfetto import export
+
+    pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), load_costs(args.costs)
+    with Progress(args.quiet) as progress:
+        trace = _load(progress, args.trace)
+        with progress.step(f"{pool.spec} x {passes.spec}: planning and checking"):
+            p = plan(trace, pool, passes)
+            result = check(p)
+        with progress.step("exporting"):
+            time = clock(p, costs)
+            text = json.dumps(export(args.trace, p, result, time, costs.source), separators=(",", ":")) + "\n"
+        _write(args.perfetto, text)
+    print(f"perfetto: {args.perfetto} ({bytes_text(len(text))}; times from the {time.source})")
+    return 0
+
+
+def _load(progress: Progress, path: str) -> Trace:
+    with progress.step(f"loading and validating {path}"):
+        return load_file(path, partial=True)
+
+
+def _write(path: str, content: str) -> None:
+    """The output, written whole or not at all, never through another user's link (``safe_text.output``)."""
+    try:
+        write_file(path, content)
+    except OSError as e:
+        raise InputError(f"cannot write {path!r}: {e.strerror or e}") from None
