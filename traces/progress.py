@@ -67,6 +67,7 @@ class Progress:
             yield _nothing
             return
         task = rich.add_task(escape(description), total=total)
+        rich.refresh()  # drawn at once: a short step would otherwise come and go between two refreshes
 
         def advance(n: int = 1) -> None:
             rich.advance(task, n)

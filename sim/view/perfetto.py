@@ -26,6 +26,8 @@ from .timeline import BUNDLES, HOST, LANES, QUEUE, Timeline, timeline
 PID = 1
 _TIDS = {QUEUE: 1, HOST: 2, BUNDLES: 3}
 _NAMES = {QUEUE: "queue", HOST: "host (mapped writes and reads)", BUNDLES: "render bundles"}
+_PASSES = {Kind.PASS_BEGIN: "compute pass", Kind.RENDER_PASS_BEGIN: "render pass",
+           Kind.BUNDLE_ENCODER_CREATE: "render bundle encoder"}
 _CATEGORY = {"submits": "submit", "encoders": "encoder", "passes": "pass", "dispatches": "dispatch", "draws": "draw",
              "copies": "copy", "queue writes": "queue write", "host": "host"}
 
@@ -86,8 +88,9 @@ def _slices(plan: Plan, line: Timeline, time: Clock) -> list[dict]:
             stack = source.stack_of(origin)
             if stack:
                 args["stack"] = list(stack)
-        out.append({"ph": "X", "name": _name(t, i, lane, int(line.track[j])), "cat": _CATEGORY[lane], "pid": PID,
-                    "tid": _tid(int(line.track[j])), "ts": float(ts[j]), "dur": max(round(float(end[j] - ts[j]), 3), 0.0),
+        track = int(line.track[j])
+        out.append({"ph": "X", "name": _name(t, i, lane, track), "cat": _CATEGORY[lane], "pid": PID,
+                    "tid": _tid(track), "ts": float(ts[j]), "dur": max(round(float(end[j] - ts[j]), 3), 0.0),
                     "args": args})
     return out
 
@@ -96,8 +99,8 @@ def _name(t: Trace, i: int, lane: str, track: int) -> str:
     kind = Kind(int(t.kind[i]))
     if lane == "encoders":
         return f"encoder {track}"
-    if kind == Kind.PASS_BEGIN:
-        return "compute pass"
+    if kind in _PASSES:
+        return _PASSES[kind]
     return KIND_NAMES[kind].replace("_", " ")
 
 
