@@ -58,10 +58,18 @@ def run_on(client: Any, jobs: list[Job], on_row: Callable[[Row], None]) -> None:
     keys = [f"wgtrace-sweep-{token}-{i}" for i in range(len(jobs))]
     by_key = dict(zip(keys, jobs, strict=True))
     futures = client.map(run_job, jobs, key=keys)
-    for future in as_completed(futures):
-        try:
-            row = future.result()
-        except (Exception, CancelledError) as e:
-            row = failed(by_key[future.key], f"the cluster lost this task: {type(e).__name__}: {e}")
+    # rows are fetched in the background as tasks finish: a round trip per row would cost as much as the task
+    for future, row in as_completed(futures, with_results=True, raise_errors=False):
+        if future.status != "finished":
+            row = failed(by_key[future.key], f"the cluster lost this task: {_why(future)}")
         future.release()
         on_row(row)
+
+
+def _why(future: Any) -> str:
+    """What ended a task that returned no row."""
+    try:
+        error = future.exception()
+    except CancelledError as e:  # a cancelled task raises its cancellation instead of returning it
+        error = e
+    return f"{type(error).__name__}: {error}"
