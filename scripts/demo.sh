@@ -23,3 +23,11 @@ step "6. replay before PR 56 (pass per dispatch, staging uploads) and with it, v
   "$wgtrace" replay out/mlp_train.wgtrace --repeat 5 \
     --pool exclusive-pages --pass pass-per-dispatch/staging-copy \
     --pool exclusive-pages+fix --pass max-tasks:16 || exit 1
+into() { local file=$1; shift; "$@" > "$file"; }
+step "7. replay them again for the report, as JSON" \
+  into out/replay.json "$wgtrace" replay out/mlp_train.wgtrace --repeat 5 --json \
+    --pool exclusive-pages --pass pass-per-dispatch/staging-copy \
+    --pool exclusive-pages+fix --pass max-tasks:16 || exit 1
+step "8. see both: memory over time, timelines, findings, predicted against measured (one HTML file)" \
+  "$wgtrace" report out/mlp_train.wgtrace --replay out/replay.json -o out/report.html || exit 1
+echo "open $(pwd)/out/report.html in a browser"
