@@ -23,9 +23,11 @@ _GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True)
 class TraceFile:
-    """A trace of the sweep: its path as named, its content's SHA-256, its size, events, and where it is cut short."""
+    """A trace of the sweep: its path as named (``location``: made absolute here, for workers whose working
+    folder is another), its content's SHA-256, its size, events, and where it is cut short."""
 
     path: str
+    location: str
     sha256: str
     size: int
     events: int
@@ -83,5 +85,5 @@ def survey(paths: list[str]) -> list[TraceFile]:
     for path in paths:
         digest = sha256_of(path)
         trace = load(path, partial=True)
-        out.append(TraceFile(path, digest, os.path.getsize(path), len(trace), trace.cut_short))
+        out.append(TraceFile(path, os.path.abspath(path), digest, os.path.getsize(path), len(trace), trace.cut_short))
     return out

@@ -92,7 +92,7 @@ def run_job(job: Job) -> dict[str, Any]:
     try:
         if wgtrace_version() != job.version:
             raise InputError(f"this worker runs wgtrace {wgtrace_version()}, the sweep {job.version}")
-        trace = _trace(job.trace.path, job.trace.sha256)
+        trace = _trace(job.trace.location, job.trace.sha256)
         p = plan(trace, job.pool, job.passes)
         row.update(metric_columns(simulate(p, job.settings.costs)))
         if job.settings.check:
