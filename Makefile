@@ -31,7 +31,7 @@ lint: setup
 # mypy reads the folders as the package they install as (wgtrace.traces, ...): links under build/typecheck
 typecheck: setup
 	mkdir -p build/typecheck/wgtrace
-	for p in traces tracer sim replay; do ln -sfn ../../../$$p build/typecheck/wgtrace/$$p; done
+	for p in traces tracer sim replay testing; do ln -sfn ../../../$$p build/typecheck/wgtrace/$$p; done
 	$(VENV)/bin/mypy
 
 clean:

@@ -13,6 +13,7 @@ from typing import Any
 from ..sim import planner
 from ..sim.metrics import DEFAULT, Costs
 from ..sim.plan import Plan
+from ..sim.policies import PassPolicy, PoolPolicy
 from ..traces import Trace
 from .data import payloads
 from .engine import DecodedPlan, DeviceError, Engine, Run
@@ -22,7 +23,8 @@ from .verify import Verdict, keyed, reference_plan, unverifiable, verify
 AS_RECORDED = "as-recorded"
 
 
-def plan_for(trace: Trace, pool: str = AS_RECORDED, passes: str = AS_RECORDED, limits: dict | None = None) -> Plan:
+def plan_for(trace: Trace, pool: str | PoolPolicy = AS_RECORDED, passes: str | PassPolicy = AS_RECORDED,
+             limits: dict | None = None) -> Plan:
     """The plan of ``trace`` under the two policies; ``as-recorded`` for both is the recording itself.
 
     ``limits`` (the replaying device's) lays pooled pages out for that device, as a runtime on it
@@ -127,15 +129,17 @@ def recording_mismatch(trace: Trace, adapter_info: dict, synthetic_writes: int) 
     return None
 
 
-def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str = AS_RECORDED, passes: str = AS_RECORDED,
-           repeat: int = 1, warmup: int = 1, seed: int = 0, reference: bool = True, label: str = "replay",
-           costs: Costs = DEFAULT) -> Report:
-    """Plan ``trace``, run it ``warmup`` + ``repeat`` (at least 1) times, and verify the first run's reads."""
+def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str | PoolPolicy = AS_RECORDED,
+           passes: str | PassPolicy = AS_RECORDED, repeat: int = 1, warmup: int = 1, seed: int = 0,
+           reference: bool = True, label: str = "replay", costs: Costs = DEFAULT) -> Report:
+    """Plan ``trace``, run it ``warmup`` + ``repeat`` (at least 1) times, and verify the first run's reads.
+    The policies are names or policy objects (a user's own, say); the report names them either way."""
     plan = plan_for(trace, pool, passes, limits=dict(engine.device.limits))
     decoded = DecodedPlan.of(plan.trace)
     data = payloads(plan, seed)
-    report = Report(pool=pool, passes=passes, adapter=adapter, seed=seed, figures=figures(plan, costs),
-                    recorded_writes=data.recorded, synthetic_writes=data.synthetic)
+    report = Report(pool=pool if isinstance(pool, str) else pool.spec,
+                    passes=passes if isinstance(passes, str) else passes.spec, adapter=adapter, seed=seed,
+                    figures=figures(plan, costs), recorded_writes=data.recorded, synthetic_writes=data.synthetic)
     ref_plan = reference_plan(trace) if reference else None
     n = len(plan.trace)
     stamped = unverifiable(plan)

@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 
 from wgtrace.sim import plan
 from wgtrace.sim.check import check, oracle
-from wgtrace.sim.policies import pass_names, pool_names
+from wgtrace.sim.policies import parse_pool, pass_names, pool_names
 from wgtrace.sim.synthetic import build
 
 from strategies import programs
 
 FIXED = [p for p in pool_names() if "+fix" in p]
-REUSING = [p for p in pool_names() if "+" not in p and p != "exclusive"]  # exclusive never reuses storage
+# exclusive never reuses storage; a pool that defers reuse itself (tfjs, onnxruntime) never reuses it in flight
+REUSING = [p for p in pool_names() if "+" not in p and p != "exclusive" and not parse_pool(p).defers_reuse]
 
 
 def h1_agrees_with_oracle(p) -> list:

@@ -39,9 +39,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 def test_policies_that_fix_usage_scopes():
     fixed = {name for name, cls in POOLS.items() if cls.read_write_bindings and cls.separate_uniform_pool}
-    assert fixed == {"sliced", "size-class"}
+    assert fixed == {"sliced", "size-class", "torch-caching"}
+    whole_buffers_by_usage = {"ort-simple", "ort-bucket", "tfjs"}  # uniforms cached apart, one buffer per allocation
     assert not any(cls.read_write_bindings or cls.separate_uniform_pool for name, cls in POOLS.items()
-                   if name not in fixed)
+                   if name not in fixed | whole_buffers_by_usage)
 
 
 def test_mlp_train_under_sliced_fix_batched_has_neither_h2_nor_h1():

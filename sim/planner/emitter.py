@@ -18,7 +18,7 @@ import numpy as np
 
 from ...traces import Trace
 from ..policies import Device, Exclusion, PoolPolicy
-from ..policies.pools import MemoryManagement
+from .guard import Guard, GuardedAllocator
 from .kinds import COPY_DST, COPY_SRC, CREATE, DESTROY, MAPPABLE, SUBMIT, UNIFORM
 from .program import LogicalProgram
 
@@ -35,22 +35,25 @@ class Emitter:
     ``phys[b]``, ``offset[b]``: the physical buffer and offset of logical allocation ``b`` (past the
     program's buffers: staging buffers the plan adds). ``start_mark`` / ``end_mark``: per pooled
     allocation, the record count and source event when it got and gave back storage. ``managers[b]``:
-    the pools allocation ``b`` reserves from. ``exclusion`` (under the pools' fixes): storage the
-    open encoder's commands use, that a queue-filled allocation must not take.
+    the pools allocation ``b`` reserves from, behind the ``guard`` that checks every answer of the
+    policy (``guard.py``). ``exclusion`` (under the pools' fixes, and for a pool that defers reuse
+    itself): storage the open encoder's commands use, that a queue-filled allocation (any allocation,
+    ``exclude_all``) must not take.
     """
 
     def __init__(self, trace: Trace, program: LogicalProgram, pool: PoolPolicy, limits: dict | None):
         self.trace, self.program, self.pool, self.limits = trace, program, pool, limits
         n_buffers = len(program.size)
+        self.sizes = program.size.tolist()
+        self.guard = Guard(pool, self._device(), self, program.usage, self.describe) if pool.pooled else None
         self.pooled = np.zeros(n_buffers, dtype=bool)
-        if pool.pooled:  # never a buffer that can be mapped, nor one created mapped that is read while mapped
+        if self.guard is not None:  # never a buffer that can be mapped, nor one created mapped and read while mapped
             self.pooled = ((program.usage & MAPPABLE) == 0) & ~(program.mapped & program.read_mapped)
             if program.render is not None:  # nor one a render pass may not share a page with (render.py)
-                self.pooled &= ~program.render.unpoolable(self._alignment())
+                self.pooled &= ~program.render.unpoolable(self._alignment(self.guard))
         self.page_usage = (int(np.bitwise_or.reduce(program.usage[self.pooled])) | COPY_SRC | COPY_DST
                            if self.pooled.any() else 0)
-        self.a0, self.pooled_flags, self.uploaded, self.sizes = (
-            program.a0, self.pooled.tolist(), program.uploaded.tolist(), program.size.tolist())
+        self.a0, self.pooled_flags, self.uploaded = program.a0, self.pooled.tolist(), program.uploaded.tolist()
         self.out = array("q")
         self.blobs: list[bytes] = []  # payloads the plan adds (a staged texture upload's padded rows)
         self.syn = array("q")
@@ -65,24 +68,30 @@ class Emitter:
         self.window_open = False
         self.pending_destroys: list[int] = []
         uniform = (program.usage & UNIFORM) != 0
-        self.managers = self._managers(uniform) if pool.pooled else []
+        self.managers = self._managers(self.guard, uniform) if self.guard is not None else []
         # pooled buffers whose read-only storage bindings the plan makes read-write (see read_write_bindings)
         self.read_write = self.pooled & ~uniform if pool.read_write_bindings else None
-        self.exclusion = Exclusion(pool.fix == "range") if pool.pooled and pool.fix else None
+        self.exclude_all = pool.pooled and pool.defers_reuse
+        self.exclusion = Exclusion(pool.fix == "range") if pool.pooled and (pool.fix or self.exclude_all) else None
 
     def _device(self) -> Device:
         return Device.from_limits(self.limits if self.limits is not None else self.trace.limits)
 
-    def _alignment(self) -> int:
+    def _alignment(self, guard: Guard) -> int:
         """The offset alignment of every slice the pools hand out on this device."""
-        return int(self.pool.parameters(self._device()).get("alignment", 1))
-
-    def _managers(self, uniform: np.ndarray) -> list[MemoryManagement]:
-        """Per allocation, the pools it reserves from: uniforms apart where the policy keeps them apart."""
         device = self._device()
-        storage_pools = self.pool.manager(device, self)
-        uniform_pools = self.pool.manager(device, self) if self.pool.separate_uniform_pool else storage_pools
+        return guard.call(lambda: int(self.pool.parameters(device).get("alignment", 1)), "giving its parameters")
+
+    def _managers(self, guard: Guard, uniform: np.ndarray) -> list[GuardedAllocator]:
+        """Per allocation, the pools it reserves from: uniforms apart where the policy keeps them apart."""
+        storage_pools = guard.manager()
+        uniform_pools = guard.manager() if self.pool.separate_uniform_pool else storage_pools
         return [uniform_pools if u else storage_pools for u in uniform.tolist()]
+
+    def describe(self, b: int) -> str:
+        """Allocation ``b`` as a policy's error names it: its size and the program's line that created it."""
+        i = int(self.program.creates[b])
+        return f"allocation {b} ({self.sizes[b]:,} bytes, created at {self.trace.site_of(i)}, event {i})"
 
     def alloc(self, size: int) -> int:
         """A new page for the pools, created at the event being handled, usable by every pooled buffer."""
@@ -149,17 +158,19 @@ class Emitter:
         if self.pooled_flags[b]:
             self.start_mark[0][b], self.start_mark[1][b] = len(self.out) // REC, i
             self.phys[b], self.offset[b], self.reserved[b] = self.managers[b].reserve(
-                self.sizes[b], self.exclusion if self.uploaded[b] else None)
+                b, self.sizes[b], self.exclusion if self.uploaded[b] or self.exclude_all else None)
         else:
             self.phys[b] = self.new_buffer()
             self.copy_event(i, CREATE, self.phys[b])
 
     def close_window(self) -> None:
-        """No encoder holding commands is left unsubmitted: pages given back can go now, and no storage
-        is in flight that an upload must avoid."""
+        """No encoder holding commands is left unsubmitted: pages given back can go now, no storage is in
+        flight that an upload must avoid, and pools that hold freed storage back until a submit are told."""
         self.window_open = False
         if self.exclusion is not None:
             self.exclusion.clear()
         for page in self.pending_destroys:
             self.synth(DESTROY, page, DROP, -1)
         self.pending_destroys = []
+        if self.guard is not None:
+            self.guard.submitted()

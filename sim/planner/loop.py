@@ -45,7 +45,7 @@ class Loop(ABC):
             if windows is not None:
                 em.window_open = windows[f]
             end_rec[b], end_at[b] = len(em.out) // REC, f
-            managers[b].free(phys[b], offset[b])
+            managers[b].free(b, phys[b], offset[b])
             if exclusion is not None and em.window_open and self.open_encoder_used(b, f):
                 exclusion.add(phys[b], offset[b], offset[b] + max(em.sizes[b], 1))
         self.fi = fi

@@ -21,14 +21,21 @@ and copied in the encoder, in order; the copy closes the pass), or ``flush-write
 submit the open encoder before every queue write). They apply to texture uploads alike:
 ``write-buffer`` keeps ``write_texture``, ``staging-copy`` makes it a staging buffer whose rows are
 256 bytes apart (as ``copy_buffer_to_texture`` requires) and a copy, ``flush-write`` submits first.
+
+``PassPolicy`` is the protocol of a user's pass policy too (``--pass package.module:Name``): a frozen
+dataclass that says, in its class attributes and fields, when a pass ends (``pass_per_dispatch``;
+otherwise when a copy, a read or a submit forces it), when to submit (``honours_submits``: at the
+program's submits; ``max_tasks``: every N dispatches; always before a read) and how to upload
+(``upload``). The planner keeps what makes re-batching safe (a submit before a write to what a
+command the program submitted earlier uses) whatever the policy says. ``tfjs`` is such a policy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
-from .errors import PolicyError
+from .parameters import text_of
 
 
 @dataclass(frozen=True)
@@ -69,11 +76,13 @@ UPLOADS: dict[str, type[Upload]] = {u.name: u for u in (WriteBuffer, StagingCopy
 
 @dataclass(frozen=True)
 class PassPolicy:
-    """A named pass policy. ``max_tasks`` 0 means no limit on dispatches per submit."""
+    """A named pass policy. ``max_tasks`` 0 means no limit on dispatches per submit. ``lists_uploads``: whether
+    ``pass_names`` lists it with every upload (False: with its own only, as a runtime's preset)."""
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     records: ClassVar[bool] = False
+    lists_uploads: ClassVar[bool] = True
     pass_per_dispatch: ClassVar[bool] = False
     honours_submits: ClassVar[bool] = True
     takes_count: ClassVar[bool] = False
@@ -82,9 +91,13 @@ class PassPolicy:
 
     @property
     def spec(self) -> str:
+        """The name that gives this policy back: ``NAME[(parameters)][:N][/UPLOAD]``, the upload left out
+        where it is the policy's default, a user's policy named ``module:Class`` unless it has a name."""
+        name = self.name or f"{type(self).__module__}:{type(self).__qualname__}"
+        shown = frozenset({"upload", "max_tasks"} if self.takes_count else {"upload"})
         count = f":{self.max_tasks}" if self.takes_count else ""
-        upload = f"/{self.upload.name}" if self.upload.name != WriteBuffer.name else ""
-        return f"{self.name}{count}{upload}"
+        upload = f"/{self.upload.name}" if self.upload != default_upload(type(self)) else ""
+        return f"{name}{text_of(self, shown)}{count}{upload}"
 
 
 @dataclass(frozen=True)
@@ -120,39 +133,24 @@ class MaxTasks(PassPolicy):
     max_tasks: int = 32
 
 
-PASSES: dict[str, type[PassPolicy]] = {p.name: p for p in (AsRecorded, PassPerDispatch, Batched, MaxTasks)}
+@dataclass(frozen=True)
+class Tfjs(PassPolicy):
+    """tfjs's WebGPU backend (tfjs-backend-webgpu ``backend_webgpu.ts``): one compute pass kept open across
+    dispatches (``ensureComputePassEnded`` only before a copy or a read), the queue submitted after
+    ``WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE`` = 15 dispatches (``flags_webgpu.ts``) and before every read,
+    tensor data uploaded through a staging buffer mapped at creation and ``copyBufferToBuffer``
+    (``uploadToGPU``; tfjs writes its small uniform buffers with ``writeBuffer``, which one upload method
+    per policy cannot say: they are staged too). ``tfjs(max_tasks=N)`` sets the batch size,
+    ``tfjs/write-buffer`` the upload."""
+
+    name: ClassVar[str] = "tfjs"
+    summary: ClassVar[str] = "tfjs WebGPU: one pass, submit every 15 dispatches and before reads, staged uploads"
+    honours_submits: ClassVar[bool] = False
+    lists_uploads: ClassVar[bool] = False
+    upload: Upload = StagingCopy()
+    max_tasks: int = 15
 
 
-def pass_names() -> list[str]:
-    """Every pass policy with each upload (max-tasks at CubeCL's 32 and PR 56's 16)."""
-    names = []
-    for name, cls in PASSES.items():
-        uploads = [WriteBuffer.name] if cls.records else list(UPLOADS)
-        for count in ([":32", ":16"] if cls.takes_count else [""]):
-            names += [f"{name}{count}" + ("" if u == WriteBuffer.name else f"/{u}") for u in uploads]
-    return names
-
-
-def parse_passes(spec: str | PassPolicy) -> PassPolicy:
-    """``NAME[:N][/UPLOAD]`` -> a policy; anything else is a PolicyError naming the valid names."""
-    if isinstance(spec, PassPolicy):
-        return spec
-    text = str(spec)
-    head, _, upload = text.partition("/")
-    name, colon, count = head.partition(":")
-    cls = PASSES.get(name)
-    if cls is None:
-        raise PolicyError(f"unknown pass policy {text!r}; valid: {', '.join(PASSES)} "
-                          f"(written NAME[:N][/UPLOAD], N for max-tasks, UPLOAD one of {', '.join(UPLOADS)})")
-    if colon and not cls.takes_count:
-        raise PolicyError(f"pass policy {name!r} takes no count (only max-tasks:N does): {text!r}")
-    if colon and not (count.isascii() and count.isdigit() and int(count) > 0):
-        raise PolicyError(f"max-tasks needs a positive count, as in max-tasks:32: {text!r}")
-    if upload and upload not in UPLOADS:
-        raise PolicyError(f"unknown upload {upload!r} in {text!r}; valid: {', '.join(UPLOADS)}")
-    if upload and cls.records and upload != WriteBuffer.name:
-        raise PolicyError(f"as-recorded keeps the program's own uploads; it takes no /{upload}")
-    fields: dict = {"upload": UPLOADS[upload or WriteBuffer.name]()}
-    if colon:
-        fields["max_tasks"] = int(count)
-    return cls(**fields)
+def default_upload(cls: type[PassPolicy]) -> Upload:
+    """The upload a pass policy has when its name gives none."""
+    return next(f.default for f in fields(cls) if f.name == "upload")  # type: ignore[return-value]

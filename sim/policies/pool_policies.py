@@ -9,6 +9,10 @@ usage scope forbids (rule H2: a page bound writable beside read-only or uniform)
 flags say whether a policy avoids that as CubeCL does since #814: ``read_write_bindings`` (the
 planner binds every storage binding of a pooled buffer read-write) and ``separate_uniform_pool``
 (allocations with UNIFORM usage take pages of their own pool instance, so no page holds both).
+
+``PoolPolicy`` is also the public base of a user's own policy (``--pool package.module:Name``, see
+``allocator.py`` for the protocol and ``registry.py`` for how names are found); the registry of
+names is ``registry.py``, the allocators other runtimes use are in ``runtimes/``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .allocator import Allocator
 from .device import KIB, MIB, Device, align_up
-from .errors import PolicyError
 from .pages import Storage
+from .parameters import text_of
 from .pools import (
     BASE_DEALLOC_PERIOD,
     MIN_SIZE_NEEDED_TO_OFFSET,
@@ -41,6 +46,14 @@ class PoolPolicy:
 
     ``read_write_bindings`` and ``separate_uniform_pool`` (see the module doc) are False by default:
     true only for policies whose pages can hold several allocations and that must avoid H2.
+    ``fixes``: the variants of the seed's fix worth listing for the policy (``pool_names``; any is accepted).
+    ``defers_reuse``: the pool itself never hands out storage an unsubmitted command still uses (tfjs
+    and onnxruntime hold such releases back until the submit): the planner passes it the exclusion on
+    every reservation, and it takes no ``+fix``.
+
+    A user's policy subclasses this as a frozen dataclass whose fields are its parameters, and
+    implements ``manager`` (``allocator.py``). Its ``name`` may stay empty: it is then named by its
+    reference, ``module:Class``.
     """
 
     name: ClassVar[str] = ""
@@ -48,18 +61,25 @@ class PoolPolicy:
     pooled: ClassVar[bool] = True
     read_write_bindings: ClassVar[bool] = False
     separate_uniform_pool: ClassVar[bool] = False
+    fixes: ClassVar[tuple[str, ...]] = ("", "page", "range")
+    defers_reuse: ClassVar[bool] = False
     fix: str = ""
 
     @property
     def spec(self) -> str:
-        return self.name + {"": "", "page": "+fix", "range": "+fix-range"}[self.fix]
+        """The name that gives this policy back: ``NAME[(parameters)][+fix|+fix-range]``."""
+        name = self.name or f"{type(self).__module__}:{type(self).__qualname__}"
+        return name + text_of(self, frozenset({"fix"})) + {"": "", "page": "+fix", "range": "+fix-range"}[self.fix]
 
     def parameters(self, device: Device) -> dict:
-        """The parameters this policy takes on ``device``, in CubeCL's names."""
-        raise NotImplementedError
+        """The parameters this policy takes on ``device``, in the names of the runtime it models; by default
+        its fields and the alignment the planner requires of every offset."""
+        fields = {k: v for k, v in vars(self).items() if k != "fix"}
+        return {**fields, "alignment": max(device.storage_alignment, device.uniform_alignment)}
 
-    def manager(self, device: Device, storage: Storage) -> MemoryManagement:
-        raise NotImplementedError
+    def manager(self, device: Device, storage: Storage) -> Allocator:
+        """One plan's allocator, taking its pages from ``storage``."""
+        raise NotImplementedError(f"{type(self).__qualname__} does not implement manager(device, storage)")
 
 
 @dataclass(frozen=True)
@@ -218,27 +238,3 @@ class SizeClass(PoolPolicy):
         return MemoryManagement([SizeClassPool(page_size, max_slice, alignment, BASE_DEALLOC_PERIOD,
                                     min_page_size=SIZE_CLASS_MIN_PAGE, slots_per_page=SIZE_CLASS_SLOTS)],
                        storage, cleanup=True)
-
-
-POOLS: dict[str, type[PoolPolicy]] = {
-    p.name: p for p in (Exclusive, Sliced, SlicedPr56, ExclusivePages, SizeClass)
-}
-ALIASES = {"as-recorded": "exclusive"}
-FIXES = {"": "", "fix": "page", "fix-range": "range"}
-
-
-def pool_names() -> list[str]:
-    """Every pool, alone and with each variant of the fix (``exclusive`` never reuses: it needs no fix)."""
-    return [name + (f"+{fix}" if fix else "") for name, cls in POOLS.items() for fix in (FIXES if cls.pooled else [""])]
-
-
-def parse_pool(spec: str | PoolPolicy) -> PoolPolicy:
-    """``NAME[+fix|+fix-range]`` -> a policy; anything else is a PolicyError naming the valid names."""
-    if isinstance(spec, PoolPolicy):
-        return spec
-    name, plus, fix = str(spec).partition("+")
-    name = ALIASES.get(name, name)
-    if name not in POOLS or fix not in FIXES or (plus and not fix):
-        raise PolicyError(f"unknown pool policy {spec!r}; valid: {', '.join(sorted([*POOLS, *ALIASES]))} "
-                          f"(each may end in +fix or +fix-range)")
-    return POOLS[name](fix=FIXES[fix])
