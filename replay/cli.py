@@ -20,6 +20,7 @@ from ..sim.metrics import Costs, load_costs
 from ..traces import Kind, Trace
 from ..traces.cli import load_file
 from ..traces.errors import InputError
+from ..traces.progress import Progress, add_quiet_option
 from ..traces.safe_text import write_file
 from ..traces.summary import bytes_text
 from .device import DEFAULT_TIMEOUT_S, adapter_name, open_device
@@ -44,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reference", dest="reference", action="store_false",
                    help="skip the program-order reference replay")
     p.add_argument("--costs", help="cost parameters for the prediction, as benchmarks/measure_costs.py prints them")
+    add_quiet_option(p)
     p.set_defaults(run=_replay)
 
     p = sub.add_parser("calibrate", help="fit the cost model to replays of traces under a design of policies",
@@ -69,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--draws", type=_share, default=0.3,
                    help="share of kernels drawn in a render pass instead of dispatched (default 0.3)")
     _device_options(p)
+    add_quiet_option(p)
     p.set_defaults(run=_truth)
 
 
@@ -122,14 +125,18 @@ def _policies(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    trace = load_file(args.trace)
-    policies = _policies(args)
-    costs = load_costs(args.costs)
-    engine, adapter = _open(args)
-    reports = [replay(trace, engine, adapter=adapter, pool=pool, passes=passes, repeat=args.repeat,
-                      warmup=args.warmup, seed=args.seed, reference=args.reference,
-                      label=f"{os.path.basename(args.trace)} {pool} {passes}", costs=costs)
-               for pool, passes in policies]
+    with Progress(args.quiet) as progress:
+        with progress.step(f"loading and validating {args.trace}"):
+            trace = load_file(args.trace)
+        policies = _policies(args)
+        costs = load_costs(args.costs)
+        engine, adapter = _open(args)
+        reports = []
+        for pool, passes in policies:
+            with progress.step(f"replaying {pool} x {passes}"):
+                reports.append(replay(trace, engine, adapter=adapter, pool=pool, passes=passes, repeat=args.repeat,
+                                      warmup=args.warmup, seed=args.seed, reference=args.reference,
+                                      label=f"{os.path.basename(args.trace)} {pool} {passes}", costs=costs))
     engine.close()
     if args.json:
         out = [{"trace": args.trace, **r.as_dict()} for r in reports]
@@ -322,7 +329,8 @@ def _truth(args: argparse.Namespace) -> int:
     from .truth import agreement_lines, run_cases
 
     engine, adapter = _open(args)
-    table = run_cases(engine, args.cases, seed=args.seed, n_ops=args.ops, p_draw=args.draws)
+    with Progress(args.quiet) as progress, progress.step("random programs", total=args.cases) as advance:
+        table = run_cases(engine, args.cases, seed=args.seed, n_ops=args.ops, p_draw=args.draws, done=advance)
     if args.json:
         print(json.dumps({"adapter": adapter, **table.as_dict()}, indent=2))
     else:

@@ -16,7 +16,7 @@ next upload while the encoder still holds the kernel: the H1 this harness must p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,10 +206,12 @@ def agreement_lines(table: Table) -> list[str]:
     return lines
 
 
-def run_cases(engine: Engine, n: int, *, seed: int = 0, n_ops: int = 40, p_draw: float = 0.0) -> Table:
+def run_cases(engine: Engine, n: int, *, seed: int = 0, n_ops: int = 40, p_draw: float = 0.0,
+              done: Callable[[int], None] | None = None) -> Table:
     """``n`` random programs, recorded unsafely (as-recorded only) and safely (under every policy).
 
-    ``p_draw``: the share of kernels drawn in a render pass instead of dispatched.
+    ``p_draw``: the share of kernels drawn in a render pass instead of dispatched; ``done(1)`` is called after each
+    program (a progress display's step).
     """
     table = Table()
     for case in range(n):
@@ -219,6 +221,8 @@ def run_cases(engine: Engine, n: int, *, seed: int = 0, n_ops: int = 40, p_draw:
             reference = reference_reads(engine, source, case)
             for pool, passes in POLICIES if recording == "safe" else POLICIES[:1]:
                 table.cases.append(judge(engine, source, pool, passes, reference, case=case, recording=recording))
+        if done is not None:
+            done(1)
     return table
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..traces.cli import load_file
+from ..traces.progress import Progress, add_quiet_option
 from ..traces.summary import bytes_text
 from .metrics.cost import Costs, load_costs
 from .metrics.simulate import Metrics, simulate
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--passes", nargs="+", default=pass_names(), metavar="PASS", help="default: every pass policy")
     p.add_argument("--costs", help="a JSON file of cost parameters, as benchmarks/measure_costs.py prints them")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_quiet_option(p)
     p.set_defaults(run=_compare)
 
 
@@ -95,17 +97,21 @@ def _compare(args: argparse.Namespace) -> int:
     passes = [parse_passes(p) for p in args.passes]
     costs = load_costs(args.costs)
     results = []
-    for path in args.traces:
-        trace = _load(path)
-        rows = []
-        for pool in pools:
-            for pass_policy in passes:
-                try:
-                    rows.append(simulate(plan(trace, pool, pass_policy), costs).to_dict())
-                except PolicyError as e:
-                    rows.append({"pool": pool.spec, "passes": pass_policy.spec, "error": str(e)})
-        results.append({"trace": path, "events": len(trace), "cut_short": trace.cut_short, "rows": rows,
-                        "render": has_render(trace)})
+    with Progress(args.quiet) as progress:
+        for path in args.traces:
+            with progress.step(f"loading and validating {path}"):
+                trace = _load(path)
+            rows = []
+            with progress.step(f"{path}: planning and simulating", total=len(pools) * len(passes)) as advance:
+                for pool in pools:
+                    for pass_policy in passes:
+                        try:
+                            rows.append(simulate(plan(trace, pool, pass_policy), costs).to_dict())
+                        except PolicyError as e:
+                            rows.append({"pool": pool.spec, "passes": pass_policy.spec, "error": str(e)})
+                        advance()
+            results.append({"trace": path, "events": len(trace), "cut_short": trace.cut_short, "rows": rows,
+                            "render": has_render(trace)})
     if args.json:
         print(json.dumps({"costs": costs.to_dict(), "traces": results}, indent=2, sort_keys=True))
         return 0

@@ -14,6 +14,7 @@ import sys
 from ...traces import Trace
 from ...traces.cli import load_file
 from ...traces.errors import InputError
+from ...traces.progress import Progress, add_quiet_option
 from ...traces.safe_text import write_file
 from ..plan import Plan
 from .rules import RULES
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also exit 1 when the result is not proven because calls the checker cannot model (render "
                         "passes, textures, queries) may touch GPU memory; for CI")
     p.add_argument("--partial", action="store_true", help="accept a trace cut short and check its complete prefix")
+    add_quiet_option(p)
     p.set_defaults(run=_run)
 
 
@@ -53,13 +55,17 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"--limit {args.limit}: the findings shown per rule is a count, 0 or more")
     if args.passes:
         _count_is_ascii(args.passes)
-    trace = load_file(args.trace, partial=args.partial)
-    target: Trace | Plan = trace
-    if args.pool or args.passes:
-        from ..planner import plan
+    with Progress(args.quiet) as progress:
+        with progress.step(f"loading and validating {args.trace}"):
+            trace = load_file(args.trace, partial=args.partial)
+        target: Trace | Plan = trace
+        if args.pool or args.passes:
+            from ..planner import plan
 
-        target = plan(trace, args.pool or "as-recorded", args.passes or "as-recorded")
-    result = check(target)
+            with progress.step("planning"):
+                target = plan(trace, args.pool or "as-recorded", args.passes or "as-recorded")
+        with progress.step("checking"):
+            result = check(target)
     if args.junit:
         _write(args.junit, junit.junit(result, args.trace, strict=args.strict))
     if args.sarif:
