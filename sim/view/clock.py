@@ -37,10 +37,10 @@ class Clock:
 def clock(plan: Plan, costs: Costs) -> Clock:
     """The host clock for an as-recorded pass policy, the cost model's for any other."""
     trace = plan.trace
-    if plan.passes == "as-recorded" and len(trace):
-        t = np.maximum.accumulate(trace.t.astype(np.int64))
-        start = (t - t[0]) / 1000.0
-        end = np.append(start[1:], start[-1])
+    if plan.passes == "as-recorded":
+        t = np.maximum.accumulate(trace.t.astype(np.int64)) if len(trace) else trace.t.astype(np.int64)
+        start = (t - (t[0] if len(t) else 0)) / 1000.0
+        end = np.append(start[1:], start[-1:])
         return Clock(start, end, HOST, "the recording's host clock: each call starts when the program made it "
                                        "and lasts until the next")
     cost = event_costs(trace, costs)

@@ -130,7 +130,8 @@ def _check(i: int, p: dict) -> str:
     verdict = "bad" if c["errors"] else "good"
     more = (f'<p class="note">and {c["total"] - len(p["findings"]):,} more findings: '
             f"<code>wgtrace check --json</code> lists them all</p>" if c["total"] > len(p["findings"]) else "")
-    items = "".join(_finding(i, k, x, c["titles"]) for k, x in enumerate(p["findings"]))
+    items = "".join(_finding(i, k, x, c["titles"]) for k, x in enumerate(p["findings"])) or \
+        '<li class="note">no findings</li>'
     return (f'<h3>{escape(p["label"])}: <span class="verdict {verdict}">{escape(c["verdict"])}</span></h3>'
             f'<p class="proof">{escape(c["proof"])}</p>'
             f'<ol class="findings" id="findings-{i}">{items}</ol>{more}')
