@@ -58,13 +58,15 @@ def timed_cluster(jobs: list, workers: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", nargs="*", default=[str(CORPUS)])
+    parser.add_argument("--pool", dest="pools", nargs="+", default=pool_names(), help="default: every pool")
+    parser.add_argument("--pass", dest="passes", nargs="+", default=pass_names(), help="default: every pass policy")
     parser.add_argument("--check", action="store_true", help="check every plan too")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     traces = survey(expand(args.corpus))
-    jobs = sorted(jobs_for(traces, pool_names(), pass_names(), Settings(check=args.check)),
+    jobs = sorted(jobs_for(traces, args.pools, args.passes, Settings(check=args.check)),
                   key=lambda job: -job.trace.size)
     serial_s, one_s, two_s, noop_s, load = [], [], [], [], []
     reference = None
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(figures, indent=2))
         return 0
     print(f"{figures['machine']}; load average {figures['load_average_1min']}")
-    print(f"{len(traces)} traces x {len(pool_names())} pools x {len(pass_names())} pass policies = {n:,} jobs"
+    print(f"{len(traces)} traces x {len(args.pools)} pools x {len(args.passes)} pass policies = {n:,} jobs"
           f"{' (checked)' if args.check else ''}; median of {args.repeat}")
     print(f"serial (no Dask)  {serial:7.2f} s   {serial / n * 1e3:6.2f} ms per job")
     print(f"1 worker          {one:7.2f} s   overhead {(one - serial) / n * 1e3:+.2f} ms per job "

@@ -46,12 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true", help="check every plan for hazards: verdict and findings per rule")
     p.add_argument("--replay", action="store_true",
                    help="replay every plan on the workers' GPU: measured times and verdict (one replay at a time "
-                        "per worker)")
+                        "per worker, and one worker unless --workers says otherwise)")
     p.add_argument("--repeat", type=_positive, default=1, help="timed runs per replay (default 1)")
     p.add_argument("-o", "--output", required=True, metavar="RESULTS.parquet",
                    help="the Parquet file to write; rows already in it are reused")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive, help="worker processes of the LocalCluster (default: one per CPU)")
+    where.add_argument("--workers", type=_positive,
+                       help="worker processes of the LocalCluster (default: one per CPU; one with --replay)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask cluster of this scheduler (tcp://host:8786) instead of a LocalCluster")
     p.add_argument("--connect-timeout", type=_seconds, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
@@ -112,8 +113,8 @@ def _sweep(args: argparse.Namespace) -> int:
     todo.sort(key=lambda job: -job.trace.size)
     console = Console(width=None if sys.stdout.isatty() else 200)
     if todo:
-        with (_progress(console, len(todo)) as progress, _Checkpoints(rows, args.output, results.write) as done,
-              cluster(args.scheduler, args.workers, args.connect_timeout) as client):
+        with (_progress(console) as progress, _Checkpoints(rows, args.output, results.write) as done,
+              cluster(args.scheduler, args.workers or (1 if args.replay else None), args.connect_timeout) as client):
             task = progress.add_task("sweep", total=len(todo))
 
             def on_row(row: dict[str, Any]) -> None:
@@ -141,7 +142,7 @@ def _reused(jobs: list[Job], previous: list[dict[str, Any]]) -> dict[tuple, dict
     return out
 
 
-def _progress(console: Console, total: int) -> Progress:
+def _progress(console: Console) -> Progress:
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal)
 
