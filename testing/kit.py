@@ -78,7 +78,7 @@ def assert_hazard_free(pool: str | PoolPolicy, passes: str | PassPolicy | Sequen
 
     @settings(max_examples=max_examples, deadline=None, derandomize=True, database=None, verbosity=Verbosity.quiet,
               phases=(Phase.explicit, Phase.generate, Phase.shrink), print_blob=False,
-              suppress_health_check=list(HealthCheck))
+              suppress_health_check=(HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example))
     @given(programs(max_ops=max_ops, draws=draws))
     def conforms(ops: list[Op]) -> None:
         for pass_policy in pass_policies:

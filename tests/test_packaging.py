@@ -1,4 +1,4 @@
-"""The distribution installs its four packages under the ``wgtrace`` namespace, from a built wheel."""
+"""The distribution installs its five packages under the ``wgtrace`` namespace, from a built wheel."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("traces", "tracer", "sim", "replay")
+PACKAGES = ("traces", "tracer", "sim", "replay", "testing")
 
 
 def test_wheel_holds_only_the_namespace_and_imports_from_it(tmp_path):
@@ -26,7 +26,7 @@ def test_wheel_holds_only_the_namespace_and_imports_from_it(tmp_path):
     code = ("import sys; sys.path[:0] = [sys.argv[1]]; sys.path.append(sys.argv[2]);"
             + "".join(f"import wgtrace.{p};" for p in PACKAGES)
             + "import wgtrace.traces as t; assert t.__file__.startswith(sys.argv[1]), t.__file__;"
-            + "from wgtrace.sim import plan; from wgtrace.traces import load;"
+            + "from wgtrace.sim import plan; from wgtrace.traces import load; import wgtrace.sim.policies.runtimes;"
             + "import glob; plan(load(glob.glob(sys.argv[1] + '/wgtrace/traces/corpus/nbody.wgtrace')[0]), 'sliced')")
     done = subprocess.run([sys.executable, "-S", "-c", code, str(unpacked), sysconfig.get_paths()["purelib"]],
                           capture_output=True, text=True)
@@ -36,8 +36,10 @@ def test_wheel_holds_only_the_namespace_and_imports_from_it(tmp_path):
 def test_editable_install_maps_the_folders():
     import wgtrace.replay
     import wgtrace.sim
+    import wgtrace.testing
     import wgtrace.tracer
     import wgtrace.traces
 
-    for module, folder in zip((wgtrace.traces, wgtrace.tracer, wgtrace.sim, wgtrace.replay), PACKAGES, strict=True):
+    modules = (wgtrace.traces, wgtrace.tracer, wgtrace.sim, wgtrace.replay, wgtrace.testing)
+    for module, folder in zip(modules, PACKAGES, strict=True):
         assert Path(module.__file__).resolve().parent == ROOT / folder

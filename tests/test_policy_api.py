@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from wgtrace.replay.report import replay
@@ -17,13 +19,14 @@ from wgtrace.sim.check import check
 from wgtrace.sim.metrics import simulate
 from wgtrace.sim.planner import plan
 from wgtrace.sim.policies import PolicyError, parse_passes, parse_pool, pass_names, pool_names
-from wgtrace.sim.synthetic import build
-from wgtrace.traces import save
+from wgtrace.sim.synthetic import build, random_ops
+from wgtrace.traces import load, save
 from wgtrace.traces.cli import main
 
 from user_policies import Bucketed, EveryFew
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 WGTRACE = Path(sys.executable).parent / "wgtrace"
 # a kernel reads a0; its output a2 is never used again, so a pool may hand a2's storage to a3, uploaded at once
 PROGRAM = [("alloc", 16), ("write", 0), ("alloc", 16), ("dispatch", (0,), 1, -1), ("alloc", 16),
@@ -88,8 +91,6 @@ def test_bad_pass_names_say_what_and_where(spec, says):
 
 
 def test_a_users_pool_and_pass_policy_plan_check_and_simulate_from_python(trace_path):
-    from wgtrace.traces import load
-
     trace = load(trace_path)
     for pool, passes in ((Bucketed(fix="page"), EveryFew()),
                          ("user_policies:Bucketed(keep=1)", "batched/staging-copy")):
@@ -148,8 +149,26 @@ def test_entry_points_name_policies_as_the_built_in_names_do(tmp_path, monkeypat
 def test_a_users_pool_replays_on_the_gpu_from_the_cli_and_from_python(engine, trace_path, capsys):
     assert main(["replay", str(trace_path), "--pool", "user_policies:Bucketed+fix", "--pass", "batched"]) == 0
     assert "verdict  OK" in capsys.readouterr().out
-    from wgtrace.traces import load
-
     report = replay(load(trace_path), engine, adapter="test", pool=Bucketed(keep=1, fix="page"), passes=EveryFew())
     assert report.ok and report.pool == "user_policies:Bucketed(keep=1)+fix", report.error
     assert report.passes == "user_policies:EveryFew:4"
+
+
+SHIPPED = [name for name in pool_names() if parse_pool(name).pooled]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_guard_accepts_every_shipped_pool_and_changes_none_of_its_plans(name):
+    """Shipped pools are forwarded unchecked; a subclass of one (not shipped, so guarded) plans the corpus's
+    training program and random programs to the very same plans."""
+    shipped = parse_pool(name)
+    guarded_class = dataclass(frozen=True)(type(type(shipped).__name__, (type(shipped),), {}))
+    guarded = guarded_class(**{f.name: getattr(shipped, f.name) for f in fields(shipped)})
+    traces = [load(ROOT / "traces" / "corpus" / "mlp_train.wgtrace")]
+    traces += [build(random_ops(np.random.default_rng(seed), 80, p_draw=0.2)) for seed in range(3)]
+    for trace in traces:
+        for passes in ("as-recorded", "batched"):
+            a, b = plan(trace, shipped, passes), plan(trace, guarded, passes)
+            assert all(np.array_equal(x, y) for x, y in zip(
+                (a.trace.kind, a.trace.args, a.trace.rows, *vars(a.allocations).values()),
+                (b.trace.kind, b.trace.args, b.trace.rows, *vars(b.allocations).values()), strict=True))

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...traces import Trace
 from ..policies import Device, Exclusion, PoolPolicy
-from .guard import Guard, GuardedAllocator
+from .guard import Guard, GuardedAllocator, Trusted
 from .kinds import COPY_DST, COPY_SRC, CREATE, DESTROY, MAPPABLE, SUBMIT, UNIFORM
 from .program import LogicalProgram
 
@@ -35,8 +35,8 @@ class Emitter:
     ``phys[b]``, ``offset[b]``: the physical buffer and offset of logical allocation ``b`` (past the
     program's buffers: staging buffers the plan adds). ``start_mark`` / ``end_mark``: per pooled
     allocation, the record count and source event when it got and gave back storage. ``managers[b]``:
-    the pools allocation ``b`` reserves from, behind the ``guard`` that checks every answer of the
-    policy (``guard.py``). ``exclusion`` (under the pools' fixes, and for a pool that defers reuse
+    the pools allocation ``b`` reserves from, behind the ``guard`` that checks every answer of a
+    policy wgtrace does not ship (``guard.py``). ``exclusion`` (under the pools' fixes, and for a pool that defers reuse
     itself): storage the open encoder's commands use, that a queue-filled allocation (any allocation,
     ``exclude_all``) must not take.
     """
@@ -82,7 +82,7 @@ class Emitter:
         device = self._device()
         return guard.call(lambda: int(self.pool.parameters(device).get("alignment", 1)), "giving its parameters")
 
-    def _managers(self, guard: Guard, uniform: np.ndarray) -> list[GuardedAllocator]:
+    def _managers(self, guard: Guard, uniform: np.ndarray) -> list[GuardedAllocator | Trusted]:
         """Per allocation, the pools it reserves from: uniforms apart where the policy keeps them apart."""
         storage_pools = guard.manager()
         uniform_pools = guard.manager() if self.pool.separate_uniform_pool else storage_pools

@@ -18,10 +18,11 @@ order:
 - ``submitted()`` (optional) when every encoder holding commands has been submitted: for allocators
   that hold freed memory back until then, as onnxruntime's does until its next flush.
 
-What the planner checks of every answer (``sim/planner/guard.py``): a page it made and still holds,
-the range inside it, aligned, not overlapping a live allocation, clear of ``exclude``, a page no
-larger than the device's binding limit unless the allocation needs it; and any exception the
-allocator raises. Each is a ``PolicyError`` naming the policy and the allocation.
+What the planner checks of every answer of a policy wgtrace does not ship (``sim/planner/guard.py``):
+a page it made and still holds, the range inside it, aligned, not overlapping a live allocation,
+clear of ``exclude``, a page no larger than the device's binding limit unless the allocation needs
+it; and any exception the allocator raises. Each is a ``PolicyError`` naming the policy and the
+allocation. (The pools wgtrace ships keep the same promises, proved by their tests.)
 """
 
 from __future__ import annotations

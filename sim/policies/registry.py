@@ -38,6 +38,11 @@ FIXES = {"": "", "fix": "page", "fix-range": "range"}
 PASSES: dict[str, type[PassPolicy]] = {p.name: p for p in (AsRecorded, PassPerDispatch, Batched, MaxTasks, Tfjs)}
 
 
+def shipped(policy: PoolPolicy) -> bool:
+    """Whether ``policy`` is one of the pools wgtrace ships (of that very class, not a subclass)."""
+    return POOLS.get(policy.name) is type(policy)
+
+
 def pool_names() -> list[str]:
     """Every pool, with each variant of the fix worth comparing (``PoolPolicy.fixes``: ``exclusive`` never
     reuses, it needs none; a pool that defers reuse itself takes none; a whole-buffer pool lists ``+fix``
