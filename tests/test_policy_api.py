@@ -108,6 +108,9 @@ def test_the_cli_imports_a_users_policy_from_the_working_directory(trace_path):
                           "--pass", "user_policies:EveryFew/write-buffer"], cwd=HERE, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "user_policies:Bucketed(keep=2)+fix" in run.stdout and "user_policies:EveryFew:4/write-buffer" in run.stdout
+    run = subprocess.run([str(WGTRACE), "check", str(trace_path), "--pool", "user_policies:Bucketed+fix", "--pass",
+                          "user_policies:EveryFew:2", "--json"], cwd=HERE, capture_output=True, text=True)
+    assert run.returncode == 0 and '"proven": true' in run.stdout, run.stdout + run.stderr
 
 
 @pytest.mark.parametrize(("pool", "says"), [

@@ -75,9 +75,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _count_is_ascii(passes: str) -> None:
-    """A pass policy's count in ASCII digits: ``str.isdigit`` also takes '²', which ``int`` refuses."""
-    count = passes.partition("/")[0].partition(":")[2]
-    if count and not (count.isascii() and count.isdigit()):
+    """A pass policy's count in ASCII digits: ``str.isdigit`` also takes '²', which ``int`` refuses. The count
+    follows the last ':'; what follows the ':' of a reference (``package.module:Name(...)``) is no count."""
+    count = passes.partition("/")[0].rpartition(":")[2]
+    if count and not (count.isascii() and count.isdigit()) and not (count.isidentifier() or "(" in count):
         raise InputError(f"pass policy {passes!r}: the count after ':' is written in the digits 0-9, as in "
                          f"max-tasks:32")
 
