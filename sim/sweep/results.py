@@ -41,8 +41,11 @@ def write(rows: list[dict[str, Any]], path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".sweep-", suffix=".parquet", dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         pq.write_table(table(rows), tmp, compression="zstd")
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's owner-only
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
