@@ -42,7 +42,8 @@ class Guard:
     ``page_size``: every page the pool holds; ``placed[b]``: where live allocation b is (page, offset,
     size); ``starts[page]``: the sorted offsets of its live non-empty ranges, ``ends[page, offset]``
     their ends and owners; ``on_page[page]``: how many live allocations it holds. ``reserving``: the
-    allocation being reserved (its pages are checked against its size).
+    allocation being reserved (its pages are checked against its size). ``checked``: False for a pool
+    wgtrace ships, whose allocators the guard only forwards to (``Trusted``).
     """
 
     def __init__(self, policy: PoolPolicy, device: Device, storage: Storage, usage: np.ndarray,
@@ -70,8 +71,9 @@ class Guard:
             raise self.error(f"asked storage.alloc for a page of {n} bytes")
         limit = self.device.max_page_size
         if n > limit and (self.reserving is None or self.reserving[1] <= limit):
+            why = "outside any reservation" if self.reserving is None else "for an allocation that fits in it"
             raise self.error(f"made a page of {n:,} bytes, over the device's binding limit "
-                             f"(max-storage-buffer-binding-size {limit:,}), for an allocation that fits in it")
+                             f"(max-storage-buffer-binding-size {limit:,}), {why}")
         page = self.storage.alloc(n)
         self.page_size[page] = n
         self.on_page[page] = 0
