@@ -5,7 +5,9 @@ jobs through ``run_serial``, without Dask, so the difference per job between it 
 LocalCluster is what a task costs (scheduling, pickling, the round trips of its row). A no-op task
 run the same way isolates Dask's own share. Runs alternate between the three set-ups, ``--repeat``
 times, and the median wall-clock time is reported (the VM is shared: look at the load average
-printed beside them). Every run's rows must equal the serial run's.
+printed beside them), with the CPU seconds each side spent on the one-worker run (this process,
+which holds the scheduler, and the worker), which other load inflates less. Every run's rows must
+equal the serial run's.
 
     python benchmarks/bench_sweep.py                      # traces/corpus, every policy, 3 repeats
     python benchmarks/bench_sweep.py --check --repeat 5 --json
@@ -17,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import time
 from importlib.metadata import version
@@ -34,25 +37,33 @@ def noop(i: int) -> int:
     return i
 
 
-def timed_serial(jobs: list) -> tuple[float, list]:
+def cpu_s() -> float:
+    """CPU seconds of this process so far (user and system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_serial(jobs: list) -> tuple[float, float, list]:
     rows: list = []
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_s()
     run_serial(jobs, rows.append)
-    return time.perf_counter() - t, rows
+    return time.perf_counter() - t, cpu_s() - c, rows
 
 
 def timed_cluster(jobs: list, workers: int) -> dict:
-    """Seconds to start a LocalCluster of ``workers``, to run every job on it, and to run as many no-op tasks."""
+    """Seconds to start a LocalCluster of ``workers``, to run every job on it (and the CPU seconds of this
+    process and of the workers meanwhile), and to run as many no-op tasks."""
     rows: list = []
     t0 = time.perf_counter()
     with cluster(workers=workers) as client:
-        t1 = time.perf_counter()
+        t1, here, there = time.perf_counter(), cpu_s(), client.run(cpu_s)
         run_on(client, jobs, rows.append)
-        t2 = time.perf_counter()
+        t2, here, there = time.perf_counter(), cpu_s() - here, sum(client.run(cpu_s).values()) - sum(there.values())
         futures = client.map(noop, range(len(jobs)), key=[f"noop-{i}" for i in range(len(jobs))])
         client.gather(futures)
         t3 = time.perf_counter()
-    return {"start_s": t1 - t0, "run_s": t2 - t1, "noop_s": t3 - t2, "rows": rows}
+    return {"start_s": t1 - t0, "run_s": t2 - t1, "noop_s": t3 - t2, "client_cpu_s": here, "worker_cpu_s": there,
+            "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     traces = survey(expand(args.corpus))
     jobs = sorted(jobs_for(traces, args.pools, args.passes, Settings(check=args.check)),
                   key=lambda job: -job.trace.size)
-    serial_s, one_s, two_s, noop_s, load = [], [], [], [], []
+    serial_s, serial_cpu, one_s, two_s, noop_s, load = [], [], [], [], [], []
+    client_cpu, worker_cpu = [], []
     reference = None
     for _ in range(args.repeat):
         load.append(os.getloadavg()[0])
-        seconds, rows = timed_serial(jobs)
+        seconds, cpu, rows = timed_serial(jobs)
         serial_s.append(seconds)
+        serial_cpu.append(cpu)
         reference = sorted(rows, key=sort_key)
         for workers, into in ((1, one_s), (2, two_s)):
             run = timed_cluster(jobs, workers)
@@ -82,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             into.append(run["run_s"])
             if workers == 1:
                 noop_s.append(run["noop_s"])
+                client_cpu.append(run["client_cpu_s"])
+                worker_cpu.append(run["worker_cpu_s"])
     n = len(jobs)
     serial, one, two, noops = (statistics.median(x) for x in (serial_s, one_s, two_s, noop_s))
+    cpu_serial, cpu_client, cpu_worker = (statistics.median(x) / n * 1e3 for x in (serial_cpu, client_cpu, worker_cpu))
     figures = {
         "machine": f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, dask "
                    f"{version('dask')}, distributed {version('distributed')}, pyarrow {version('pyarrow')}",
@@ -94,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         "job_ms_serial": round(serial / n * 1e3, 3),
         "overhead_ms_per_job": round((one - serial) / n * 1e3, 3),
         "noop_task_ms": round(noops / n * 1e3, 3),
+        "cpu_ms_per_job": {"serial": round(cpu_serial, 3), "one_worker_client_and_scheduler": round(cpu_client, 3),
+                           "one_worker_worker": round(cpu_worker, 3)},
         "runs_s": {"serial": serial_s, "one": one_s, "two": two_s},
     }
     if args.json:
@@ -106,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"1 worker          {one:7.2f} s   overhead {(one - serial) / n * 1e3:+.2f} ms per job "
           f"(a no-op task: {noops / n * 1e3:.2f} ms)")
     print(f"2 workers         {two:7.2f} s   {one / two:.2f}x the 1-worker run, {serial / two:.2f}x the serial run")
+    print(f"CPU per job       serial {cpu_serial:.2f} ms; on 1 worker {cpu_worker:.2f} ms in the worker and "
+          f"{cpu_client:.2f} ms in this process (client and scheduler)")
     return 0
 
 

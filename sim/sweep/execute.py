@@ -35,6 +35,7 @@ def cluster(scheduler: str | None = None, workers: int | None = None,
             timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[Any]:
     """A Dask client: of the scheduler at ``scheduler`` (given ``timeout_s`` to answer), else of a LocalCluster
     of ``workers`` processes (one per CPU by default), closed on leaving."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -45,7 +46,10 @@ def cluster(scheduler: str | None = None, workers: int | None = None,
         with client:
             yield client
         return
-    with (LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+    # no dashboard, so nobody reads the workers' statistical profiler: it samples each task's stack every 10 ms,
+    # about 8% of a worker's CPU on jobs of a few milliseconds (benchmarks/bench_sweep.py)
+    with (dask.config.set({"distributed.worker.profile.enabled": False}),
+          LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                        dashboard_address=None, silence_logs=logging.CRITICAL) as local, Client(local) as client):
         yield client
 

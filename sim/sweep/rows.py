@@ -22,9 +22,17 @@ if TYPE_CHECKING:
 
 IDENTITY = [("trace", "str"), ("trace_sha256", "str"), ("trace_events", "int"), ("cut_short", "str"),
             ("pool", "str"), ("passes", "str"), ("wgtrace_version", "str"), ("settings", "str"), ("error", "str")]
-_SCALARS = {"int": "int", "float": "float"}
 _OWN = {"pool", "passes", "cost_us", "series"}  # identity, or columns of their own shape below
-METRICS = [(f.name, _SCALARS[str(f.type)]) for f in fields(Metrics) if f.name not in _OWN]
+
+
+def _kind(name: str, annotation: object) -> str:
+    """The column kind of a scalar field of ``Metrics``; a field of another type needs a kind of its own here."""
+    if str(annotation) not in ("int", "float", "bool", "str"):
+        raise TypeError(f"Metrics.{name} is a {annotation}: give it a column kind in sim/sweep/rows.py")
+    return str(annotation)
+
+
+METRICS = [(f.name, _kind(f.name, f.type)) for f in fields(Metrics) if f.name not in _OWN]
 SERIES = ("event", "reserved", "in_use")
 DERIVED = [("peak_over_floor", "float"), ("cpu_us", "float"), ("cost_us", "costs"),
            *((f"series_{name}", "series") for name in SERIES)]
