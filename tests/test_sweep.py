@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from dask.distributed import LocalCluster
 from rich.console import Console
 
 from wgtrace.sim.sweep import Settings, expand, jobs_for, survey
@@ -111,6 +113,18 @@ def test_a_sweep_reuses_the_rows_it_finds_and_computes_the_rest(corpus, tmp_path
     # other settings are other rows
     assert sweep(moved, "--pool", "exclusive", "--pass", "batched", "--check", "--workers", "1", "-o", out) == 0
     assert capsys.readouterr().err.startswith(f"{len(SMALL) + 1} rows ({len(SMALL) + 1} computed, 0 reused)")
+
+
+def test_an_existing_cluster_runs_the_same_tasks(corpus, tmp_path, capsys):
+    """``--scheduler``: the sweep connects to a cluster it did not start (here one of worker threads in this
+    process) and writes the same file."""
+    serial(corpus, tmp_path / "serial.parquet", Settings())
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=logging.CRITICAL) as existing:
+        address = existing.scheduler_address
+        assert sweep(corpus, *POLICIES, "--scheduler", address, "-o", tmp_path / "there.parquet") == 0
+    assert (tmp_path / "there.parquet").read_bytes() == (tmp_path / "serial.parquet").read_bytes()
+    assert capsys.readouterr().err.startswith(f"{JOBS} rows ({JOBS} computed, 0 reused)")
 
 
 def test_replay_measures_every_plan_on_the_workers_gpu(tmp_path, capsys):
