@@ -1,34 +1,17 @@
-"""``wgtrace replay`` (one trace under one policy, on the GPU) and ``wgtrace truth`` (checker vs GPU).
+"""``wgtrace replay``, ``calibrate`` and ``truth``: their arguments.
 
-Exit codes: 0 when every read matched and the device reported nothing, 1 when a read diverged,
-the device reported an error or stopped making progress (see ``device.Watchdog``), or the truth
-table has a disagreement; 2 for bad input.
+What they do is in ``commands.py``, imported when one of them runs: this module imports neither
+wgpu nor the planner, so that ``wgtrace --help`` and the other commands start without them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import sys
+from collections.abc import Callable
 
-from rich.console import Console
-from rich.table import Table
-
-from ..sim.metrics import Costs, load_costs
-from ..traces import Kind, Trace
-from ..traces.cli import load_file
-from ..traces.errors import InputError
-from ..traces.progress import Progress, add_quiet_option
-from ..traces.safe_text import write_file
-from ..traces.summary import bytes_text
-from .device import DEFAULT_TIMEOUT_S, adapter_name, open_device
-from .engine import Engine
-from .report import AS_RECORDED, Report, replay
-
-SYNTHETIC_NOTE = ("; kernels see made-up inputs (zeros in uniform and indirect buffers), so a read that differs "
-                  "from the reference may reflect the data, not the policy")
+from ..traces.progress import add_quiet_option
+from .watchdog import DEFAULT_TIMEOUT_S
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the program-order reference replay")
     p.add_argument("--costs", help="cost parameters for the prediction, as benchmarks/measure_costs.py prints them")
     add_quiet_option(p)
-    p.set_defaults(run=_replay)
+    p.set_defaults(run=_command("replay_traces"))
 
     p = sub.add_parser("calibrate", help="fit the cost model to replays of traces under a design of policies",
                        description="Replay every TRACE (and every --holdout trace) under each policy of the design "
@@ -63,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=_natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("-o", "--output", required=True, help="the calibration file to write")
     _device_options(p)
-    p.set_defaults(run=_calibrate)
+    p.set_defaults(run=_command("calibrate"))
 
     p = sub.add_parser("truth", help="random programs: does the GPU diverge exactly when the checker says H1?")
     p.add_argument("cases", type=_positive)
@@ -72,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="share of kernels drawn in a render pass instead of dispatched (default 0.3)")
     _device_options(p)
     add_quiet_option(p)
-    p.set_defaults(run=_truth)
+    p.set_defaults(run=_command("truth"))
 
 
 def _device_options(p: argparse.ArgumentParser) -> None:
@@ -110,143 +93,6 @@ def _seconds(text: str) -> float:
     return s
 
 
-def _open(args: argparse.Namespace) -> tuple[Engine, str]:
-    device = open_device(args.adapter)
-    return Engine(device, args.timeout), adapter_name(device.adapter)
-
-
-def _policies(args: argparse.Namespace) -> list[tuple[str, str]]:
-    """The (pool, passes) pairs asked for: --pool and --pass pair up in order; a missing one is as-recorded."""
-    pools, passes = args.pool or [AS_RECORDED], args.passes or [AS_RECORDED]
-    if len(pools) != len(passes) and min(len(pools), len(passes)) > 1:
-        raise InputError(f"{len(pools)} --pool and {len(passes)} --pass options: give them in pairs")
-    n = max(len(pools), len(passes))
-    return [(pools[min(i, len(pools) - 1)], passes[min(i, len(passes) - 1)]) for i in range(n)]
-
-
-def _replay(args: argparse.Namespace) -> int:
-    with Progress(args.quiet) as progress:
-        with progress.step(f"loading and validating {args.trace}"):
-            trace = load_file(args.trace)
-        policies = _policies(args)
-        costs = load_costs(args.costs)
-        engine, adapter = _open(args)
-        reports = []
-        for pool, passes in policies:
-            with progress.step(f"replaying {pool} x {passes}"):
-                reports.append(replay(trace, engine, adapter=adapter, pool=pool, passes=passes, repeat=args.repeat,
-                                      warmup=args.warmup, seed=args.seed, reference=args.reference,
-                                      label=f"{os.path.basename(args.trace)} {pool} {passes}", costs=costs))
-    engine.close()
-    if args.json:
-        out = [{"trace": args.trace, **r.as_dict()} for r in reports]
-        print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
-    else:
-        print("\n\n".join("\n".join(_lines(args.trace, r)) for r in reports))
-        if len(reports) > 1:
-            Console(width=None if sys.stdout.isatty() else 160).print(_comparison(trace, reports))
-    return 0 if all(r.ok for r in reports) else 1
-
-
-def _comparison(trace: Trace, reports: list[Report]) -> Table:
-    """The replays side by side, per step of the program (one step per recorded submit)."""
-    steps = max(1, trace.count_kind(Kind.SUBMIT))
-    table = Table(title=f"per step ({steps} steps: one per recorded submit), median of the timed runs")
-    for name in ("pool", "pass policy", "cpu ms", "synced ms", "model ms", "passes", "submits", "peak memory", "reads"):
-        table.add_column(name, justify="left" if name in ("pool", "pass policy", "reads") else "right")
-    base = None
-    for r in reports:
-        t, f = r.timings(), r.figures
-        cpu = t["cpu_s"]["median"] * 1e3 / steps if t else None
-        base = base or cpu
-        speed = f" ({base / cpu:.2f}x)" if cpu and base and r is not reports[0] else ""
-        verdict = "OK" if r.ok else ("device error" if r.error else f"{len(r.verdict.divergences)} diverged")
-        table.add_row(r.pool, r.passes, f"{cpu:.3f}{speed}" if cpu else "-",
-                      f"{t['wall_s']['median'] * 1e3 / steps:.3f}" if t else "-",
-                      f"{f['predicted_cpu_s'] * 1e3 / steps:.3f}", f"{f['passes_begun']:,}", f"{f['submits']:,}",
-                      bytes_text(f["peak_reserved_bytes"]), verdict)
-    return table
-
-
-def _lines(name: str, r: Report) -> list[str]:
-    f = r.figures
-    out = [
-        f"replay   {name}: pool {r.pool}, passes {r.passes}",
-        f"adapter  {r.adapter}",
-        f"plan     {f['events']:,} events: {f['dispatches']:,} dispatches in {f['passes_begun']:,} passes, "
-        f"{f['submits']:,} submits, {f['queue_writes']:,} queue writes ({bytes_text(f['bytes_written'])}), "
-        f"{f['mapped_writes']:,} mapped writes ({bytes_text(f['staged_bytes'])}), {f['reads']:,} reads; "
-        f"{f['opaque']:,} opaque events skipped",
-    ]
-    if f.get("render_passes") or f.get("textures"):
-        out.append(f"render   {f['render_passes']:,} render passes, {f['draws']:,} draws, {f['bundles']:,} bundles "
-                   f"({f['bundle_executions']:,} executions), {f['textures']:,} textures "
-                   f"({bytes_text(f['texture_bytes'])}), {f['texture_writes']:,} texture uploads "
-                   f"({bytes_text(f['texture_bytes_written'])}), {f['texture_copies']:,} texture copies, "
-                   f"{f['texture_reads']:,} texture reads, {f['frames']:,} frames")
-    out += [
-        f"memory   {f['buffers_created']:,} buffers, {bytes_text(f['created_bytes'])} created, "
-        f"peak {bytes_text(f['peak_reserved_bytes'])} live",
-        f"data     {r.recorded_writes:,} writes from the recording, {r.synthetic_writes:,} synthetic (seed {r.seed})"
-        + (SYNTHETIC_NOTE if r.synthetic_writes else ""),
-    ]
-    out += _time_lines(r)
-    if r.skipped_timestamps:
-        out.append(f"skipped  {r.skipped_timestamps:,} timestamp writes and resolves: the device lacks the "
-                   "timestamp-query features")
-    out += _read_lines(r)
-    out.extend(f"DIVERGED {d.line()}" for d in r.verdict.divergences)
-    if r.error:
-        out.append(f"ERROR    {r.error.line()}")
-    if r.reference_error:
-        out.append(f"ERROR    in the reference replay: {r.reference_error.line()}")
-    out.append("verdict  " + ("OK" if r.ok else "FAILED"))
-    return out
-
-
-def _time_lines(r: Report) -> list[str]:
-    t = r.timings()
-    if not t:
-        return []
-
-    def ms(key: str) -> str:
-        s = t[key]
-        return f"{s['median'] * 1e3:.2f} ms ({s['min'] * 1e3:.2f}-{s['max'] * 1e3:.2f})"
-
-    per = []
-    if "cpu_us_per_dispatch" in t:
-        per.append(f"{t['cpu_us_per_dispatch']['median']:.2f} us cpu per dispatch")
-    if "ms_per_frame" in t:
-        s = t["ms_per_frame"]
-        per.append(f"{s['median']:.2f} ms per frame ({s['min']:.2f}-{s['max']:.2f}; {t['frames']} frames, "
-                   f"submit to submit; first frame {t['first_frame_ms']['median']:.2f} ms)")
-    out = [f"time     median of {t['issue_s']['n']}: issue {ms('issue_s')}, cpu {ms('cpu_s')}, "
-           f"synchronised {ms('wall_s')}" + ("; " + "; ".join(per) if per else "")]
-    if t["prediction_error"] is not None:
-        out.append(f"model    sim's cost model predicts {t['predicted_cpu_s'] * 1e3:.2f} ms cpu "
-                   f"({t['prediction_error']:+.0%} of the measured median)")
-    return out
-
-
-def _read_lines(r: Report) -> list[str]:
-    v = r.verdict
-    out = [f"reads    {v.reads:,} checked: {v.vs_recording:,} against the recording, {v.vs_reference:,} against "
-           f"the program-order reference" + ("" if r.deterministic else "; NOT the same bytes on every repeat")]
-    if v.recording == "exact" and v.vs_recording:
-        out.append("         against the recording: exactly, byte for byte (its own adapter, or portable results)")
-    elif v.recording == "tolerance":
-        out.append(f"         against the recording: texture read-backs only, within per-format tolerance "
-                   f"({', '.join(v.tolerances) or 'no tolerance applied'}; {v.within_tolerance:,} equal only "
-                   f"within it), since {r.recording_not_compared}")
-    if v.frames or r.figures.get("render_passes"):
-        out.append(f"frames   {v.frames:,} texture read-backs verified ({v.render_frames:,} of render targets)")
-    if v.timestamp_reads:
-        out.append(f"         {v.timestamp_reads:,} reads of resolved timestamps not compared (they differ every run)")
-    if r.recording_not_compared and v.recording != "tolerance":
-        out.append(f"         not against the recording: {r.recording_not_compared}")
-    return out
-
-
 def _share(text: str) -> float:
     """A share in [0, 1] ("nan" is none)."""
     try:
@@ -258,82 +104,11 @@ def _share(text: str) -> float:
     return value
 
 
-def _calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import DESIGN, calibrate, measure, provenance
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The command ``name`` of ``commands.py``, imported when it runs."""
+    def run(args: argparse.Namespace) -> int:
+        from . import commands
 
-    design = _policies(args) if args.pool or args.passes else list(DESIGN)
-    prior = load_costs(args.prior) if args.prior else Costs(source="none")
-    paths = list(dict.fromkeys([*args.traces, *args.holdout]))
-    traces = {path: load_file(path) for path in paths}
-    engine, adapter = _open(args)
-    measurements = []
-    for path, trace in traces.items():
-        for pool, passes in design:
-            measurements.append(measure(engine, trace, os.path.basename(path), pool, passes, repeat=args.repeat,
-                                        warmup=args.warmup, seed=args.seed))
-    info = dict(engine.device.adapter.info)
-    engine.close()
-    held = {os.path.basename(p) for p in args.holdout}
-    result = calibrate(measurements, held, prior, provenance(info, ["wgtrace", *sys.argv[1:]], paths))
-    write_file(args.output, json.dumps(result.costs.to_dict(), indent=1, sort_keys=True) + "\n")
-    if args.json:
-        print(json.dumps(result.costs.to_dict(), indent=1, sort_keys=True))
-        return 0
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(f"adapter  {adapter}\nwrote    {args.output}")
-    console.print(_terms_table(result))
-    for title, rows in (("fitted on", result.train), ("out of sample", result.holdout)):
-        if rows:
-            console.print(_rows_table(title, rows))
-    for m in result.failed:
-        console.print(f"not measured: {m.trace} {m.pool} {m.passes}: {m.error}")
-    return 0
+        return int(getattr(commands, name)(args))
 
-
-def _terms_table(result) -> Table:
-    table = Table(title="cost per call (per MiB for *_per_mib), us", title_justify="left")
-    for name in ("term", "us", "+-", "from"):
-        table.add_column(name, justify="left" if name in ("term", "from") else "right")
-    fitted = set(result.fit.fitted)
-    for name in sorted(result.costs.values):
-        se = result.fit.stderr[name]
-        table.add_row(name, f"{result.costs[name]:.3f}", "" if se != se else f"{se:.3f}",
-                      "fit" if name in fitted else "prior (no replay calls it)")
-    return table
-
-
-def _rows_table(title: str, rows) -> Table:
-    table = Table(title=f"{title}: CPU of the steady part (from the first submit), measured (median, range) against "
-                        "predicted; a whole run's error beside", title_justify="left")
-    for name in ("trace", "pool", "pass", "measured ms", "range ms", "predicted ms", "error", "whole run"):
-        table.add_column(name, justify="left" if name in ("trace", "pool", "pass") else "right")
-    for r in rows:
-        table.add_row(r.m.trace, r.m.pool, r.m.passes, f"{r.m.median / 1e3:.3f}",
-                      f"{r.m.low / 1e3:.3f}-{r.m.high / 1e3:.3f}", f"{r.predicted_us / 1e3:.3f}", f"{r.error:+.1%}",
-                      f"{r.whole_error:+.1%}")
-    summary = _summary_line(rows)
-    table.caption = summary
-    return table
-
-
-def _summary_line(rows) -> str:
-    from .calibrate import TOLERANCE, ranking
-
-    within = sum(abs(r.error) <= TOLERANCE for r in rows)
-    agree, pairs = ranking(rows)
-    return (f"{within} of {len(rows)} within {TOLERANCE:.0%}; policies ordered as measured in {agree} of {pairs} "
-            "pairs whose measured ranges do not overlap")
-
-
-def _truth(args: argparse.Namespace) -> int:
-    from .truth import agreement_lines, run_cases
-
-    engine, adapter = _open(args)
-    with Progress(args.quiet) as progress, progress.step("random programs", total=args.cases) as advance:
-        table = run_cases(engine, args.cases, seed=args.seed, n_ops=args.ops, p_draw=args.draws, done=advance)
-    if args.json:
-        print(json.dumps({"adapter": adapter, **table.as_dict()}, indent=2))
-    else:
-        print("\n".join([f"adapter  {adapter}", *agreement_lines(table)]))
-    engine.close()
-    return 0 if table.agree else 1
+    return run

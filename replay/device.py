@@ -1,25 +1,11 @@
-"""Opening a wgpu device by adapter name, and a watchdog so that no replay waits forever.
-
-A call blocked inside wgpu-native (a read waiting on a kernel that never ends, a submit held up
-by the driver) cannot be interrupted from Python, and the device it blocks is unusable from then
-on. So nothing waits with a timeout of its own: a watchdog thread watches the replay's progress
-and, after ``timeout`` seconds without any, reports where the replay stands in one line and ends
-the process.
-"""
+"""Opening a wgpu device by adapter name, with the features a replay asks for where the adapter has them."""
 
 from __future__ import annotations
-
-import os
-import sys
-import threading
-from collections.abc import Callable, Hashable
-from time import monotonic
 
 import wgpu
 
 from ..traces.errors import InputError
 
-DEFAULT_TIMEOUT_S = 60.0
 # Features a replay device asks for where its adapter has them: a trace does not say which features its
 # program's device had, and render programs rely on some (pygfx on float32-filterable); timestamp queries
 # are replayed only on a device with them.
@@ -28,7 +14,6 @@ REPLAY_FEATURES = ("float32-filterable", "float32-blendable", "timestamp-query",
                    "indirect-first-instance", "shader-f16", "rg11b10ufloat-renderable", "bgra8unorm-storage",
                    "texture-compression-bc", "texture-compression-etc2", "texture-compression-astc",
                    "dual-source-blending", "clip-distances")
-EXIT_HUNG = 1
 _INFO_KEYS = ("device", "vendor", "description", "architecture", "backend_type", "adapter_type")
 
 
@@ -63,34 +48,3 @@ def open_device(name: str | None = None, features: tuple[str, ...] = REPLAY_FEAT
         if adapter is None:
             raise AdapterError("wgpu found no adapter (install mesa-vulkan-drivers for lavapipe)")
     return adapter.request_device_sync(required_features=[f for f in features if f in adapter.features])
-
-
-class Watchdog:
-    """Ends the process when ``progress()`` stays the same (and not ``None``) for ``timeout`` seconds.
-
-    ``progress`` returns ``None`` while there is nothing to watch, else any value that changes as
-    work advances; ``describe`` says where the work stands, for the one-line report.
-    """
-
-    def __init__(self, timeout: float, progress: Callable[[], Hashable | None], describe: Callable[[], str]):
-        self.timeout = timeout
-        self._progress = progress
-        self._describe = describe
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="wgtrace-watchdog", daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        last, since = None, monotonic()
-        while not self._stop.wait(min(1.0, self.timeout / 4)):
-            mark = self._progress()
-            if mark is None or mark != last:
-                last, since = mark, monotonic()
-            elif monotonic() - since >= self.timeout:
-                print(f"wgtrace: error: the device made no progress for {self.timeout:g} s, {self._describe()}; "
-                      f"giving up", file=sys.stderr, flush=True)
-                sys.stdout.flush()
-                os._exit(EXIT_HUNG)
-
-    def stop(self) -> None:
-        self._stop.set()

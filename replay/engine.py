@@ -29,8 +29,8 @@ from ..sim.footprint import commands_and_footprints, pass_encoders
 from ..traces import Access, Kind, Obj, Trace
 from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
-from .device import DEFAULT_TIMEOUT_S, Watchdog
 from .render import RenderInfo, RenderMethods, has_render, refusal_text
+from .watchdog import DEFAULT_TIMEOUT_S, Watchdog
 
 CHUNK = 2048
 SET_BIND_GROUP_FULL = max(Kind) + 1  # opcode: a set_bind_group with dynamic offsets or its group's last use

@@ -1,5 +1,8 @@
 """``wgtrace sim`` and ``wgtrace compare``: plan traces under pool and pass policies, print the metrics.
 
+The planner, the simulator and rich are imported by the commands that run, not by ``register``:
+``wgtrace --help`` and the other commands start without them.
+
 Traces load with ``partial=True``: a recording cut short is still the program up to that point,
 and its plan is worth a look; the output says when a trace was cut short.
 """
@@ -9,18 +12,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from ..traces.cli import load_file
 from ..traces.progress import Progress, add_quiet_option
 from ..traces.summary import bytes_text
-from .metrics.cost import Costs, load_costs
-from .metrics.simulate import Metrics, simulate
-from .planner import plan
-from .planner.render import has_render
 from .policies import PolicyError, parse_passes, parse_pool, pass_names, pool_names
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .metrics.cost import Costs
 
 TEXT_FIELDS = (
     ("events", "events", str), ("buffers_created", "buffers created", str),
@@ -74,6 +76,10 @@ def _load(path: str):
 
 
 def _sim(args: argparse.Namespace) -> int:
+    from .metrics import load_costs, simulate
+    from .planner import plan
+    from .planner.render import has_render
+
     pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), load_costs(args.costs)
     trace = _load(args.trace)
     metrics = simulate(plan(trace, pool, passes), costs)
@@ -93,6 +99,12 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .metrics import load_costs, simulate
+    from .planner import plan
+    from .planner.render import has_render
+
     pools = [parse_pool(p) for p in args.pools]
     passes = [parse_passes(p) for p in args.passes]
     costs = load_costs(args.costs)
@@ -136,6 +148,10 @@ def _floor_text(rows: list[dict]) -> str:
 
 
 def _table(result: dict, costs: Costs) -> Table:
+    from rich.table import Table
+
+    from .metrics import Metrics
+
     table = Table(title=f"{result['trace']} ({result['events']:,} events{_floor_text(result['rows'])}); "
                         f"CPU: {costs.source}", title_justify="left")
     render = result.get("render", False)

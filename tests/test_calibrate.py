@@ -21,6 +21,7 @@ from wgtrace.sim.metrics.cost import TERM_NAMES
 from wgtrace.traces.errors import InputError
 
 CORPUS = Path(__file__).resolve().parents[1] / "traces" / "corpus"
+PRIOR = CORPUS.parents[1] / "benchmarks" / "costs_lavapipe.json"
 USED = ("dispatch", "submit", "write_call", "encoder_finish", "pass_begin")
 
 
@@ -77,7 +78,7 @@ def test_calibrate_replays_fits_and_predicts_a_held_out_trace(tmp_path):
     out = tmp_path / "costs.json"
     run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", str(CORPUS / "nbody.wgtrace"),
                           str(CORPUS / "frame_loop.wgtrace"), "--holdout", str(CORPUS / "image_filters.wgtrace"),
-                          "--repeat", "2", "--warmup", "1", "-o", str(out)],
+                          "--repeat", "2", "--warmup", "1", "--prior", str(PRIOR), "-o", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "out of sample" in run.stdout and "image_filters.wgtrace" in run.stdout
@@ -87,6 +88,7 @@ def test_calibrate_replays_fits_and_predicts_a_held_out_trace(tmp_path):
     assert info["held_out"] == ["image_filters.wgtrace"] and len(info["trained_on"]) == 2
     assert set(info["traces"]) == {"nbody.wgtrace", "frame_loop.wgtrace", "image_filters.wgtrace"}
     assert info["holdout"]["rows"] == 6 and "dispatch" in info["fitted_terms"] and costs["dispatch"] > 0
+    assert info["prior"].startswith("llvmpipe")
     sim = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(CORPUS / "nbody.wgtrace"), "--costs",
                           str(out), "--json"], capture_output=True, text=True, timeout=60)
     assert sim.returncode == 0 and json.loads(sim.stdout)["cost_us"]["total"] > 0

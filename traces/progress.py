@@ -13,12 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Protocol
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as _Rich
+from typing import Any, Protocol
 
 
 class Advance(Protocol):
@@ -45,9 +40,7 @@ class Progress:
     """
 
     def __init__(self, quiet: bool = False) -> None:
-        self._rich = (_Rich(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-                      if shown(quiet) else None)
+        self._rich = _display() if shown(quiet) else None
 
     def __enter__(self) -> Progress:
         if self._rich is not None:
@@ -66,6 +59,8 @@ class Progress:
         if rich is None:
             yield _nothing
             return
+        from rich.markup import escape
+
         task = rich.add_task(escape(description), total=total)
         rich.refresh()  # drawn at once: a short step would otherwise come and go between two refreshes
 
@@ -80,3 +75,13 @@ class Progress:
 
 def _nothing(n: int = 1) -> None:
     """What a step advances when nothing is drawn."""
+
+
+def _display() -> Any:
+    """rich's display, imported only where it is drawn (a command's start-up does not pay for it)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Rich
+
+    return Rich(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=Console(stderr=True), transient=True)

@@ -132,8 +132,9 @@ def _replay(trace: Trace, job: Job) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _engine() -> tuple[Any, str]:
     """This worker's device and replay engine, opened on its first replay and kept for the next."""
-    from ...replay.device import DEFAULT_TIMEOUT_S, adapter_name, open_device
+    from ...replay.device import adapter_name, open_device
     from ...replay.engine import Engine
+    from ...replay.watchdog import DEFAULT_TIMEOUT_S
 
     device = open_device()
     return Engine(device, DEFAULT_TIMEOUT_S), adapter_name(device.adapter)
