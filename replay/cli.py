@@ -7,11 +7,12 @@ wgpu nor the planner, so that ``wgtrace --help`` and the other commands start wi
 from __future__ import annotations
 
 import argparse
-import math
-from collections.abc import Callable
 
+from ..traces.arguments import deferred, natural, positive, seconds, share
 from ..traces.progress import add_quiet_option
 from .watchdog import DEFAULT_TIMEOUT_S
+
+COMMANDS = "wgtrace.replay.commands"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,13 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pass", dest="passes", action="append",
                    help="pass policy, NAME[:N][/UPLOAD] (default: as-recorded), paired with --pool in order")
     _device_options(p)
-    p.add_argument("--repeat", type=_positive, default=1, help="timed runs (default 1)")
-    p.add_argument("--warmup", type=_natural, default=1, help="untimed runs first (default 1)")
+    p.add_argument("--repeat", type=positive, default=1, help="timed runs (default 1)")
+    p.add_argument("--warmup", type=natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("--no-reference", dest="reference", action="store_false",
                    help="skip the program-order reference replay")
     p.add_argument("--costs", help="cost parameters for the prediction, as benchmarks/measure_costs.py prints them")
     add_quiet_option(p)
-    p.set_defaults(run=_command("replay_traces"))
+    p.set_defaults(run=deferred(COMMANDS, "replay_traces"))
 
     p = sub.add_parser("calibrate", help="fit the cost model to replays of traces under a design of policies",
                        description="Replay every TRACE (and every --holdout trace) under each policy of the design "
@@ -42,73 +43,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pass", dest="passes", action="append", help="pass policy of a design pair")
     p.add_argument("--prior", help="per-call figures to pull the fit towards, as benchmarks/measure_costs.py prints "
                                    "them (default: none)")
-    p.add_argument("--repeat", type=_positive, default=5, help="timed runs per trace and policy (default 5)")
-    p.add_argument("--warmup", type=_natural, default=1, help="untimed runs first (default 1)")
+    p.add_argument("--repeat", type=positive, default=5, help="timed runs per trace and policy (default 5)")
+    p.add_argument("--warmup", type=natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("-o", "--output", required=True, help="the calibration file to write")
     _device_options(p)
-    p.set_defaults(run=_command("calibrate"))
+    p.set_defaults(run=deferred(COMMANDS, "calibrate"))
 
     p = sub.add_parser("truth", help="random programs: does the GPU diverge exactly when the checker says H1?")
-    p.add_argument("cases", type=_positive)
-    p.add_argument("--ops", type=_positive, default=40, help="ops per random program (default 40)")
-    p.add_argument("--draws", type=_share, default=0.3,
+    p.add_argument("cases", type=positive)
+    p.add_argument("--ops", type=positive, default=40, help="ops per random program (default 40)")
+    p.add_argument("--draws", type=share, default=0.3,
                    help="share of kernels drawn in a render pass instead of dispatched (default 0.3)")
     _device_options(p)
     add_quiet_option(p)
-    p.set_defaults(run=_command("truth"))
+    p.set_defaults(run=deferred(COMMANDS, "truth"))
 
 
 def _device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adapter", default=None, help="use the first adapter whose name contains this")
-    p.add_argument("--seed", type=_natural, default=0, help="seed of synthetic data and random programs (default 0)")
-    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S,
+    p.add_argument("--seed", type=natural, default=0, help="seed of synthetic data and random programs (default 0)")
+    p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S,
                    help=f"give up when the device makes no progress for this long (default {DEFAULT_TIMEOUT_S:g} s)")
     p.add_argument("--json", action="store_true", help="print JSON")
-
-
-def _positive(text: str) -> int:
-    n = _natural(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
-
-
-def _natural(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {n}")
-    return n
-
-
-def _seconds(text: str) -> float:
-    try:
-        s = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(s) or s <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return s
-
-
-def _share(text: str) -> float:
-    """A share in [0, 1] ("nan" is none)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
-    return value
-
-
-def _command(name: str) -> Callable[[argparse.Namespace], int]:
-    """The command ``name`` of ``commands.py``, imported when it runs."""
-    def run(args: argparse.Namespace) -> int:
-        from . import commands
-
-        return int(getattr(commands, name)(args))
-
-    return run

@@ -15,9 +15,9 @@ their attributes dropped, so that the names stay the functions, as they were whe
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..traces import lazy
 from . import check as _check_package  # noqa: F401
 from . import plan as _plan_module  # noqa: F401
 
@@ -39,11 +39,4 @@ _HOME = {
 }
 __all__ = ["Allocations", "CheckResult", "Costs", "Finding", "Metrics", "PassPolicy", "Plan", "PolicyError",
            "PoolPolicy", "check", "parse_passes", "parse_pool", "plan", "simulate"]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_HOME[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy.names(__name__, _HOME)

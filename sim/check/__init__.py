@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ...traces import lazy
 
 if TYPE_CHECKING:
     from .driver import CheckResult, check
@@ -15,11 +16,4 @@ if TYPE_CHECKING:
 
 _HOME = {"CheckResult": ".driver", "check": ".driver", "Finding": ".rule"}
 __all__ = ["CheckResult", "Finding", "check"]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_HOME[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy.names(__name__, _HOME)

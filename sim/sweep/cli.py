@@ -12,7 +12,6 @@ The progress bar shows on a terminal only; the summary always prints (200 column
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ...traces.arguments import positive, seconds
 from ...traces.errors import InputError
 from ..metrics import load_costs
 from ..policies import parse_passes, parse_pool, pass_names, pool_names
@@ -47,38 +47,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replay", action="store_true",
                    help="replay every plan on the workers' GPU: measured times and verdict (one replay at a time "
                         "per worker, and one worker unless --workers says otherwise)")
-    p.add_argument("--repeat", type=_positive, default=1, help="timed runs per replay (default 1)")
+    p.add_argument("--repeat", type=positive, default=1, help="timed runs per replay (default 1)")
     p.add_argument("-o", "--output", required=True, metavar="RESULTS.parquet",
                    help="the Parquet file to write; rows already in it are reused")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive,
+    where.add_argument("--workers", type=positive,
                        help="worker processes of the LocalCluster (default: one per CPU; one with --replay)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask cluster of this scheduler (tcp://host:8786) instead of a LocalCluster")
-    p.add_argument("--connect-timeout", type=_seconds, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
+    p.add_argument("--connect-timeout", type=seconds, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
                    help=f"how long the scheduler has to answer (default {CONNECT_TIMEOUT_S:g})")
     p.add_argument("--costs", help="a JSON file of cost parameters, as benchmarks/measure_costs.py prints them")
     p.set_defaults(run=_sweep)
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
-
-
-def _seconds(text: str) -> float:
-    try:
-        s = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < s < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return s
 
 
 def _require_extra() -> None:

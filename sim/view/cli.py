@@ -6,11 +6,12 @@ their arguments. What they do is in ``commands.py``, imported when one of them r
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
+from ...traces.arguments import deferred
 from ...traces.progress import add_quiet_option
 
 AS_RECORDED = "as-recorded"
+COMMANDS = "wgtrace.sim.view.commands"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--costs", help="a JSON file of cost parameters for the prediction")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
     add_quiet_option(p)
-    p.set_defaults(run=_command("report"))
+    p.set_defaults(run=deferred(COMMANDS, "report"))
 
     p = sub.add_parser("export", help="a plan as Chrome trace-event JSON for Perfetto or chrome://tracing",
                        description="Write the plan of a trace under a pool and a pass policy as Chrome trace-event "
@@ -46,14 +47,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--costs", help="a JSON file of cost parameters for the cost model's clock")
     p.add_argument("--perfetto", required=True, metavar="OUT", help="the JSON file to write")
     add_quiet_option(p)
-    p.set_defaults(run=_command("export"))
-
-
-def _command(name: str) -> Callable[[argparse.Namespace], int]:
-    """The command ``name`` of ``commands.py``, imported when it runs."""
-    def run(args: argparse.Namespace) -> int:
-        from . import commands
-
-        return int(getattr(commands, name)(args))
-
-    return run
+    p.set_defaults(run=deferred(COMMANDS, "export"))
