@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from ...traces.errors import InputError
+from .cli import CONNECT_TIMEOUT_S
 from .jobs import Job, failed, run_job
 
-CONNECT_TIMEOUT_S = 10.0
 Row = dict[str, Any]
 
 
