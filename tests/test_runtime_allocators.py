@@ -19,24 +19,10 @@ from wgtrace.sim.synthetic import build
 from wgtrace.testing import assert_hazard_free, problems
 from wgtrace.traces import Kind
 
+from test_sim_pools import Pages
+
 KIB, MIB = 1 << 10, 1 << 20
 DEVICE = Device()
-
-
-class Pages:
-    """A storage that remembers every live page and its size."""
-
-    def __init__(self):
-        self.size: dict[int, int] = {}
-        self.made = 0
-
-    def alloc(self, size: int) -> int:
-        self.size[self.made] = size
-        self.made += 1
-        return self.made - 1
-
-    def dealloc(self, page: int) -> None:
-        del self.size[page]
 
 
 # -- PyTorch: c10/cuda/CUDACachingAllocator.cpp ------------------------------------------------------
