@@ -21,6 +21,7 @@ import numpy as np
 
 from ...traces import Kind, Trace
 from ...traces.errors import InputError
+from ..footprint.state import DRAWS
 
 MIB = 1 << 20
 
@@ -43,8 +44,7 @@ def _sized(name: str, kind: Kind, size: int = 2) -> tuple[Term, Term]:
     return Term(f"{name}_call", (kind,)), Term(f"{name}_per_mib", (kind,), per_mib=True, size=size)
 
 
-DRAWS = (Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT, Kind.DRAW_INDEXED_INDIRECT)
-# every parameter of the model, in a fixed order (the order of ``Costs``' fields and of a fit's columns)
+# every parameter of the model, in a fixed order (that of ``features`` and of a fit's columns)
 TERMS: tuple[Term, ...] = (
     _call("buffer_create", Kind.BUFFER_CREATE), Term("buffer_create_per_mib", (Kind.BUFFER_CREATE,), True, 1),
     _call("buffer_destroy", Kind.BUFFER_DESTROY),
