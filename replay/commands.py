@@ -70,7 +70,8 @@ def replay_traces(args: argparse.Namespace) -> int:
 
 
 def _comparison(trace: Trace, reports: list[Report]) -> Table:
-    """The replays side by side, per step of the program (one step per recorded submit)."""
+    """The replays side by side, per step of the program (one step per recorded submit); the model's prediction
+    with its error against the measured CPU."""
     steps = max(1, trace.count_kind(Kind.SUBMIT))
     table = Table(title=f"per step ({steps} steps: one per recorded submit), median of the timed runs")
     for name in ("pool", "pass policy", "cpu ms", "synced ms", "model ms", "passes", "submits", "peak memory", "reads"):
@@ -82,9 +83,11 @@ def _comparison(trace: Trace, reports: list[Report]) -> Table:
         base = base or cpu
         speed = f" ({base / cpu:.2f}x)" if cpu and base and r is not reports[0] else ""
         verdict = "OK" if r.ok else ("device error" if r.error else f"{len(r.verdict.divergences)} diverged")
+        model = f["predicted_cpu_s"] * 1e3 / steps
+        error = f" ({(model - cpu) / cpu:+.0%})" if cpu else ""
         table.add_row(r.pool, r.passes, f"{cpu:.3f}{speed}" if cpu else "-",
                       f"{t['wall_s']['median'] * 1e3 / steps:.3f}" if t else "-",
-                      f"{f['predicted_cpu_s'] * 1e3 / steps:.3f}", f"{f['passes_begun']:,}", f"{f['submits']:,}",
+                      f"{model:.3f}{error}", f"{f['passes_begun']:,}", f"{f['submits']:,}",
                       bytes_text(f["peak_reserved_bytes"]), verdict)
     return table
 
