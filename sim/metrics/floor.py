@@ -121,7 +121,7 @@ def floor_of(trace: Trace, limits: dict | None = None) -> Floor:
     storage's and uniform's) of the device of ``limits`` (by default the recording's), cached on the
     trace: every policy's plan shares them."""
     device = Device.from_limits(trace.limits if limits is None else limits)
-    alignment = max(device.storage_alignment, device.uniform_alignment)
+    alignment = device.binding_alignment
     key = f"sim.floor.{alignment}"
     cached = trace._cache.get(key)
     if cached is None:

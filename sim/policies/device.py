@@ -19,6 +19,11 @@ class Device:
     storage_alignment: int = WEBGPU_OFFSET_ALIGNMENT
     uniform_alignment: int = WEBGPU_OFFSET_ALIGNMENT
 
+    @property
+    def binding_alignment(self) -> int:
+        """The offset alignment that suits a binding of either kind, storage or uniform."""
+        return max(self.storage_alignment, self.uniform_alignment)
+
     @classmethod
     def from_limits(cls, limits: dict) -> Device:
         """WebGPU's defaults fill what the limits leave out (keys spelt with '-' or '_')."""

@@ -75,7 +75,7 @@ class PoolPolicy:
         """The parameters this policy takes on ``device``, in the names of the runtime it models; by default
         its fields and the alignment the planner requires of every offset."""
         fields = {k: v for k, v in vars(self).items() if k != "fix"}
-        return {**fields, "alignment": max(device.storage_alignment, device.uniform_alignment)}
+        return {**fields, "alignment": device.binding_alignment}
 
     def manager(self, device: Device, storage: Storage) -> Allocator:
         """One plan's allocator, taking its pages from ``storage``."""
@@ -225,7 +225,7 @@ class SizeClass(PoolPolicy):
     def shape(self, device: Device) -> tuple[int, int, int]:
         rungs = Sliced().ladder(device)
         page_size, max_slice = rungs[0] if rungs else (align_up(device.max_page_size, 256), device.max_page_size)
-        return page_size, max_slice, max(device.storage_alignment, device.uniform_alignment)
+        return page_size, max_slice, device.binding_alignment
 
     def parameters(self, device: Device) -> dict:
         page_size, max_slice, alignment = self.shape(device)

@@ -99,7 +99,7 @@ class OrtSimple(PoolPolicy):
     defers_reuse: ClassVar[bool] = True
 
     def parameters(self, device: Device) -> dict:
-        return {"alignment": max(device.storage_alignment, device.uniform_alignment), "normalize": NORMALIZE}
+        return {"alignment": device.binding_alignment, "normalize": NORMALIZE}
 
     def manager(self, device: Device, storage: Storage) -> PendingCache:
         return PendingCache(storage, None)
@@ -116,7 +116,7 @@ class OrtBucket(PoolPolicy):
     defers_reuse: ClassVar[bool] = True
 
     def parameters(self, device: Device) -> dict:
-        return {"alignment": max(device.storage_alignment, device.uniform_alignment), "normalize": NORMALIZE,
+        return {"alignment": device.binding_alignment, "normalize": NORMALIZE,
                 "buckets": dict(BUCKETS)}
 
     def manager(self, device: Device, storage: Storage) -> PendingCache:

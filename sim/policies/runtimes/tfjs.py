@@ -39,7 +39,7 @@ class TfjsBuffers(PoolPolicy):
     defers_reuse: ClassVar[bool] = True
 
     def parameters(self, device: Device) -> dict:
-        return {"alignment": max(device.storage_alignment, device.uniform_alignment), "key": "size, usage"}
+        return {"alignment": device.binding_alignment, "key": "size, usage"}
 
     def manager(self, device: Device, storage: Storage) -> BufferCache:
         return BufferCache(storage)

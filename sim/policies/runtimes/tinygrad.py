@@ -39,7 +39,7 @@ class TinygradLru(PoolPolicy):
     fixes: ClassVar[tuple[str, ...]] = ("", "page")
 
     def parameters(self, device: Device) -> dict:
-        return {"alignment": max(device.storage_alignment, device.uniform_alignment),
+        return {"alignment": device.binding_alignment,
                 "buffer_alignment": WEBGPU_SIZE_ALIGNMENT, "key": "size, options"}
 
     def manager(self, device: Device, storage: Storage) -> LruCache:

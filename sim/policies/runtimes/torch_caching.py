@@ -196,7 +196,7 @@ class TorchCaching(PoolPolicy):
                 "roundup_power2_divisions": self.roundup_power2_divisions}
 
     def alignment(self, device: Device) -> int:
-        return max(K_MIN_BLOCK_SIZE, device.storage_alignment, device.uniform_alignment)
+        return max(K_MIN_BLOCK_SIZE, device.binding_alignment)
 
     def manager(self, device: Device, storage: Storage) -> CachingAllocator:
         return CachingAllocator(storage, self.alignment(device), self.max_split_size, self.roundup_power2_divisions)
