@@ -119,7 +119,8 @@ RECORDED: dict[type, dict[str, Handler]] = {
 }
 
 # What the format does not model: what wgpu-py adds beyond WebGPU (immediates, wgpu-native's extras)
-# and device.destroy. Each is a note naming itself.
+# and device.destroy. Each is a note naming itself. Another implementation (Dawn's) may lack some: those
+# are not wrapped.
 _PASS_EXTRAS = ("set_immediates", "_write_timestamp", "_begin_pipeline_statistics_query",
                 "_end_pipeline_statistics_query")
 OPAQUE: dict[type, tuple[str, ...]] = {
@@ -170,7 +171,7 @@ def install(rec: Recorder) -> list[Callable[[], None]]:
         for name, handler in methods.items():
             undo.append(_patch(cls, name, _wrap(rec, cls, name, handler)))
     for cls, names in OPAQUE.items():
-        for name in names:
+        for name in (name for name in names if hasattr(cls, name)):
             undo.append(_patch(cls, name, _wrap(rec, cls, name, h.opaque(f"{cls.__name__}.{name}"), exact=False)))
     for cls, kind in DROPS.items():
         undo.append(_patch(cls, "_release", _drop_hook(rec, cls, kind)))
