@@ -37,6 +37,7 @@ import wgpu
 from ..traces.errors import InputError, TraceError
 from ..traces.schema import Kind, Obj
 from ..traces.writer import TraceWriter, journal_path, make_header
+from .backends import implementation
 from .capture import Capture
 from .sites import LIBRARY, PROGRAM, Captured, Sites, package_dir
 
@@ -199,8 +200,8 @@ class Recorder:
     # -- the file ----------------------------------------------------------------------------
 
     def open_writer(self, adapter: dict | None, limits: dict | None) -> TraceWriter:
-        header = make_header(wgpu_version=wgpu.__version__, adapter=adapter, limits=limits,
-                             capture=self.capture.header(), program=self.program)
+        header = make_header(wgpu_version=wgpu.__version__, implementation=implementation(), adapter=adapter,
+                             limits=limits, capture=self.capture.header(), program=self.program)
         if adapter is None:  # written before the first device: readers take them from its DEVICE event
             header["deferred"] = ["adapter", "limits"]
         try:

@@ -22,6 +22,7 @@ def summarize(trace: Trace) -> dict:
         "program": " ".join(map(str, h.get("program") or [])) or None,
         "start_time": h.get("start_time"),
         "wgpu_version": h.get("wgpu_version"),
+        "implementation": _implementation_name(h.get("implementation")),
         "adapter": _adapter_name(h.get("adapter")),
         "capture": h.get("capture", {}).get("mode"),
         "events": len(trace),
@@ -47,6 +48,13 @@ def summarize(trace: Trace) -> dict:
 def _total(column: np.ndarray) -> int:
     """The exact sum of a column (Python integers: int64 sums wrap around)."""
     return sum(column.tolist())
+
+
+def _implementation_name(implementation: dict | None) -> str | None:
+    """Which WebGPU implementation recorded the trace, as "dawn 0.32.0.4" (None before the field existed)."""
+    if not implementation:
+        return None
+    return " ".join(str(p) for p in (implementation.get("name"), implementation.get("version")) if p)
 
 
 def _adapter_name(adapter: dict | None) -> str | None:

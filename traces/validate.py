@@ -63,6 +63,14 @@ def validate_header(header: dict, where: str) -> None:
     problem = limits_problem(header["limits"]) if header["limits"] is not None else None
     if problem:
         raise TraceError(f"{where}: header field 'limits': {problem}")
+    if not _implementation_ok(header.get("implementation")):
+        raise TraceError(f"{where}: header field 'implementation' must be a map of a name and a version (or nil)")
+
+
+def _implementation_ok(value: object) -> bool:
+    """The optional ``implementation`` field (traces before it have none): {"name": str, "version": str or nil}."""
+    return value is None or (isinstance(value, dict) and isinstance(value.get("name"), str)
+                             and isinstance(value.get("version"), (str, type(None))))
 
 
 def limits_problem(limits: dict) -> str | None:
