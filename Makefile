@@ -16,6 +16,7 @@ $(VENV)/.ready: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	scripts/ensure-vulkan.sh $(PY)
+	scripts/ensure-dawn.sh $(PY)
 	scripts/ensure-chromium.sh
 	touch $@
 
