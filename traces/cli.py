@@ -13,15 +13,14 @@ import os
 import stat
 import sys
 import tempfile
-from importlib.metadata import entry_points, version
-from typing import Any, BinaryIO, NoReturn, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
 from .errors import InputError, TraceError
-from .model import Trace
-from .reader import load
 from .safe_text import printable
 from .schema import MAGIC
-from .summary import bytes_text, summarize
+
+if TYPE_CHECKING:
+    from .model import Trace
 
 _OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # what only a write raises: a full disk, a quota
 STREAM_LIMIT = 16 << 30  # a trace read from a pipe is spooled to a temporary file up to this size
@@ -36,10 +35,16 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="wgtrace", description="Record, check, simulate and replay wgpu traces.")
-    parser.add_argument("--version", action="version", version=f"wgtrace {version('wgtrace')}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for ep in sorted(entry_points(group="wgtrace.commands"), key=lambda e: e.name):
-        ep.load()(sub)
+    given = sys.argv[1:] if argv is None else argv
+    if given and given[0] in OWN_COMMANDS:  # this package's own: no other package's commands to import
+        register(sub)
+    else:
+        from importlib.metadata import entry_points
+
+        for ep in sorted(entry_points(group="wgtrace.commands"), key=lambda e: e.name):
+            ep.load()(sub)
     args = parser.parse_args(argv)
     try:
         code = int(args.run(args) or 0)
@@ -61,6 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"wgtrace {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed version, read from the package's metadata only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from importlib.metadata import version
+
+        print(f"wgtrace {version('wgtrace')}")
+        parser.exit()
 
 
 def _fail(command: str, message: str) -> int:
@@ -92,6 +107,8 @@ def load_file(path: str, *, partial: bool = False) -> Trace:
     """``load`` of a command-line argument: a regular file as it is; a pipe, FIFO or character device
     (``/dev/stdin``) read as a stream, without waiting for a writer that never comes; anything else
     refused in one line."""
+    from .reader import load
+
     try:
         mode = os.stat(path).st_mode
     except OSError as e:
@@ -124,6 +141,8 @@ def _spooled(path: str) -> BinaryIO:
                 if total >= len(MAGIC) and total == len(chunk) and not chunk.startswith(MAGIC):
                     break  # not a trace: the reader says so from what is here
                 if total > STREAM_LIMIT:
+                    from .summary import bytes_text
+
                     raise TraceError(f"{path}: more than {bytes_text(STREAM_LIMIT)} from a stream; save it to a "
                                      f"file first")
     except OSError as e:
@@ -140,6 +159,9 @@ def _spooled(path: str) -> BinaryIO:
     return spool
 
 
+OWN_COMMANDS = ("info", "validate")  # what ``register`` adds
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="summarise a trace: header, event counts, buffers, bytes, duration")
     p.add_argument("trace")
@@ -152,6 +174,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from .summary import bytes_text, summarize
+
     trace = load_file(args.trace, partial=True)
     s = summarize(trace)
     if args.json:
