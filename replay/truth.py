@@ -3,7 +3,8 @@
 Claim: a plan's reads differ from the program-order reference exactly when the checker reports a
 finding that breaks program order (H1), and the device rejects the plan exactly when the checker
 reports a finding of a validation rule (H2-H5), the device's error being an instance of one of the
-rules the checker reports (each validation rule lists the words of the device error it predicts).
+rules the checker reports (``errors.classify`` names the rule a device error is an instance of, in the words of the
+implementation that raised it: wgpu-native or Dawn).
 
 For the claim to be testable every byte a hazard can corrupt must reach a read. ``observable``
 makes sure of it: before the program frees or overwrites an allocation's value, a kernel folds it
@@ -24,10 +25,11 @@ import numpy as np
 
 from ..sim import synthetic
 from ..sim.check import check
-from ..sim.check.rules import RULES
+from ..tracer.backends import current
 from ..traces import Trace
 from .data import payloads
 from .engine import DecodedPlan, Engine
+from .errors import classify
 from .report import plan_for
 from .verify import keyed, reference_plan
 
@@ -126,14 +128,6 @@ def observable(ops: Sequence[tuple]) -> list[tuple]:
     return out
 
 
-def device_rule(message: str) -> str:
-    """The hazard rule a device error message is an instance of ("?" when none fits)."""
-    for rule in RULES:
-        if any(w in message for w in rule.device_errors):
-            return rule.id
-    return "?"
-
-
 @dataclass
 class Case:
     """One (program, recording, policy) triple: what the checker said and what the GPU did."""
@@ -146,11 +140,12 @@ class Case:
     checker_errors: tuple[str, ...]
     diverged: bool
     device_error: str | None
+    device_kind: str | None  # errors.classify's kind of device_error
 
     @property
     def agrees(self) -> bool:
         if self.checker_errors or self.device_error:
-            return self.device_error is not None and device_rule(self.device_error) in self.checker_errors
+            return self.device_kind in self.checker_errors
         return self.h1 == self.diverged
 
     @property
@@ -172,8 +167,7 @@ class Table:
         c: Counter = Counter()
         for x in self.cases:
             if x.checker_errors or x.device_error:
-                rule = device_rule(x.device_error) if x.device_error else "none"
-                c[f"checker errors {'+'.join(x.checker_errors) or 'none'}, device error {rule}"] += 1
+                c[f"checker errors {'+'.join(x.checker_errors) or 'none'}, device error {x.device_kind or 'none'}"] += 1
             else:
                 c[f"H1 {_yes(x.h1)}, diverged {_yes(x.diverged)}"] += 1
         return dict(sorted(c.items()))
@@ -242,5 +236,6 @@ def judge(engine: Engine, source: Trace, pool: str, passes: str, reference: dict
     errors = tuple(r.id for r in result.rejected())
     run = engine.run(DecodedPlan.of(plan.trace), payloads(plan, case if seed is None else seed).data)
     error = run.error.line() if run.error else None
+    kind = classify(run.error.error, run.error.message, current()) if run.error else None
     diverged = error is None and reference is not None and keyed(plan, run.reads) != reference
-    return Case(case, recording, pool, passes, h1, errors, diverged, error)
+    return Case(case, recording, pool, passes, h1, errors, diverged, error, kind)

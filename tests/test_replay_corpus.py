@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wgtrace.replay.truth import device_rule, judge, reference_reads
+from wgtrace.replay.truth import judge, reference_reads
 from wgtrace.sim.policies import pass_names, pool_names
 from wgtrace.traces import load
 from wgtrace.traces.cli import main
@@ -38,7 +38,7 @@ def test_every_policy_replays_and_agrees_with_the_checker(engine, path):
     wrong = []
     for pool, passes in grid(len(trace)):
         case = judge(engine, trace, pool, passes, reference)
-        rule = device_rule(case.device_error) if case.device_error else None
+        rule = case.device_kind
         errors_agree = (rule is None) == (not case.checker_errors) and (rule is None or rule in case.checker_errors)
         if not errors_agree or (full and not case.agrees):
             wrong.append(f"{pool} {passes}: H1 {case.h1}, diverged {case.diverged}, checker errors "

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from wgtrace.replay.truth import POLICIES, agreement_lines, device_rule, gpu_valid, observable, run_cases
+from wgtrace.replay.errors import classify
+from wgtrace.replay.truth import POLICIES, agreement_lines, gpu_valid, observable, run_cases
 from wgtrace.sim import synthetic
 from wgtrace.traces.cli import main
 
@@ -39,10 +40,12 @@ def test_observable_programs_fold_every_overwritten_value_into_the_sink():
 
 
 def test_device_errors_are_named_by_rule():
-    assert device_rule("Attempted to use Buffer with '' label with conflicting usages.") == "H2"
-    assert device_rule("Buffer offset 4 does not respect device's requested `min_storage_buffer_offset_alignment`") \
-        == "H5"
-    assert device_rule("something else entirely") == "?"
+    def rule(message: str) -> str:
+        return classify("validation error", message, "wgpu-native")
+
+    assert rule("Attempted to use Buffer with '' label with conflicting usages.") == "H2"
+    assert rule("Buffer offset 4 does not respect device's requested `min_storage_buffer_offset_alignment`") == "H5"
+    assert rule("something else entirely") == "?"
 
 
 def test_truth_command_prints_the_table(capsys):
