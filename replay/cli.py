@@ -7,12 +7,16 @@ wgpu nor the planner, so that ``wgtrace --help`` and the other commands start wi
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
+from ..tracer.backends import BACKENDS, DEFAULT, select
 from ..traces.arguments import deferred, natural, positive, seconds, share
+from ..traces.errors import InputError
 from ..traces.progress import add_quiet_option
 from .watchdog import DEFAULT_TIMEOUT_S
 
 COMMANDS = "wgtrace.replay.commands"
+SIDES = "wgtrace.replay.sides"  # a command on several implementations, side by side
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reference", dest="reference", action="store_false",
                    help="skip the program-order reference replay")
     p.add_argument("--costs", help="cost parameters for the prediction, as benchmarks/measure_costs.py prints them")
+    p.add_argument("--read-digests", action="store_true", help=argparse.SUPPRESS)  # for a side-by-side parent
     add_quiet_option(p)
-    p.set_defaults(run=deferred(COMMANDS, "replay_traces"))
+    p.set_defaults(run=on_backends("replay_traces", several=True))
 
     p = sub.add_parser("calibrate", help="fit the cost model to replays of traces under a design of policies",
                        description="Replay every TRACE (and every --holdout trace) under each policy of the design "
@@ -47,19 +52,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("-o", "--output", required=True, help="the calibration file to write")
     _device_options(p)
-    p.set_defaults(run=deferred(COMMANDS, "calibrate"))
+    p.set_defaults(run=on_backends("calibrate", several=False))
 
     p = sub.add_parser("truth", help="random programs: does the GPU diverge exactly when the checker says H1?")
     p.add_argument("cases", type=positive)
     p.add_argument("--ops", type=positive, default=40, help="ops per random program (default 40)")
     p.add_argument("--draws", type=share, default=0.3,
                    help="share of kernels drawn in a render pass instead of dispatched (default 0.3)")
+    p.add_argument("--cases", dest="list_cases", action="store_true", help=argparse.SUPPRESS)  # for a parent
     _device_options(p)
     add_quiet_option(p)
-    p.set_defaults(run=deferred(COMMANDS, "truth"))
+    p.set_defaults(run=on_backends("truth", several=True))
+
+
+def on_backends(command: str, *, several: bool) -> Callable[[argparse.Namespace], int]:
+    """``command`` on the implementation --backend names, selected before anything imports wgpu; on
+    several (where ``several``), each in a process of its own, side by side (sides.py)."""
+    def run(args: argparse.Namespace) -> int:
+        chosen = list(dict.fromkeys(args.backend or [DEFAULT]))
+        if len(chosen) > 1:
+            if not several:
+                raise InputError(f"{args.command} runs on one --backend at a time, not {' and '.join(chosen)}")
+            return deferred(SIDES, command)(args)
+        select(chosen[0])
+        return deferred(COMMANDS, command)(args)
+
+    return run
 
 
 def _device_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", action="append", choices=sorted(BACKENDS),
+                   help=f"the WebGPU implementation (default {DEFAULT}); replay and truth take it twice to run "
+                        "both, each in a process of its own, and compare them")
     p.add_argument("--adapter", default=None, help="use the first adapter whose name contains this")
     p.add_argument("--seed", type=natural, default=0, help="seed of synthetic data and random programs (default 0)")
     p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S,

@@ -13,10 +13,12 @@ import json
 import os
 import sys
 
+import xxhash
 from rich.console import Console
 from rich.table import Table
 
 from ..sim.metrics import Costs, load_costs
+from ..tracer.backends import implementation
 from ..traces import Kind, Trace
 from ..traces.cli import load_file
 from ..traces.errors import InputError
@@ -32,8 +34,10 @@ SYNTHETIC_NOTE = ("; kernels see made-up inputs (zeros in uniform and indirect b
 
 
 def _open(args: argparse.Namespace) -> tuple[Engine, str]:
+    """The engine on the adapter asked for, and the adapter's name with the implementation that drives it."""
     device = open_device(args.adapter)
-    return Engine(device, args.timeout), adapter_name(device.adapter)
+    webgpu = implementation()
+    return Engine(device, args.timeout), f"{adapter_name(device.adapter)}, {webgpu['name']} {webgpu['version']}"
 
 
 def _policies(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -60,13 +64,18 @@ def replay_traces(args: argparse.Namespace) -> int:
                                       label=f"{os.path.basename(args.trace)} {pool} {passes}", costs=costs))
     engine.close()
     if args.json:
-        out = [{"trace": args.trace, **r.as_dict()} for r in reports]
+        out = [{"trace": args.trace, **r.as_dict(), **(_digests(r) if args.read_digests else {})} for r in reports]
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
     else:
         print("\n\n".join("\n".join(_lines(args.trace, r)) for r in reports))
         if len(reports) > 1:
             Console(width=None if sys.stdout.isatty() else 160).print(_comparison(trace, reports))
     return 0 if all(r.ok for r in reports) else 1
+
+
+def _digests(r: Report) -> dict[str, dict[str, str]]:
+    """The first run's reads as XXH3-128 digests by source event: what a side-by-side parent compares."""
+    return {"read_digests": {str(e): xxhash.xxh3_128_hexdigest(b) for e, b in sorted(r.reads.items())}}
 
 
 def _comparison(trace: Trace, reports: list[Report]) -> Table:
@@ -245,7 +254,8 @@ def truth(args: argparse.Namespace) -> int:
     with Progress(args.quiet) as progress, progress.step("random programs", total=args.cases) as advance:
         table = run_cases(engine, args.cases, seed=args.seed, n_ops=args.ops, p_draw=args.draws, done=advance)
     if args.json:
-        print(json.dumps({"adapter": adapter, **table.as_dict()}, indent=2))
+        cases = {"all_cases": [vars(c) for c in table.cases]} if args.list_cases else {}
+        print(json.dumps({"adapter": adapter, **table.as_dict(), **cases}, indent=2))
     else:
         print("\n".join([f"adapter  {adapter}", *agreement_lines(table)]))
     engine.close()

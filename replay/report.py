@@ -53,6 +53,7 @@ class Report:
     deterministic: bool = True
     recording_not_compared: str | None = None
     skipped_timestamps: int = 0
+    reads: dict[int, bytes] = field(default_factory=dict)  # the first run's reads by source event, timestamps aside
 
     @property
     def ok(self) -> bool:
@@ -154,6 +155,7 @@ def replay(trace: Trace, engine: Engine, *, adapter: str, pool: str | PoolPolicy
             reads = keyed(plan, [(i, b) for i, b in run.reads if i not in stamped])
             if first is None:
                 first, first_reads = run, reads
+                report.reads = reads
                 report.skipped_timestamps = run.skipped
             elif reads != first_reads:
                 report.deterministic = False

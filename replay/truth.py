@@ -187,7 +187,11 @@ def _yes(x: object) -> str:
 
 
 def agreement_lines(table: Table) -> list[str]:
-    d = table.as_dict()
+    return table_lines(table.as_dict())
+
+
+def table_lines(d: dict[str, Any]) -> list[str]:
+    """A truth table (``Table.as_dict``, or a child process's JSON of it) in lines for people."""
     lines = [f"cases    {d['cases']:,}; checker and GPU agree on {d['agree']:,} "
              f"({100 * d['agree'] / max(1, d['cases']):.2f} %)"]
     lines += [f"  {k:<58}{v:>8,}" for k, v in d["counts"].items()]
