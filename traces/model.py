@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .columns import Column, narrow
 from .schema import BLOB, KIND_NAMES, N_ARGS, OPT_STR, ROW_WIDTH, SPECS, STR, Field, Kind, Obj
 
 EVENT_WIDTH = 4 + N_ARGS  # kind, t, site, a0..a5, nrows
@@ -69,10 +70,11 @@ class Trace:
 
     @cached_property
     def row_start(self) -> np.ndarray:
+        """Where each event's rows begin; held narrow (``columns.py``) when the trace's columns are."""
         start = np.zeros(len(self.nrows), dtype=np.int64)
         if len(self.nrows) > 1:
             np.cumsum(self.nrows[:-1], out=start[1:])
-        return start
+        return narrow(start) if isinstance(self.nrows, Column) else start
 
     def row_ids(self, events: np.ndarray) -> np.ndarray:
         """Indices into ``rows`` of the rows the given events own, event after event."""

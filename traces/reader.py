@@ -15,7 +15,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import msgpack
 import numpy as np
@@ -34,6 +34,7 @@ from .codec import (
     decode_chunk,
     unpack_record,
 )
+from .columns import Column, Table, narrow
 from .errors import TraceError
 from .model import EVENT_WIDTH, Trace, split_keys
 from .schema import FORMAT_NAME, MAGIC, N_ARGS, ROW_WIDTH, VERSION, Kind
@@ -346,41 +347,49 @@ def assemble(header: dict, chunks: list[Chunk], strings: list[str], blobs: list[
              check_as: str | None) -> Trace:
     """Columns of consecutive chunks as one Trace; ``check_as`` names the file when range checks apply.
 
-    ``args`` and ``rows`` are column-major: consumers read them a column at a time.
+    Each column is joined wide, then held in its narrow form (``columns.py``) before the next is
+    joined, so a load holds one wide column at a time beside the narrow trace.
     """
-    n = sum(c.n for c in chunks)
-    m = sum(c.m for c in chunks)
-    kind = np.empty(n, np.uint8)
-    t = np.empty(n, np.int64)
-    site = np.empty(n, np.int32)
-    nrows = np.empty(n, np.int32)
-    args = np.empty((n, N_ARGS), np.int64, order="F")
-    rows = np.empty((m, ROW_WIDTH), np.int64, order="F")
-    stack = np.full(n, -1, np.int32) if any(c.stack is not None for c in chunks) else None
-    lo = rlo = 0
+    lo = 0
     for c in chunks:
-        hi, rhi = lo + c.n, rlo + c.m
         if check_as is not None:
             for name, low, high in _NARROWED:
                 col = c.stack if name == "stack" else c.cols[name]
                 if col is not None and c.n and (int(col.min()) < low or int(col.max()) > high):
                     i = int(np.flatnonzero((col < low) | (col > high))[0])
                     raise TraceError(f"{check_as}: event {lo + i}: {name} {int(col[i])} is out of range", event=lo + i)
-        if stack is not None and c.stack is not None:
-            stack[lo:hi] = c.stack
-        kind[lo:hi] = c.cols["kind"]
-        site[lo:hi] = c.cols["site"]
-        nrows[lo:hi] = c.cols["nrows"]
+        lo += c.n
+    stack = None
+    if any(c.stack is not None for c in chunks):
+        stack = narrow(_joined([c.stack if c.stack is not None else np.full(c.n, -1) for c in chunks], np.int32))
+    args = Table([Column.of(_joined([c.cols[f"a{j}"] for c in chunks], np.int64)) for j in range(N_ARGS)])
+    rows = Table([Column.of(_joined([c.rows[j] for c in chunks], np.int64)) for j in range(ROW_WIDTH)])
+    return Trace(header=header, kind=_joined([c.cols["kind"] for c in chunks], np.uint8), t=narrow(_times(chunks)),
+                 site=narrow(_joined([c.cols["site"] for c in chunks], np.int32)), args=cast(np.ndarray, args),
+                 nrows=narrow(_joined([c.cols["nrows"] for c in chunks], np.int32)), rows=cast(np.ndarray, rows),
+                 strings=strings, blobs=blobs, stack=stack)
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    out: np.ndarray = np.empty(sum(len(p) for p in parts), dtype)
+    lo = 0
+    for p in parts:
+        out[lo:lo + len(p)] = p
+        lo += len(p)
+    return out
+
+
+def _times(chunks: list[Chunk]) -> np.ndarray:
+    """``t`` from each chunk's start time and deltas."""
+    t = np.empty(sum(c.n for c in chunks), np.int64)
+    lo = 0
+    for c in chunks:
+        hi = lo + c.n
         np.cumsum(c.cols["t"], dtype=np.int64, out=t[lo:hi])
         if c.n:
             t[lo:hi] += c.t0 - int(c.cols["t"][0])
-        for j in range(N_ARGS):
-            args[lo:hi, j] = c.cols[f"a{j}"]
-        for j in range(ROW_WIDTH):
-            rows[rlo:rhi, j] = c.rows[j]
-        lo, rlo = hi, rhi
-    return Trace(header=header, kind=kind, t=t, site=site, args=args, nrows=nrows, rows=rows,
-                 strings=strings, blobs=blobs, stack=stack)
+        lo = hi
+    return t
 
 
 def _open(source: Source) -> tuple[str, BinaryIO, bool]:
