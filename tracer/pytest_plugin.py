@@ -41,6 +41,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "model (render passes, textures, queries), which may touch GPU memory: no proof")
     group.addoption("--wgpu-hazards-dir", metavar="DIR",
                     help="keep the traces of failing tests here (default: a fresh private temporary directory)")
+    group.addoption("--wgpu-backend", choices=("wgpu-native", "dawn"),
+                    help="the WebGPU implementation the tests' `import wgpu` gives (default: wgpu-native; dawn needs "
+                         "wgtrace[dawn]), chosen before any conftest imports wgpu")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    backend = early_config.known_args_namespace.wgpu_backend
+    if backend:
+        from ..traces.errors import InputError
+        from .backends import select
+
+        try:
+            select(backend)
+        except InputError as e:
+            raise pytest.UsageError(f"--wgpu-backend: {e}") from None
 
 
 class Watch:
