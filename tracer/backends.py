@@ -55,9 +55,12 @@ def missing(name: str) -> str | None:
     backend = BACKENDS[name]
     if backend.version() is None:
         return f"{backend.package} is not installed (pip install 'wgtrace[dawn]')"
-    if name == "dawn" and dawn_icd() is None and "VK_ICD_FILENAMES" not in os.environ:
+    if name != "dawn" or "VK_ICD_FILENAMES" in os.environ:
+        return None
+    icd = dawn_icd()
+    if icd is None:
         return "no Vulkan driver for Dawn: run scripts/ensure-dawn.sh (Mesa 22's lavapipe is too old for Dawn)"
-    return None
+    return None if os.path.isfile(icd) else f"${ICD_ENV} names {icd}, which is no file"
 
 
 def environment(name: str) -> dict[str, str]:

@@ -1,0 +1,95 @@
+"""Two WebGPU implementations (issue 18): the corpus replayed on wgpu-native and Dawn side by side, a
+recording made on Dawn, and the truth harness on both. Dawn runs in child processes (a process holds one
+implementation); the tests skip, saying why, where the dawn extra or its Vulkan driver is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wgtrace.tracer.backends import missing, select
+from wgtrace.traces import load
+from wgtrace.traces.errors import InputError
+
+ROOT = Path(__file__).parent.parent
+CORPUS = sorted((ROOT / "traces" / "corpus").glob("*.wgtrace"))
+BOTH = ["--backend", "wgpu-native", "--backend", "dawn"]
+# what only Dawn refuses: Tint requires @interpolate(flat) on integer vertex outputs, Naga does not
+DAWN_REFUSES = {"fastplotlib_figure": "dawn refuses event 18 (shader_module at examples/fastplotlib_figure.py:49) as "
+                                      "an error no rule of the checker covers (validation error: Error while parsing "
+                                      "WGSL: :216:18 error: integral user-defined vertex outputs must have a "
+                                      "'@interpolate(flat)' attribute"}
+HAZARDS = {"frame_loop_hazard"}  # read-backs that diverge from the reference, on both alike
+
+pytestmark = pytest.mark.skipif(bool(missing("dawn")), reason=f"Dawn: {missing('dawn')}")
+
+
+def wgtrace(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wgtrace.traces", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, env={**os.environ, "XDG_RUNTIME_DIR": "/tmp"})
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_the_corpus_replays_alike_on_both_implementations(path):
+    out = wgtrace("replay", str(path), *BOTH, "--json")
+    assert out.returncode in (0, 1), out.stderr
+    [result] = json.loads(out.stdout)
+    sides = result["implementations"]
+    assert sorted(sides) == ["dawn", "wgpu-native"]
+    assert sides["wgpu-native"]["adapter"].endswith("wgpu-native 0.32.0")
+    assert sides["dawn"]["adapter"].endswith("dawn 0.32.0.4")
+    if path.stem in DAWN_REFUSES:
+        [difference] = result["differences"]
+        assert difference.startswith(DAWN_REFUSES[path.stem]) and difference.endswith("; wgpu-native runs it")
+        assert out.returncode == 1
+        return
+    assert result["differences"] == []
+    assert sides["dawn"]["read_digests"] == sides["wgpu-native"]["read_digests"]
+    assert len(sides["dawn"]["read_digests"]) == sides["dawn"]["reads"]["checked"] > 0
+    hazard = path.stem in HAZARDS
+    assert [s["ok"] for s in sides.values()] == [not hazard] * 2 and out.returncode == int(hazard)
+    if hazard:
+        assert sides["dawn"]["divergences"] == sides["wgpu-native"]["divergences"] != []
+
+
+def test_the_side_by_side_text_names_each_implementation_and_the_sameness():
+    out = wgtrace("replay", str(ROOT / "traces" / "corpus" / "nbody.wgtrace"), *BOTH)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].endswith("on wgpu-native and dawn")
+    assert lines[2].split()[:3] == ["wgpu-native", "0.32.0", "OK"]
+    assert lines[3].split()[:3] == ["dawn", "0.32.0.4", "OK"]
+    assert lines[-1] == "same     verdicts, errors and 1 read-backs (byte for byte)"
+
+
+def test_a_recording_made_on_dawn_says_so_and_replays_alike_on_both(tmp_path):
+    trace = tmp_path / "nbody.wgtrace"
+    out = wgtrace("record", "--backend", "dawn", "-o", str(trace), "--", "python", "examples/nbody.py")
+    assert out.returncode == 0, out.stderr
+    assert load(trace).header["implementation"] == {"name": "dawn", "version": "0.32.0.4"}
+    out = wgtrace("replay", str(trace), *BOTH, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["differences"] == []
+
+
+def test_the_truth_harness_agrees_with_the_gpu_on_each_implementation():
+    out = wgtrace("truth", "3", *BOTH, "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    for name, table in result["implementations"].items():
+        assert table["all_agree"] and table["cases"] == 3 * 13, name
+    assert any("device error H2" in k for k in result["implementations"]["dawn"]["counts"])
+    assert result["between_implementations"] == []
+
+
+def test_a_process_that_imported_wgpu_cannot_switch_implementation():
+    import wgpu  # noqa: F401  (the test process runs wgpu-native)
+
+    select("wgpu-native")
+    with pytest.raises(InputError, match="already imported as wgpu-native"):
+        select("dawn")
