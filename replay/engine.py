@@ -325,7 +325,7 @@ class Engine(RenderMethods):
                     progress(hi)
             i = n
         except Exception as e:  # every failure of a call becomes the run's reported error
-            failure = e
+            failure = e.with_traceback(None)  # kept with its frames, wgpudawn's write_buffer crashes the GC
         t1, c1 = perf_counter(), thread_time()
         error = None
         if failure is None:
@@ -333,7 +333,7 @@ class Engine(RenderMethods):
             try:
                 self.queue.read_buffer(self._fence, 0, 4)
             except Exception as e:  # a device lost at the very end is still this run's error
-                failure, i = e, n - 1
+                failure, i = e.with_traceback(None), n - 1
         t2 = perf_counter()
         if failure is not None:
             error = self._report(decoded, i, failure)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from wgtrace.replay.errors import classify
 from wgtrace.tracer.backends import missing, select
-from wgtrace.traces import load
+from wgtrace.traces import Kind, TraceBuilder, load, make_header, save
 from wgtrace.traces.errors import InputError
 
 ROOT = Path(__file__).parent.parent
@@ -75,6 +76,24 @@ def test_a_recording_made_on_dawn_says_so_and_replays_alike_on_both(tmp_path):
     out = wgtrace("replay", str(trace), *BOTH, "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["differences"] == []
+
+
+def test_a_write_buffer_error_on_dawn_is_reported_not_a_crash(tmp_path):
+    """wgpudawn's write_buffer leaves a buffer export in its frame; the engine must not keep those frames
+    (with them, the garbage collector crashed the replay: a segfault after the report)."""
+    b = TraceBuilder(make_header(program=["hand-made"]))
+    b.add(Kind.DEVICE, "app.py:1", device=0, adapter="{}", limits="{}")
+    b.add(Kind.BUFFER_CREATE, "app.py:2", buffer=0, size=64, usage=140)
+    b.add(Kind.BUFFER_DESTROY, "app.py:3", buffer=0)
+    b.add(Kind.WRITE_BUFFER, "app.py:4", buffer=0, offset=0, size=64)
+    save(b.build(), tmp_path / "t.wgtrace")
+    out = wgtrace("replay", str(tmp_path / "t.wgtrace"), *BOTH, "--json")
+    assert out.returncode == 1, out.stderr
+    [result] = json.loads(out.stdout)
+    assert result["differences"] == []
+    for name, side in result["implementations"].items():
+        e = side["error"]
+        assert (e["event"], e["site"], classify(e["error"], e["message"], name)) == (3, "app.py:4", "H3")
 
 
 def test_the_truth_harness_agrees_with_the_gpu_on_each_implementation():
