@@ -15,6 +15,14 @@ writing the event. Defaults are the method's own objects, so the real method get
 have got. (A call whose arguments do not fit the signature raises the method's own TypeError
 from the wrapper, before wgpu is reached, so no note of it is written.) The few handlers that read
 an argument wgpu-py changes (see ``handlers.snapshots``) get a shallow copy taken before the call.
+
+Where the package was built with its C extension (``_fast.c``, optional: setup.py), a method whose
+parameters are all positional-or-keyword, and whose handler needs no snapshot, listed sequence or
+provisional record, gets a ``_fast.Hook`` instead: the same template in C, for calls made with
+positional arguments only (the hot path: ``dispatch_workgroups(1)``), which hands any other call to
+the Python wrapper. It passes the handler the same objects, the method's defaults included, and
+has no frame of its own, so the call site is the same. Without the extension every method gets
+the Python wrapper.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from wgpu.backends.wgpu_native import _api
 from ..traces.schema import Kind
 from . import handlers as h
 from . import render_handlers as rh
+from . import sites
 from .recorder import BUFFER_DESTROY, TEXTURE_DESTROY, Recorder
 
 Handler = Callable[..., None]
@@ -279,7 +288,24 @@ def _wrap(rec: Recorder, cls: type, name: str, handler: Handler, exact: bool = T
     filename = os.path.join(_HERE, f"<wrapper of {qualname}>")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    return functools.update_wrapper(namespace[name], real)
+    wrapper = functools.update_wrapper(namespace[name], real)
+    marks = ("takes_sequences", "snapshots")
+    if sites.FAST is None or pre_call is not None or any(getattr(handler, m, ()) for m in marks) \
+            or not _positional(signature):
+        return wrapper
+    params = list(signature.parameters.values())
+    fixed = tuple(p.default for p in params if p.default is not p.empty)
+    hook = sites.FAST.Hook(wrapper, real, handler, rec, len(params) - len(fixed), fixed,
+                           getattr(handler, "result_only", False), raised)
+    functools.update_wrapper(hook, real)
+    hook.__signature__ = signature  # what inspect reports for it: the method's own parameters, as the wrapper's
+    return hook
+
+
+def _positional(signature: inspect.Signature) -> bool:
+    """Whether every parameter is positional-or-keyword (a ``_fast.Hook`` binds positional calls itself)."""
+    params = signature.parameters.values()
+    return signature is not _GENERIC and len(params) <= 16 and all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
 
 
 def _signature(method: Callable) -> inspect.Signature:

@@ -37,6 +37,7 @@ import wgpu
 from ..traces.errors import InputError, TraceError
 from ..traces.schema import Kind, Obj
 from ..traces.writer import TraceWriter, journal_path, make_header
+from . import sites as _sites
 from .backends import implementation
 from .capture import Capture
 from .sites import LIBRARY, PROGRAM, Captured, Sites, package_dir
@@ -211,7 +212,7 @@ class Recorder:
             writer = self.writer = TraceWriter(self._file, header)
         sites = self.sites = Sites(writer.string, SKIP_DIRS)
         # the two calls every event makes: append(kind, site(frame), a0, ..., rows)
-        self.append = writer.append
+        self.append = writer.append if _sites.FAST is None else _sites.FAST.Appender(writer)
         self.site = sites.lookup
         self._last_flush = perf_counter()
         return writer

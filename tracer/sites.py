@@ -42,6 +42,11 @@ from typing import Any
 
 from ..traces.model import site_key
 
+try:  # the recorder's hot path in C (setup.py builds it where it can); None: Python throughout
+    from . import _fast as FAST
+except ImportError:
+    FAST = None  # type: ignore[assignment]
+
 STACK_DEPTH = 8
 SKIP, LIBRARY, PROGRAM = 0, 1, 2  # what a code object is: wgpu or wgtrace, a library, the program
 _NO_TOKEN = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -170,7 +175,7 @@ class Sites:
                 frame.f_trace = mark
             return key
 
-        self.lookup = lookup
+        self.lookup = lookup if FAST is None else FAST.Lookup(token_type, lookup)
 
     # -- the recorder's paths --------------------------------------------------------------------
 

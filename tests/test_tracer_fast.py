@@ -1,0 +1,78 @@
+"""The recorder's C hot path (tracer/_fast.c) against its pure-Python fallback: the same program gives the
+same trace either way (every event but its time, every string), down the paths a Hook hands back to the
+Python wrapper (keywords, arguments that do not bind) and those it takes (a call that raises inside wgpu,
+drops, events with rows go to the writer's own append)."""
+
+from __future__ import annotations
+
+import gc
+import inspect
+
+import numpy as np
+import pytest
+import wgpu
+from wgpu.backends.wgpu_native import _api
+
+from wgtrace.tracer import recording, sites
+from wgtrace.traces import load
+
+from gpu_program import STORAGE
+
+SHADER = """
+@group(0) @binding(0) var<storage, read_write> data: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) { if (g.x < arrayLength(&data)) { data[g.x] += 1u; } }
+"""
+
+
+def program(device: wgpu.GPUDevice) -> bytes:
+    """Positional calls (the Hook's), keyword calls and calls that do not bind (the Python wrapper's), a
+    call wgpu refuses, dynamic offsets (rows), drops."""
+    module = device.create_shader_module(code=SHADER)
+    pipeline = device.create_compute_pipeline(layout="auto", compute={"module": module, "entry_point": "main"})
+    data = device.create_buffer_with_data(data=np.arange(64, dtype=np.uint32), usage=STORAGE)
+    group = device.create_bind_group(layout=pipeline.get_bind_group_layout(0),
+                                     entries=[{"binding": 0, "resource": {"buffer": data}}])
+    encoder = device.create_command_encoder()
+    compute = encoder.begin_compute_pass()
+    compute.set_pipeline(pipeline)
+    for i in range(20):
+        compute.set_bind_group(0, group)
+        compute.dispatch_workgroups(1) if i % 2 else compute.dispatch_workgroups(1, 1, 1)
+        device.create_buffer(size=16, usage=STORAGE)  # dropped at once
+    compute.set_pipeline(pipeline=pipeline)
+    compute.dispatch_workgroups(workgroup_count_x=1)
+    with pytest.raises(TypeError):
+        compute.dispatch_workgroups(1, 1, 1, 1)  # does not bind: no note
+    with pytest.raises(TypeError):
+        compute.dispatch_workgroups("one")  # binds, wgpu refuses it: a note
+    compute.set_bind_group(0, group, [], 0, 0)
+    compute.end()
+    device.queue.submit([encoder.finish()])
+    gc.collect()
+    return bytes(device.queue.read_buffer(data))
+
+
+def recorded(path, device: wgpu.GPUDevice) -> tuple[bytes, list[dict], list[str]]:
+    with recording(path):
+        result = program(device)
+    trace = load(path)
+    events = [{k: v for k, v in e.items() if k != "t"} | {"stack": trace.stack_of(e["event"])} for e in trace.events()]
+    return result, events, list(trace.strings)
+
+
+@pytest.mark.skipif(sites.FAST is None, reason="built without the C extension")
+def test_the_c_hot_path_and_the_python_fallback_record_the_same_trace(tmp_path, device, monkeypatch):
+    traces = []
+    for extension in (sites.FAST, None):
+        monkeypatch.setattr(sites, "FAST", extension)
+        with recording(tmp_path / "hooks.wgtrace"):
+            wrapper = _api.GPUComputePassEncoder.dispatch_workgroups
+            assert type(wrapper) is extension.Hook if extension else inspect.isfunction(wrapper)
+        traces.append(recorded(tmp_path / f"{len(traces)}.wgtrace", device))  # one line: the same stacks
+    fast, python = traces
+    assert fast == python
+    assert fast[0] == (np.arange(64, dtype=np.uint32) + 21).tobytes()
+    notes = [e["name"] for e in fast[1] if e["kind"] == "opaque"]
+    assert notes == ["GPUComputePassEncoder.dispatch_workgroups raised"]
+

@@ -1,0 +1,563 @@
+/* The recorder's hot path in C: the wrapper of a wgpu method (Hook), the call-site lookup of a
+ * frame that carries a token (Lookup) and the append of an event without rows into the writer's
+ * journal (Appender). Each does exactly what its Python version does (instrument.py, sites.py,
+ * traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the Python
+ * wrapper for a call made with keywords or with a number of arguments its fast path cannot bind,
+ * a Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender the
+ * writer's append for an event with rows, a given time, a value that is not a 64-bit integer, or a
+ * slot past the journal's end. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include <stddef.h>
+#include <string.h>
+
+/* time.perf_counter_ns(), the writer's clock */
+#if PY_VERSION_HEX >= 0x030D0000
+static long long perf_counter_ns(void) {
+    PyTime_t t;
+    return PyTime_PerfCounterRaw(&t) < 0 ? 0 : (long long)t;
+}
+#else
+static long long perf_counter_ns(void) { return (long long)_PyTime_GetPerfCounter(); }
+#endif
+
+static PyObject *str_signalled, *str_deliver, *str_internal_error, *str_f_trace;
+static PyObject *str_t0, *str_n, *str_epos, *str_elast, *str_flush_due, *str_ev, *str_append;
+static PyObject *small[4];
+
+/* -- Hook: the template of instrument.py, for positional calls ------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;
+    PyObject *wrapper;     /* the Python wrapper: every call this one does not take */
+    PyObject *real;        /* the wgpu method */
+    PyObject *handler;
+    PyObject *rec;
+    PyObject *state;       /* rec.state, a list of one int */
+    PyObject *drops;       /* rec.drops, a deque */
+    PyObject *drain_drops;
+    PyObject *acquire, *release;
+    PyObject *raised;      /* instrument._wrap's raised(frame, obj, error) */
+    PyObject *defaults;    /* the values of the parameters after the first ``required`` */
+    Py_ssize_t required;   /* positional arguments, self included, without a default */
+    int result_only;
+    vectorcallfunc vectorcall;
+} Hook;
+
+static int state_is(PyObject *state, long value) {
+    return PyList_GET_ITEM(state, 0) == small[value];
+}
+
+static void state_set(PyObject *state, long value) {
+    PyObject *old = PyList_GET_ITEM(state, 0);
+    Py_INCREF(small[value]);
+    PyList_SET_ITEM(state, 0, small[value]);
+    Py_DECREF(old);
+}
+
+/* The handler's arguments: rec, frame, self, result, then every parameter after self, the missing
+ * ones given the method's defaults (as the Python wrapper passes them). */
+static PyObject *run_handler(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize_t nargs, PyObject *result) {
+    PyObject *stack[4 + 16];
+    Py_ssize_t total = h->result_only ? 1 : 1 + PyTuple_GET_SIZE(h->defaults) + (h->required - 1);
+    Py_ssize_t n = 3 + total;
+    stack[0] = h->rec;
+    stack[1] = frame;
+    stack[2] = args[0];
+    stack[3] = result;
+    if (!h->result_only) {
+        Py_ssize_t i;
+        for (i = 1; i < nargs; i++)
+            stack[3 + i] = args[i];
+        for (; i < total; i++)
+            stack[3 + i] = PyTuple_GET_ITEM(h->defaults, i - h->required);
+    }
+    return PyObject_Vectorcall(h->handler, stack, n, NULL);
+}
+
+static int fits(Hook *h, size_t nargsf, PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    return kwnames == NULL && nargs >= h->required && nargs <= h->required + PyTuple_GET_SIZE(h->defaults);
+}
+
+static PyObject *hook_record(Hook *h, PyObject *const *args, Py_ssize_t nargs) {
+    PyObject *frame = (PyObject *)PyEval_GetFrame();  /* the caller's: this wrapper has no frame */
+    state_set(h->state, 1);
+    PyObject *result = PyObject_Vectorcall(h->real, args, nargs, NULL);
+    if (result == NULL) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL)
+            PyException_SetTraceback(value, tb);
+        PyObject *r = PyObject_CallFunctionObjArgs(h->raised, frame ? frame : Py_None, args[0], value, NULL);
+        if (r == NULL) {  /* what the Python wrapper would raise then: the new error, the call's as its context */
+            PyObject *t2, *v2, *tb2;
+            PyErr_Fetch(&t2, &v2, &tb2);
+            PyErr_NormalizeException(&t2, &v2, &tb2);
+            PyException_SetContext(v2, value);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            PyErr_Restore(t2, v2, tb2);
+            return NULL;
+        }
+        Py_DECREF(r);
+        PyErr_Restore(type, value, tb);
+        return NULL;
+    }
+    state_set(h->state, 2);
+    PyObject *done = NULL;
+    Py_ssize_t pending = PyObject_Length(h->drops);
+    if (pending > 0)
+        done = PyObject_CallNoArgs(h->drain_drops);
+    else if (pending == 0)
+        done = Py_NewRef(Py_None);
+    if (done != NULL) {
+        Py_DECREF(done);
+        done = run_handler(h, frame ? frame : Py_None, args, nargs, result);
+    }
+    if (done == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {  /* KeyboardInterrupt, SystemExit: the program's */
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL)
+            PyException_SetTraceback(value, tb);
+        done = PyObject_CallMethodOneArg(h->rec, str_internal_error, value);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        if (done == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+    }
+    Py_DECREF(done);
+    if (state_is(h->state, 2))
+        state_set(h->state, 0);
+    return result;
+}
+
+static PyObject *hook_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Hook *h = (Hook *)self;
+    if (!fits(h, nargsf, kwnames))
+        return PyObject_Vectorcall(h->wrapper, args, nargsf, kwnames);
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *locked = PyObject_CallNoArgs(h->acquire);
+    if (locked == NULL)
+        return NULL;
+    Py_DECREF(locked);
+    PyObject *result;
+    if (!state_is(h->state, 0))  /* nested in a recorded call, or the recording has stopped */
+        result = PyObject_Vectorcall(h->real, args, nargs, NULL);
+    else
+        result = hook_record(h, args, nargs);
+    /* finally: the lock goes back whatever happened, the pending exception kept */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *released = PyObject_CallNoArgs(h->release);
+    if (released == NULL) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        Py_XDECREF(result);
+        return NULL;
+    }
+    Py_DECREF(released);
+    PyErr_Restore(type, value, tb);
+    if (result == NULL)
+        return NULL;
+    PyObject *signalled = PyObject_GetAttr(h->rec, str_signalled);
+    if (signalled == NULL) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    int is = PyObject_IsTrue(signalled);
+    if (is > 0) {
+        PyObject *r = PyObject_CallMethodOneArg(h->rec, str_deliver, signalled);
+        if (r == NULL)
+            is = -1;
+        Py_XDECREF(r);
+    }
+    Py_DECREF(signalled);
+    if (is < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
+static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"wrapper", "real", "handler", "rec", "required", "defaults", "result_only",
+                            "raised", NULL};
+    PyObject *wrapper, *real, *handler, *rec, *defaults, *raised;
+    Py_ssize_t required;
+    int result_only;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO!pO", names, &wrapper, &real, &handler, &rec,
+                                     &required, &PyTuple_Type, &defaults, &result_only, &raised))
+        return NULL;
+    if (required < 1 || required + PyTuple_GET_SIZE(defaults) > 16) {
+        PyErr_SetString(PyExc_ValueError, "a Hook takes self and at most 15 more parameters");
+        return NULL;
+    }
+    Hook *h = (Hook *)type->tp_alloc(type, 0);
+    if (h == NULL)
+        return NULL;
+    h->wrapper = Py_NewRef(wrapper);
+    h->real = Py_NewRef(real);
+    h->handler = Py_NewRef(handler);
+    h->rec = Py_NewRef(rec);
+    h->defaults = Py_NewRef(defaults);
+    h->raised = Py_NewRef(raised);
+    h->required = required;
+    h->result_only = result_only;
+    h->vectorcall = hook_vectorcall;
+    PyObject *lock = PyObject_GetAttrString(rec, "lock");
+    if (lock != NULL) {
+        h->acquire = PyObject_GetAttrString(lock, "acquire");
+        h->release = PyObject_GetAttrString(lock, "release");
+        Py_DECREF(lock);
+    }
+    h->state = PyObject_GetAttrString(rec, "state");
+    h->drops = PyObject_GetAttrString(rec, "drops");
+    h->drain_drops = PyObject_GetAttrString(rec, "drain_drops");
+    if (PyErr_Occurred()) {
+        Py_DECREF(h);
+        return NULL;
+    }
+    if (!PyList_CheckExact(h->state) || PyList_GET_SIZE(h->state) != 1) {
+        PyErr_SetString(PyExc_TypeError, "rec.state must be a list of one int");
+        Py_DECREF(h);
+        return NULL;
+    }
+    return (PyObject *)h;
+}
+
+static int hook_traverse(Hook *h, visitproc visit, void *arg) {
+    Py_VISIT(h->dict);
+    Py_VISIT(h->wrapper);
+    Py_VISIT(h->real);
+    Py_VISIT(h->handler);
+    Py_VISIT(h->rec);
+    Py_VISIT(h->state);
+    Py_VISIT(h->drops);
+    Py_VISIT(h->drain_drops);
+    Py_VISIT(h->acquire);
+    Py_VISIT(h->release);
+    Py_VISIT(h->raised);
+    Py_VISIT(h->defaults);
+    return 0;
+}
+
+static int hook_clear(Hook *h) {
+    Py_CLEAR(h->dict);
+    Py_CLEAR(h->wrapper);
+    Py_CLEAR(h->real);
+    Py_CLEAR(h->handler);
+    Py_CLEAR(h->rec);
+    Py_CLEAR(h->state);
+    Py_CLEAR(h->drops);
+    Py_CLEAR(h->drain_drops);
+    Py_CLEAR(h->acquire);
+    Py_CLEAR(h->release);
+    Py_CLEAR(h->raised);
+    Py_CLEAR(h->defaults);
+    return 0;
+}
+
+static void hook_dealloc(Hook *h) {
+    PyObject_GC_UnTrack(h);
+    hook_clear(h);
+    Py_TYPE(h)->tp_free((PyObject *)h);
+}
+
+static PyObject *hook_get(PyObject *self, PyObject *obj, PyObject *type) {
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(self);
+    return PyMethod_New(self, obj);
+}
+
+static PyGetSetDef hook_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL},
+};
+
+static PyTypeObject HookType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.tracer._fast.Hook",
+    .tp_doc = "A recording wrapper of a wgpu method: instrument.py's template, for positional calls.",
+    .tp_basicsize = sizeof(Hook),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_new = hook_new,
+    .tp_dealloc = (destructor)hook_dealloc,
+    .tp_traverse = (traverseproc)hook_traverse,
+    .tp_clear = (inquiry)hook_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Hook, vectorcall),
+    .tp_descr_get = hook_get,
+    .tp_dictoffset = offsetof(Hook, dict),
+    .tp_getset = hook_getset,
+};
+
+/* -- Lookup: sites.py's lookup, for a frame whose token knows the offset -------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *token_type;
+    PyObject *fallback;
+    vectorcallfunc vectorcall;
+} Lookup;
+
+static PyObject *lookup_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Lookup *l = (Lookup *)self;
+    if (kwnames == NULL && PyVectorcall_NARGS(nargsf) == 1 && PyFrame_Check(args[0])) {
+        PyObject *token = PyObject_GetAttr(args[0], str_f_trace);
+        if (token == NULL)
+            return NULL;
+        if ((PyObject *)Py_TYPE(token) == l->token_type) {
+            PyObject *lasti = PyLong_FromLong(PyFrame_GetLasti((PyFrameObject *)args[0]));
+            if (lasti == NULL) {
+                Py_DECREF(token);
+                return NULL;
+            }
+            PyObject *key = PyDict_GetItemWithError(token, lasti);
+            Py_DECREF(lasti);
+            Py_DECREF(token);
+            if (key != NULL)
+                return Py_NewRef(key);
+            if (PyErr_Occurred())
+                return NULL;
+        } else {
+            Py_DECREF(token);
+        }
+    }
+    return PyObject_Vectorcall(l->fallback, args, nargsf, kwnames);
+}
+
+static PyObject *lookup_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"token_type", "fallback", NULL};
+    PyObject *token_type, *fallback;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O", names, &PyType_Type, &token_type, &fallback))
+        return NULL;
+    Lookup *l = (Lookup *)type->tp_alloc(type, 0);
+    if (l == NULL)
+        return NULL;
+    l->token_type = Py_NewRef(token_type);
+    l->fallback = Py_NewRef(fallback);
+    l->vectorcall = lookup_vectorcall;
+    return (PyObject *)l;
+}
+
+static int lookup_traverse(Lookup *l, visitproc visit, void *arg) {
+    Py_VISIT(l->token_type);
+    Py_VISIT(l->fallback);
+    return 0;
+}
+
+static int lookup_clear(Lookup *l) {
+    Py_CLEAR(l->token_type);
+    Py_CLEAR(l->fallback);
+    return 0;
+}
+
+static void lookup_dealloc(Lookup *l) {
+    PyObject_GC_UnTrack(l);
+    lookup_clear(l);
+    Py_TYPE(l)->tp_free((PyObject *)l);
+}
+
+static PyTypeObject LookupType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.tracer._fast.Lookup",
+    .tp_doc = "sites.Sites.lookup for a frame whose token has the key of its offset; else the Python lookup.",
+    .tp_basicsize = sizeof(Lookup),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = lookup_new,
+    .tp_dealloc = (destructor)lookup_dealloc,
+    .tp_traverse = (traverseproc)lookup_traverse,
+    .tp_clear = (inquiry)lookup_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Lookup, vectorcall),
+};
+
+/* -- Appender: TraceWriter.append of an event without rows ---------------------------------- */
+
+#define SLOT_WIDTH 11  /* traces/codec.py: the event's ten columns, then the seal */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *writer;
+    PyObject *dict;      /* the writer's __dict__, where its cursors live */
+    PyObject *append;    /* the writer's own append */
+    vectorcallfunc vectorcall;
+} Appender;
+
+static int item_int(PyObject *dict, PyObject *name, long long *out) {
+    PyObject *v = PyDict_GetItemWithError(dict, name);
+    if (v == NULL || !PyLong_CheckExact(v))
+        return -1;
+    int overflow;
+    *out = PyLong_AsLongLongAndOverflow(v, &overflow);
+    return overflow || (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int put_int(PyObject *dict, PyObject *name, long long value) {
+    PyObject *v = PyLong_FromLongLong(value);
+    if (v == NULL)
+        return -1;
+    int r = PyDict_SetItem(dict, name, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Appender *a = (Appender *)self;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    long long slot[SLOT_WIDTH] = {0};
+    long long t0, n, epos, elast, flush_due;
+#if PY_BIG_ENDIAN
+    goto fallback;  /* the journal is little-endian */
+#endif
+    if (kwnames != NULL || nargs < 2 || nargs > 8)
+        goto fallback;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(args[i], &overflow);
+        if (overflow || (v == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            goto fallback;
+        }
+        slot[i == 0 ? 0 : i + 1] = v;  /* kind, then t, then site, a0 ... a5 */
+    }
+    if (item_int(a->dict, str_t0, &t0) || item_int(a->dict, str_n, &n) || item_int(a->dict, str_epos, &epos)
+            || item_int(a->dict, str_elast, &elast) || item_int(a->dict, str_flush_due, &flush_due))
+        goto fallback_clear;
+    PyObject *ev = PyDict_GetItemWithError(a->dict, str_ev);
+    if (ev == NULL)
+        goto fallback_clear;
+    slot[1] = perf_counter_ns() - t0;
+    slot[SLOT_WIDTH - 1] = n + 1;  /* the seal: written last */
+    Py_buffer view;
+    if (PyObject_GetBuffer(ev, &view, PyBUF_WRITABLE) < 0)
+        goto fallback_clear;
+    if (epos < 0 || epos + (long long)sizeof(slot) > view.len) {
+        PyBuffer_Release(&view);
+        goto fallback;
+    }
+    char *at = (char *)view.buf + epos;
+    memcpy(at, slot, sizeof(slot) - sizeof(long long));
+    __atomic_store_n((long long *)(at + sizeof(slot) - sizeof(long long)), slot[SLOT_WIDTH - 1], __ATOMIC_RELEASE);
+    PyBuffer_Release(&view);
+    if (put_int(a->dict, str_epos, epos + (long long)sizeof(slot)) < 0 || put_int(a->dict, str_n, n + 1) < 0)
+        return NULL;
+    if (epos >= elast || slot[1] >= flush_due) {
+        PyObject *r = PyObject_CallMethod(a->writer, "_next_slot", "LL", epos, slot[1]);
+        if (r == NULL)
+            return NULL;
+        Py_DECREF(r);
+    }
+    return PyLong_FromLongLong(n);
+fallback_clear:
+    if (PyErr_Occurred())
+        return NULL;
+fallback:
+    return PyObject_Vectorcall(a->append, args, nargsf, kwnames);
+}
+
+static PyObject *appender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"writer", NULL};
+    PyObject *writer;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O", names, &writer))
+        return NULL;
+    PyObject *dict = PyObject_GenericGetDict(writer, NULL);
+    if (dict == NULL)
+        return NULL;
+    PyObject *append = PyObject_GetAttr(writer, str_append);
+    if (append == NULL) {
+        Py_DECREF(dict);
+        return NULL;
+    }
+    Appender *a = (Appender *)type->tp_alloc(type, 0);
+    if (a == NULL) {
+        Py_DECREF(dict);
+        Py_DECREF(append);
+        return NULL;
+    }
+    a->writer = Py_NewRef(writer);
+    a->dict = dict;
+    a->append = append;
+    a->vectorcall = appender_vectorcall;
+    return (PyObject *)a;
+}
+
+static int appender_traverse(Appender *a, visitproc visit, void *arg) {
+    Py_VISIT(a->writer);
+    Py_VISIT(a->dict);
+    Py_VISIT(a->append);
+    return 0;
+}
+
+static int appender_clear(Appender *a) {
+    Py_CLEAR(a->writer);
+    Py_CLEAR(a->dict);
+    Py_CLEAR(a->append);
+    return 0;
+}
+
+static void appender_dealloc(Appender *a) {
+    PyObject_GC_UnTrack(a);
+    appender_clear(a);
+    Py_TYPE(a)->tp_free((PyObject *)a);
+}
+
+static PyTypeObject AppenderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.tracer._fast.Appender",
+    .tp_doc = "TraceWriter.append for an event without rows, straight into its journal slot; else the writer's.",
+    .tp_basicsize = sizeof(Appender),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = appender_new,
+    .tp_dealloc = (destructor)appender_dealloc,
+    .tp_traverse = (traverseproc)appender_traverse,
+    .tp_clear = (inquiry)appender_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Appender, vectorcall),
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_fast", "The recorder's hot path in C (see instrument.py and sites.py).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fast(void) {
+    if (PyType_Ready(&HookType) < 0 || PyType_Ready(&LookupType) < 0 || PyType_Ready(&AppenderType) < 0)
+        return NULL;
+    str_signalled = PyUnicode_InternFromString("signalled");
+    str_deliver = PyUnicode_InternFromString("deliver");
+    str_internal_error = PyUnicode_InternFromString("internal_error");
+    str_f_trace = PyUnicode_InternFromString("f_trace");
+    str_t0 = PyUnicode_InternFromString("_t0");
+    str_n = PyUnicode_InternFromString("_n");
+    str_epos = PyUnicode_InternFromString("_epos");
+    str_elast = PyUnicode_InternFromString("_elast");
+    str_flush_due = PyUnicode_InternFromString("_flush_due");
+    str_ev = PyUnicode_InternFromString("_ev");
+    str_append = PyUnicode_InternFromString("append");
+    for (long i = 0; i < 4; i++)
+        small[i] = PyLong_FromLong(i);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Hook", (PyObject *)&HookType) < 0 ||
+        PyModule_AddObjectRef(m, "Lookup", (PyObject *)&LookupType) < 0 ||
+        PyModule_AddObjectRef(m, "Appender", (PyObject *)&AppenderType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
