@@ -223,8 +223,22 @@ def _ending(s: dict) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    trace = load_file(args.trace, partial=args.partial)
-    note = f"; {trace.cut_short}" if trace.cut_short else ""
-    print(f"{printable(args.trace)}: valid wgtrace {trace.header['version'][0]}.{trace.header['version'][1]} trace, "
-          f"{len(trace):,} events{note}")
+    """A regular file is validated chunk by chunk (``stream.py``: one chunk in memory at a time); a pipe whole."""
+    from .stream import Validated, validate_file
+
+    if _regular(args.trace):
+        seen = validate_file(args.trace, partial=args.partial)
+    else:
+        trace = load_file(args.trace, partial=args.partial)
+        seen = Validated(trace.header, len(trace), trace.cut_short)
+    note = f"; {seen.cut_short}" if seen.cut_short else ""
+    print(f"{printable(args.trace)}: valid wgtrace {seen.header['version'][0]}.{seen.header['version'][1]} trace, "
+          f"{seen.events:,} events{note}")
     return 0
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False

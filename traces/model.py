@@ -63,6 +63,7 @@ class Trace:
     # in a trace cut short: the index of its last event when that is a call that began and never returned (the
     # recorder's provisional record of it, read back from the journal): the program died inside it
     unfinished: int | None = None
+    first: int = 0  # a window of a longer trace (``traces/stream.py``): the index there of its first event
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:

@@ -12,7 +12,10 @@ sim/ reports it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -106,8 +109,32 @@ def _short(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def validate(trace: Trace, name: str = "trace") -> None:
-    """Raise TraceError at the first malformed event; return quietly for a well-formed trace."""
+class Made(NamedTuple):
+    """The objects of one type a reference may name: ``before`` created in earlier windows of a streamed trace
+    (ids 0 to ``before`` - 1), then one per event of ``events`` (indices in this window)."""
+
+    before: int
+    events: np.ndarray
+
+
+@dataclass
+class Seen:
+    """What validating a trace window by window (``traces/stream.py``) carries from one window to the next:
+    how many objects of each type were created, the bind group layout count of each pipeline layout (a
+    pipeline names one created earlier), and the last event's time."""
+
+    counts: dict[Obj, int] = dataclasses.field(default_factory=dict)
+    layout_groups: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    last_t: int = 0
+
+
+def validate(trace: Trace, name: str = "trace", seen: Seen | None = None) -> None:
+    """Raise TraceError at the first malformed event; return quietly for a well-formed trace.
+
+    With ``seen``, ``trace`` is the window of a longer trace that starts at event ``trace.first``, after the
+    windows ``seen`` describes; ``seen`` is brought up to date when the window is well formed.
+    """
+    seen = seen if seen is not None else Seen()
     n = len(trace)
     kind = trace.kind
     known = np.isin(kind, np.array([k.value for k in Kind], dtype=np.uint8))
@@ -121,14 +148,14 @@ def validate(trace: Trace, name: str = "trace") -> None:
         _first((stack < -1) | (stack >= len(trace.strings)), name, trace,
                lambda i: f"call stack refers to string {int(stack[i])}, the table has {len(trace.strings)}")
     _first(trace.t < 0, name, trace, lambda i: "negative timestamp")
-    if n > 1:
-        back = np.flatnonzero(np.diff(trace.t) < 0)
-        _first_index(back + 1, name, trace, lambda i: "timestamp earlier than the previous event's")
+    if n:
+        back = np.flatnonzero(np.diff(trace.t, prepend=seen.last_t) < 0)
+        _first_index(back, name, trace, lambda i: "timestamp earlier than the previous event's")
     _first(trace.nrows < 0, name, trace, lambda i: "negative row count")
     if int(trace.nrows.sum()) != len(trace.rows):
         raise TraceError(f"{name}: events own {int(trace.nrows.sum())} rows, the row table has {len(trace.rows)}")
 
-    creation = _creations(trace, name)
+    creation = _creations(trace, name, seen)
     row_owner = np.repeat(np.arange(n), trace.nrows)
     row_kind = kind[row_owner]
     for k, spec in SPECS.items():
@@ -141,7 +168,10 @@ def validate(trace: Trace, name: str = "trace") -> None:
                 _raise(name, trace, int(idx[found[0]]), f"field {f.name!r} {found[1]}")
         _rows(trace, name, spec, idx, np.flatnonzero(row_kind == k), row_owner, creation)
     _device_json(trace, name)
-    _pipeline_groups(trace, name, creation)
+    groups = _pipeline_groups(trace, name, creation, seen.layout_groups)
+    seen.counts = {obj: made.before + len(made.events) for obj, made in creation.items()}
+    seen.layout_groups = groups
+    seen.last_t = int(trace.t[-1]) if n else seen.last_t
 
 
 def _device_json(trace: Trace, name: str) -> None:
@@ -159,16 +189,17 @@ def _device_json(trace: Trace, name: str) -> None:
                 _raise(name, trace, i, f"field 'limits': {problem}")
 
 
-def _pipeline_groups(trace: Trace, name: str, creation: dict[Obj, np.ndarray]) -> None:
-    """A pipeline with an explicit layout declares bindings only in the bind groups that layout has."""
-    layouts = creation[Obj.PIPELINE_LAYOUT]
+def _pipeline_groups(trace: Trace, name: str, creation: dict[Obj, Made], before: np.ndarray) -> np.ndarray:
+    """A pipeline with an explicit layout declares bindings only in the bind groups that layout has. Returns the
+    bind group layout count of every pipeline layout, those of earlier windows (``before``) first."""
+    groups = np.concatenate([before, trace.nrows[creation[Obj.PIPELINE_LAYOUT].events].astype(np.int64)])
     for k in (Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE):
         events = np.flatnonzero(trace.kind == k)
         events = events[trace.args[events, SPECS[k].arg("pipeline_layout")] >= 0]
         if not len(events):
             continue
         layout = trace.args[events, SPECS[k].arg("pipeline_layout")]
-        has = trace.nrows[layouts[layout]].astype(np.int64)
+        has = groups[layout]
         counts = trace.nrows[events].astype(np.int64)
         row_ids = trace.row_ids(events)
         bad = np.flatnonzero(trace.rows[row_ids, 0] >= np.repeat(has, counts))
@@ -179,10 +210,11 @@ def _pipeline_groups(trace: Trace, name: str, creation: dict[Obj, np.ndarray]) -
             _raise(name, trace, i, f"row {int(row_ids[j] - trace.row_start[i])}, field 'group' is "
                                    f"{int(trace.rows[row_ids[j], 0])}, but its pipeline layout {int(layout[owner])} "
                                    f"has {int(has[owner])} bind group layout(s)")
+    return groups
 
 
 def _rows(trace: Trace, name: str, spec: Spec, idx: np.ndarray, row_ids: np.ndarray, row_owner: np.ndarray,
-          creation: dict[Obj, np.ndarray]) -> None:
+          creation: dict[Obj, Made]) -> None:
     """The rows of one kind's events: none, any number alike, or exactly the positional layout."""
     if not spec.rows and not spec.layout:
         _first_index(idx[trace.nrows[idx] > 0], name, trace, lambda i: "has rows, but this kind takes none")
@@ -211,7 +243,7 @@ def _access_column(fields: tuple[Field, ...]) -> int:
 
 
 def _bad_resource(trace: Trace, owner: np.ndarray, values: np.ndarray, access: np.ndarray,
-                  creation: dict[Obj, np.ndarray]) -> tuple[int, str] | None:
+                  creation: dict[Obj, Made]) -> tuple[int, str] | None:
     """A binding's resource, checked as the object type its access names (no access: no resource)."""
     for obj in (Obj.BUFFER, Obj.TEXTURE_VIEW, Obj.SAMPLER):
         mine = np.flatnonzero(np.isin(access, [a for a in Access if resource_of(a) == obj]))
@@ -221,7 +253,7 @@ def _bad_resource(trace: Trace, owner: np.ndarray, values: np.ndarray, access: n
     return None
 
 
-def _creations(trace: Trace, name: str) -> dict[Obj, np.ndarray]:
+def _creations(trace: Trace, name: str, seen: Seen) -> dict[Obj, Made]:
     """Event index that created each object, per type; ids must be dense, in creation order.
 
     Several kinds may create one type (a pass: compute, render, bundle encoder): ids count across them.
@@ -233,17 +265,18 @@ def _creations(trace: Trace, name: str) -> dict[Obj, np.ndarray]:
     out = {}
     for obj, kinds in makers.items():
         idx = np.flatnonzero(np.isin(trace.kind, kinds))
-        wrong = np.flatnonzero(trace.args[idx, 0] != np.arange(len(idx)))
+        before = seen.counts.get(obj, 0)
+        wrong = np.flatnonzero(trace.args[idx, 0] != np.arange(before, before + len(idx)))
         if len(wrong):
             p = int(wrong[0])
             _raise(name, trace, int(idx[p]), f"creates {obj.name.lower()} {int(trace.args[idx[p], 0])}, "
-                                             f"expected id {p} (ids are dense, in creation order)")
-        out[obj] = idx
+                                             f"expected id {before + p} (ids are dense, in creation order)")
+        out[obj] = Made(before, idx)
     return out
 
 
 def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
-               creation: dict[Obj, np.ndarray]) -> tuple[int, str] | None:
+               creation: dict[Obj, Made]) -> tuple[int, str] | None:
     """The first position whose value the field's role forbids, and why; None when all are fine."""
     role = f.role
     checks: list[tuple[np.ndarray, str]] = []
@@ -263,11 +296,12 @@ def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
         assert f.obj is not None, "schema.ref() always names the object type"
         made = creation[f.obj]
         what = f.obj.name.lower().replace("_", " ")
-        known = (values >= 0) & (values < len(made))
+        known = (values >= 0) & (values < made.before + len(made.events))
         none = (values == -1) if f.optional else np.zeros(len(values), dtype=bool)
         checks.append((~known & ~none, f"refers to {what} {{}}, which no event created"))
         late = np.zeros(len(values), dtype=bool)
-        late[known] = made[values[known]] >= owner[known]
+        here = known & (values >= made.before)  # an object of an earlier window was created before this one
+        late[here] = made.events[values[here] - made.before] >= owner[here]
         checks.append((late, f"refers to {what} {{}} before the event that creates it"))
     if f.name in _INDEX_FIELDS:
         least = -1 if role == INT else 0  # a bind group's group: -1 when it has an explicit layout
@@ -281,7 +315,8 @@ def _bad_value(trace: Trace, owner: np.ndarray, values: np.ndarray, f: Field,
 
 
 def _raise(name: str, trace: Trace, i: int, why: str) -> None:
-    raise TraceError(f"{name}: event {i} ({KIND_NAMES.get(int(trace.kind[i]), 'unknown')}): {why}", event=i)
+    at = trace.first + i
+    raise TraceError(f"{name}: event {at} ({KIND_NAMES.get(int(trace.kind[i]), 'unknown')}): {why}", event=at)
 
 
 def _first(bad: np.ndarray, name: str, trace: Trace, why, kinded: bool = True) -> None:
@@ -292,4 +327,4 @@ def _first_index(bad_idx: np.ndarray, name: str, trace: Trace, why, kinded: bool
     if len(bad_idx):
         i = int(bad_idx[0])
         kind = f" ({KIND_NAMES.get(int(trace.kind[i]), 'unknown')})" if kinded else ""
-        raise TraceError(f"{name}: event {i}{kind}: {why(i)}", event=i)
+        raise TraceError(f"{name}: event {trace.first + i}{kind}: {why(i)}", event=trace.first + i)

@@ -15,6 +15,7 @@ The benchmarks' compute workload (bench_check, bench_growth) and the growth test
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -142,3 +143,39 @@ def generate(events: int, seed: int = 0) -> Trace:
                          program=["benchmarks/bench_check.py", f"events={events}", f"seed={seed}"])
     return Trace(header=header, kind=kind, t=np.arange(n, dtype=np.int64) * 1000, site=site, args=args,
                  nrows=nrows, rows=rows, strings=strings, blobs=[], end={"events": n})
+
+
+def pieces(events: int, piece_events: int = 1 << 20, seed: int = 0) -> Iterator[Trace]:
+    """About ``events`` events of one loop as consecutive pieces, each ``generate``'s trace of about
+    ``piece_events`` (seeded ``seed`` + its number), so that a trace larger than memory is made one piece at a
+    time (``traces.stream.save_pieces``). A later piece leaves out the prologue and takes ids after the
+    earlier pieces': its first encoder and pass are the ones the previous piece's last submit opened."""
+    prologue = 3 + 2 * STORAGE_BUFFERS + len(FLUSH) - 3
+    done = ops = blocks = 0
+    k = 0
+    while done < events:
+        piece = generate(min(piece_events, events - done + (prologue if k else 0)), seed + k)
+        cut = prologue if k else 0
+        kind, args = piece.kind[cut:], piece.args[cut:].copy()
+        rows = piece.rows[int(piece.row_start[cut]) if cut else 0:].copy()
+        row_kind = np.repeat(kind, piece.nrows[cut:])
+        uniform = np.isin(kind, (Kind.BUFFER_CREATE, Kind.WRITE_BUFFER, Kind.BUFFER_DESTROY))
+        uniform &= args[:, 0] >= STORAGE_BUFFERS
+        args[uniform, 0] += ops
+        args[kind == Kind.BIND_GROUP, 0] += ops
+        args[kind == Kind.SET_BIND_GROUP, 2] += ops
+        on_pass = np.isin(kind, (Kind.SET_BIND_GROUP, Kind.DISPATCH, Kind.PASS_END, Kind.ENCODER_FINISH,
+                                 Kind.ENCODER_CREATE, Kind.PASS_BEGIN, Kind.SET_PIPELINE))
+        args[on_pass, 0] += blocks
+        args[kind == Kind.PASS_BEGIN, 1] += blocks
+        bound = (row_kind == Kind.BIND_GROUP) & (rows[:, 1] >= STORAGE_BUFFERS)
+        rows[bound, 1] += ops
+        rows[row_kind == Kind.SUBMIT, 0] += blocks
+        n = len(kind)
+        yield Trace(header=piece.header, kind=kind, t=(done + np.arange(n, dtype=np.int64)) * 1000,
+                    site=piece.site[cut:], args=args, nrows=piece.nrows[cut:], rows=rows, strings=piece.strings,
+                    blobs=piece.blobs, end={"events": n})
+        ops += int(np.count_nonzero(kind == Kind.DISPATCH))
+        blocks += int(np.count_nonzero(kind == Kind.SUBMIT))
+        done += n
+        k += 1
