@@ -13,6 +13,10 @@ waiting for the GPU, so the wall overhead is what a program would see.
 - ``eager``: an eager-runtime step loop: every op allocates an output buffer and a uniform, writes
   the uniform with queue.write_buffer, builds a bind group and dispatches; one submit per step,
   a read every few steps; buffers are dropped (recorded as drops).
+
+The floor, measured in the same run: the thinnest wrapper, a closure per recorded method that appends
+its arguments as a tuple to a list and calls the method (``thin``); ``x thin`` is the recorder's added
+time per call over the floor's.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import wgpu
 
 from wgtrace.tracer import recording
+from wgtrace.tracer.instrument import RECORDED
 from wgtrace.traces import load
 
 SHADER = """
@@ -113,25 +119,55 @@ def _timed(run: Callable[[], None]) -> tuple[float, float]:
     return time.perf_counter() - w, time.thread_time() - c
 
 
+@contextmanager
+def thin_wrappers() -> Iterator[list]:
+    """The floor: every method the recorder wraps, wrapped by a closure that appends its arguments to a list."""
+    log: list = []
+    saved = [(cls, name, cls.__dict__.get(name)) for cls, methods in RECORDED.items() for name in methods
+             if hasattr(cls, name)]
+    for cls, name, _ in saved:
+        setattr(cls, name, _thin(getattr(cls, name), log.append))
+    try:
+        yield log
+    finally:
+        for cls, name, own in saved:
+            if own is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, own)
+
+
+def _thin(real: Callable, append: Callable) -> Callable:
+    def thin(*args, **kwargs):
+        append((args, kwargs))
+        return real(*args, **kwargs)
+
+    return thin
+
+
 def measure(run: Callable[[], None], repeats: int, data: str) -> dict:
-    """Medians of plain and recorded runs (interleaved), and the recorded run's event count.
+    """Medians of plain, thinly wrapped and recorded runs (interleaved), and the recorded run's event count.
 
     The per-call figure uses the calling thread's CPU time, which the GPU driver's own threads
     (lavapipe runs kernels on the CPU) do not disturb; the wall figure is what the program feels.
     """
-    plain, recorded, calls = [], [], 0
+    plain, thin, recorded, calls = [], [], [], 0
     path = os.path.join(tempfile.mkdtemp(prefix="wgtrace-bench-"), "bench.wgtrace")
     run()  # warm-up: shader compilation, allocator
     for _ in range(repeats):
         plain.append(_timed(run))
+        with thin_wrappers():
+            thin.append(_timed(run))
         with recording(path, data=data):
             recorded.append(_timed(run))
         calls = len(load(path))
     os.remove(path)
     pw, pc = (statistics.median(x) for x in zip(*plain, strict=True))
     rw, rc = (statistics.median(x) for x in zip(*recorded, strict=True))
+    tc = statistics.median(c for _, c in thin)
     return {"calls": calls, "plain_wall_s": pw, "recorded_wall_s": rw, "plain_cpu_s": pc, "recorded_cpu_s": rc,
-            "per_call_us": (rc - pc) / calls * 1e6, "wall_overhead_pct": (rw - pw) / pw * 100}
+            "thin_cpu_s": tc, "per_call_us": (rc - pc) / calls * 1e6, "thin_per_call_us": (tc - pc) / calls * 1e6,
+            "wall_overhead_pct": (rw - pw) / pw * 100}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,10 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     info = dict(adapter.info)
     print(f"device: {info.get('device')} ({info.get('backend_type')}); python {platform.python_version()}, "
           f"wgpu {wgpu.__version__}; capture {args.data}; median of {args.repeats}")
-    print(f"{'workload':<10}{'calls':>8}{'plain ms':>10}{'recorded ms':>13}{'us/call':>9}{'wall %':>8}")
+    print(f"{'workload':<10}{'calls':>8}{'plain ms':>10}{'recorded ms':>13}{'us/call':>9}{'thin us':>9}"
+          f"{'x thin':>8}{'wall %':>8}")
     for name, r in results.items():
         print(f"{name:<10}{r['calls']:>8}{r['plain_wall_s'] * 1e3:>10.1f}{r['recorded_wall_s'] * 1e3:>13.1f}"
-              f"{r['per_call_us']:>9.2f}{r['wall_overhead_pct']:>8.1f}")
+              f"{r['per_call_us']:>9.2f}{r['thin_per_call_us']:>9.2f}"
+              f"{r['per_call_us'] / r['thin_per_call_us']:>8.1f}{r['wall_overhead_pct']:>8.1f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": info, "python": platform.python_version(), "wgpu": wgpu.__version__,

@@ -23,6 +23,9 @@ static long long perf_counter_ns(void) {
 static long long perf_counter_ns(void) { return (long long)_PyTime_GetPerfCounter(); }
 #endif
 
+static PyObject *str_site;
+static PyObject not_taken_object;  /* event(): the handler writes this one */
+#define NOT_TAKEN (&not_taken_object)
 static PyObject *str_signalled, *str_deliver, *str_internal_error, *str_f_trace;
 static PyObject *str_t0, *str_n, *str_epos, *str_elast, *str_flush_due, *str_ev, *str_append;
 static PyObject *small[4];
@@ -36,6 +39,7 @@ typedef struct {
     PyObject *real;        /* the wgpu method */
     PyObject *handler;
     PyObject *rec;
+    PyObject *rec_dict;    /* rec.__dict__: signalled, site and append, read without the class's lookup */
     PyObject *state;       /* rec.state, a list of one int */
     PyObject *drops;       /* rec.drops, a deque */
     PyObject *drain_drops;
@@ -44,6 +48,9 @@ typedef struct {
     PyObject *defaults;    /* the values of the parameters after the first ``required`` */
     Py_ssize_t required;   /* positional arguments, self included, without a default */
     int result_only;
+    PyObject *kind;        /* the event a positional call of plain values makes, else NULL: see event() */
+    PyObject *key;         /* rec.key, the attribute that holds an object's id */
+    char spec[17];
     vectorcallfunc vectorcall;
 } Hook;
 
@@ -76,6 +83,62 @@ static PyObject *run_handler(Hook *h, PyObject *frame, PyObject *const *args, Py
             stack[3 + i] = PyTuple_GET_ITEM(h->defaults, i - h->required);
     }
     return PyObject_Vectorcall(h->handler, stack, n, NULL);
+}
+
+/* The event of handlers.plain_event's handlers: kind, site, then per parameter of the spec ('r': the
+ * object's id, 'i': an int as given, '-': the method's default, not written). NOT_TAKEN where the
+ * handler must run: an object without an id yet (the handler adopts it), a value that is not a plain
+ * int, a parameter given other than its default. */
+static PyObject *event(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize_t nargs) {
+    PyObject *values[2 + 16];
+    PyObject *owned[16];
+    Py_ssize_t n = 2, nowned = 0, total = h->required + PyTuple_GET_SIZE(h->defaults);
+    PyObject *result = NOT_TAKEN;
+    values[0] = h->kind;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        PyObject *arg = i < nargs ? args[i] : PyTuple_GET_ITEM(h->defaults, i - h->required);
+        char c = h->spec[i];
+        if (c == 'r') {
+            PyObject *id = PyObject_GetAttr(arg, h->key);
+            if (id == NULL) {
+                if (PyErr_ExceptionMatches(PyExc_AttributeError))
+                    PyErr_Clear();
+                else
+                    result = NULL;
+                goto done;
+            }
+            owned[nowned++] = id;
+            if (!PyLong_CheckExact(id))
+                goto done;
+            values[n++] = id;
+        } else if (c == 'i') {
+            if (!PyLong_CheckExact(arg))
+                goto done;
+            values[n++] = arg;
+        } else if (i < h->required || arg != PyTuple_GET_ITEM(h->defaults, i - h->required)) {
+            goto done;
+        }
+    }
+    PyObject *site = PyDict_GetItemWithError(h->rec_dict, str_site);
+    PyObject *append = site == NULL ? NULL : PyDict_GetItemWithError(h->rec_dict, str_append);
+    if (append == NULL) {  /* no writer yet: the handler's to open */
+        result = PyErr_Occurred() ? NULL : NOT_TAKEN;
+        goto done;
+    }
+    Py_INCREF(append);
+    values[1] = PyObject_CallOneArg(site, frame);
+    if (values[1] == NULL) {
+        Py_DECREF(append);
+        result = NULL;
+        goto done;
+    }
+    owned[nowned++] = values[1];
+    result = PyObject_Vectorcall(append, values, n, NULL);
+    Py_DECREF(append);
+done:
+    for (Py_ssize_t i = 0; i < nowned; i++)
+        Py_DECREF(owned[i]);
+    return result;
 }
 
 static int fits(Hook *h, size_t nargsf, PyObject *kwnames) {
@@ -117,7 +180,9 @@ static PyObject *hook_record(Hook *h, PyObject *const *args, Py_ssize_t nargs) {
         done = Py_NewRef(Py_None);
     if (done != NULL) {
         Py_DECREF(done);
-        done = run_handler(h, frame ? frame : Py_None, args, nargs, result);
+        done = h->kind == NULL ? NOT_TAKEN : event(h, frame ? frame : Py_None, args, nargs);
+        if (done == NOT_TAKEN)
+            done = run_handler(h, frame ? frame : Py_None, args, nargs, result);
     }
     if (done == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_Exception)) {  /* KeyboardInterrupt, SystemExit: the program's */
@@ -173,11 +238,14 @@ static PyObject *hook_vectorcall(PyObject *self, PyObject *const *args, size_t n
     PyErr_Restore(type, value, tb);
     if (result == NULL)
         return NULL;
-    PyObject *signalled = PyObject_GetAttr(h->rec, str_signalled);
+    PyObject *signalled = PyDict_GetItemWithError(h->rec_dict, str_signalled);
     if (signalled == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_AttributeError, "the recorder has no 'signalled'");
         Py_DECREF(result);
         return NULL;
     }
+    Py_INCREF(signalled);
     int is = PyObject_IsTrue(signalled);
     if (is > 0) {
         PyObject *r = PyObject_CallMethodOneArg(h->rec, str_deliver, signalled);
@@ -195,15 +263,22 @@ static PyObject *hook_vectorcall(PyObject *self, PyObject *const *args, size_t n
 
 static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"wrapper", "real", "handler", "rec", "required", "defaults", "result_only",
-                            "raised", NULL};
-    PyObject *wrapper, *real, *handler, *rec, *defaults, *raised;
-    Py_ssize_t required;
+                            "raised", "kind", "spec", NULL};
+    PyObject *wrapper, *real, *handler, *rec, *defaults, *raised, *kind = Py_None;
+    Py_ssize_t required, spec_length = 0;
     int result_only;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO!pO", names, &wrapper, &real, &handler, &rec,
-                                     &required, &PyTuple_Type, &defaults, &result_only, &raised))
+    const char *spec = "";
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO!pO|O!s#", names, &wrapper, &real, &handler, &rec,
+                                     &required, &PyTuple_Type, &defaults, &result_only, &raised, &PyLong_Type,
+                                     &kind, &spec, &spec_length))
         return NULL;
     if (required < 1 || required + PyTuple_GET_SIZE(defaults) > 16) {
         PyErr_SetString(PyExc_ValueError, "a Hook takes self and at most 15 more parameters");
+        return NULL;
+    }
+    if (kind != Py_None && (spec_length != required + PyTuple_GET_SIZE(defaults) || spec[0] != 'r'
+                            || strspn(spec, "ri-") != (size_t)spec_length)) {
+        PyErr_SetString(PyExc_ValueError, "an event's spec: 'r' for self, then 'r', 'i' or '-' per parameter");
         return NULL;
     }
     Hook *h = (Hook *)type->tp_alloc(type, 0);
@@ -218,12 +293,18 @@ static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) 
     h->required = required;
     h->result_only = result_only;
     h->vectorcall = hook_vectorcall;
+    if (kind != Py_None) {
+        h->kind = Py_NewRef(kind);
+        memcpy(h->spec, spec, (size_t)spec_length);
+        h->key = PyObject_GetAttrString(rec, "key");
+    }
     PyObject *lock = PyObject_GetAttrString(rec, "lock");
     if (lock != NULL) {
         h->acquire = PyObject_GetAttrString(lock, "acquire");
         h->release = PyObject_GetAttrString(lock, "release");
         Py_DECREF(lock);
     }
+    h->rec_dict = PyObject_GenericGetDict(rec, NULL);
     h->state = PyObject_GetAttrString(rec, "state");
     h->drops = PyObject_GetAttrString(rec, "drops");
     h->drain_drops = PyObject_GetAttrString(rec, "drain_drops");
@@ -245,6 +326,7 @@ static int hook_traverse(Hook *h, visitproc visit, void *arg) {
     Py_VISIT(h->real);
     Py_VISIT(h->handler);
     Py_VISIT(h->rec);
+    Py_VISIT(h->rec_dict);
     Py_VISIT(h->state);
     Py_VISIT(h->drops);
     Py_VISIT(h->drain_drops);
@@ -252,6 +334,8 @@ static int hook_traverse(Hook *h, visitproc visit, void *arg) {
     Py_VISIT(h->release);
     Py_VISIT(h->raised);
     Py_VISIT(h->defaults);
+    Py_VISIT(h->kind);
+    Py_VISIT(h->key);
     return 0;
 }
 
@@ -261,6 +345,7 @@ static int hook_clear(Hook *h) {
     Py_CLEAR(h->real);
     Py_CLEAR(h->handler);
     Py_CLEAR(h->rec);
+    Py_CLEAR(h->rec_dict);
     Py_CLEAR(h->state);
     Py_CLEAR(h->drops);
     Py_CLEAR(h->drain_drops);
@@ -268,6 +353,8 @@ static int hook_clear(Hook *h) {
     Py_CLEAR(h->release);
     Py_CLEAR(h->raised);
     Py_CLEAR(h->defaults);
+    Py_CLEAR(h->kind);
+    Py_CLEAR(h->key);
     return 0;
 }
 
@@ -395,6 +482,7 @@ typedef struct {
     PyObject *writer;
     PyObject *dict;      /* the writer's __dict__, where its cursors live */
     PyObject *append;    /* the writer's own append */
+    long long t0;        /* the writer's clock origin (_t0, set once when it was made) */
     vectorcallfunc vectorcall;
 } Appender;
 
@@ -420,7 +508,7 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
     Appender *a = (Appender *)self;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     long long slot[SLOT_WIDTH] = {0};
-    long long t0, n, epos, elast, flush_due;
+    long long n, epos, elast, flush_due;
 #if PY_BIG_ENDIAN
     goto fallback;  /* the journal is little-endian */
 #endif
@@ -435,13 +523,13 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
         }
         slot[i == 0 ? 0 : i + 1] = v;  /* kind, then t, then site, a0 ... a5 */
     }
-    if (item_int(a->dict, str_t0, &t0) || item_int(a->dict, str_n, &n) || item_int(a->dict, str_epos, &epos)
+    if (item_int(a->dict, str_n, &n) || item_int(a->dict, str_epos, &epos)
             || item_int(a->dict, str_elast, &elast) || item_int(a->dict, str_flush_due, &flush_due))
         goto fallback_clear;
     PyObject *ev = PyDict_GetItemWithError(a->dict, str_ev);
     if (ev == NULL)
         goto fallback_clear;
-    slot[1] = perf_counter_ns() - t0;
+    slot[1] = perf_counter_ns() - a->t0;
     slot[SLOT_WIDTH - 1] = n + 1;  /* the seal: written last */
     Py_buffer view;
     if (PyObject_GetBuffer(ev, &view, PyBUF_WRITABLE) < 0)
@@ -483,12 +571,16 @@ static PyObject *appender_new(PyTypeObject *type, PyObject *args, PyObject *kwar
         Py_DECREF(dict);
         return NULL;
     }
-    Appender *a = (Appender *)type->tp_alloc(type, 0);
+    long long t0;
+    Appender *a = item_int(dict, str_t0, &t0) ? NULL : (Appender *)type->tp_alloc(type, 0);
     if (a == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "the writer has no integer _t0");
         Py_DECREF(dict);
         Py_DECREF(append);
         return NULL;
     }
+    a->t0 = t0;
     a->writer = Py_NewRef(writer);
     a->dict = dict;
     a->append = append;
@@ -538,6 +630,7 @@ PyMODINIT_FUNC PyInit__fast(void) {
     if (PyType_Ready(&HookType) < 0 || PyType_Ready(&LookupType) < 0 || PyType_Ready(&AppenderType) < 0)
         return NULL;
     str_signalled = PyUnicode_InternFromString("signalled");
+    str_site = PyUnicode_InternFromString("site");
     str_deliver = PyUnicode_InternFromString("deliver");
     str_internal_error = PyUnicode_InternFromString("internal_error");
     str_f_trace = PyUnicode_InternFromString("f_trace");

@@ -97,6 +97,23 @@ def takes_sequences(*names: str) -> Callable[[Callable[..., None]], Callable[...
     return mark
 
 
+def plain_event(kind: int, spec: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Mark a handler that only writes ``kind`` with its object's id, then per parameter of ``spec``: 'r'
+    the argument's id, 'i' the argument (an int, as given), '-' nothing (the handler writes nothing else
+    while it has the method's default).
+
+    A ``_fast.Hook`` (instrument.py) then writes that event itself when every argument is such a plain
+    value (ids already given, ints, defaults), and runs the handler for any other call: the same event,
+    without a Python frame per call.
+    """
+
+    def mark(handler: Callable[..., None]) -> Callable[..., None]:
+        handler.__dict__["plain_event"] = (kind, "r" + spec)
+        return handler
+
+    return mark
+
+
 def snapshots(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Mark a handler that needs the named dict arguments as the program gave them, where wgpu-py
     changes them during the call (it pops keys off a render pipeline's ``primitive``).
@@ -476,16 +493,19 @@ def timestamp_writes_event(rec: Recorder, frame: FrameType, pass_id: int, writes
                -1 if end_ is None else int(end_))
 
 
+@plain_event(PASS_END, "")
 def end(rec: Recorder, frame: FrameType, self: Any, _: None) -> None:
     pid = ref(rec, self, frame)
     rec.append(PASS_END, rec.site(frame), pid)
 
 
+@plain_event(SET_PIPELINE, "r")
 def set_pipeline(rec: Recorder, frame: FrameType, self: Any, _: None, pipeline: Any) -> None:
     pid, pipeline_id = ref(rec, self, frame), ref(rec, pipeline, frame)
     rec.append(SET_PIPELINE, rec.site(frame), pid, pipeline_id)
 
 
+@plain_event(SET_BIND_GROUP, "ir---")
 def set_bind_group(rec: Recorder, frame: FrameType, self: Any, _: None, index: int, bind_group: Any,
                    dynamic_offsets_data: Any = (), dynamic_offsets_data_start: int | None = None,
                    dynamic_offsets_data_length: int | None = None) -> None:
@@ -501,6 +521,7 @@ def set_bind_group(rec: Recorder, frame: FrameType, self: Any, _: None, index: i
     rec.append(SET_BIND_GROUP, rec.site(frame), pid, int(index), gid, rows=rows)
 
 
+@plain_event(DISPATCH, "iii")
 def dispatch_workgroups(rec: Recorder, frame: FrameType, self: Any, _: None, workgroup_count_x: int,
                         workgroup_count_y: int = 1, workgroup_count_z: int = 1) -> None:
     pid = ref(rec, self, frame)

@@ -21,8 +21,10 @@ parameters are all positional-or-keyword, and whose handler needs no snapshot, l
 provisional record, gets a ``_fast.Hook`` instead: the same template in C, for calls made with
 positional arguments only (the hot path: ``dispatch_workgroups(1)``), which hands any other call to
 the Python wrapper. It passes the handler the same objects, the method's defaults included, and
-has no frame of its own, so the call site is the same. Without the extension every method gets
-the Python wrapper.
+has no frame of its own, so the call site is the same. A handler marked ``handlers.plain_event``
+(set_pipeline, set_bind_group, dispatch_workgroups, draw, end) has its event written by the Hook
+itself when the arguments are plain values. Without the extension every method gets the Python
+wrapper and every handler runs.
 """
 
 from __future__ import annotations
@@ -296,7 +298,7 @@ def _wrap(rec: Recorder, cls: type, name: str, handler: Handler, exact: bool = T
     params = list(signature.parameters.values())
     fixed = tuple(p.default for p in params if p.default is not p.empty)
     hook = sites.FAST.Hook(wrapper, real, handler, rec, len(params) - len(fixed), fixed,
-                           getattr(handler, "result_only", False), raised)
+                           getattr(handler, "result_only", False), raised, *getattr(handler, "plain_event", ()))
     functools.update_wrapper(hook, real)
     hook.__signature__ = signature  # what inspect reports for it: the method's own parameters, as the wrapper's
     return hook

@@ -23,7 +23,7 @@ from wgpu.backends.wgpu_native import _api
 
 from ..traces.schema import AttachmentOps, Kind, Obj
 from . import handlers as h
-from .handlers import BEFORE, WHOLE_SIZE, ref, result_only, snapshots, takes_sequences
+from .handlers import BEFORE, WHOLE_SIZE, plain_event, ref, result_only, snapshots, takes_sequences
 from .recorder import Recorder
 
 BUNDLE_ENCODER_CREATE = int(Kind.BUNDLE_ENCODER_CREATE)
@@ -366,12 +366,14 @@ def set_index_buffer(rec: Recorder, frame: FrameType, self: Any, _: None, buffer
     rec.append(SET_INDEX_BUFFER, rec.site(frame), pid, bid, 2 if index_format == "uint16" else 4, offset, size)
 
 
+@plain_event(DRAW, "iiii")
 def draw(rec: Recorder, frame: FrameType, self: Any, _: None, vertex_count: int, instance_count: int = 1,
          first_vertex: int = 0, first_instance: int = 0) -> None:
     rec.append(DRAW, rec.site(frame), ref(rec, self, frame), vertex_count, instance_count, first_vertex,
                first_instance)
 
 
+@plain_event(DRAW_INDEXED, "iiiii")
 def draw_indexed(rec: Recorder, frame: FrameType, self: Any, _: None, index_count: int, instance_count: int = 1,
                  first_index: int = 0, base_vertex: int = 0, first_instance: int = 0) -> None:
     rec.append(DRAW_INDEXED, rec.site(frame), ref(rec, self, frame), index_count, instance_count, first_index,
