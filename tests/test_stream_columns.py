@@ -36,7 +36,8 @@ def test_every_form_reads_back_exactly():
     hashes = small.copy()
     hashes[::97] = rng.integers(-(2**62), 2**62, len(hashes[::97]))  # a few wide values among small ones
     times = np.cumsum(rng.integers(0, 3000, 5000))
-    for values in (small, hashes, times, small.astype(np.int32), np.zeros(0, np.int64)):
+    spread = np.array([-(2**62) * 3 // 2, 0, 2**62 * 3 // 2])  # non-decreasing, a span past int64
+    for values in (small, hashes, times, spread, small.astype(np.int32), np.zeros(0, np.int64)):
         c = Column.of(values)
         assert c.nbytes <= values.nbytes
         assert np.asarray(c).dtype == values.dtype and np.array_equal(np.asarray(c), values)
@@ -45,7 +46,8 @@ def test_every_form_reads_back_exactly():
             assert np.array_equal(c[picks], values[picks])
             assert np.array_equal(c[values > 0], values[values > 0])
             assert np.array_equal(c[17:4000:3], values[17:4000:3])
-            assert c[-1] == values[-1] and c[96 + 97] == values[96 + 97] and type(c[3]) is type(values[3])
+            at = min(2 * 97, len(values) - 1)  # a patched value, in the hashes
+            assert c[-1] == values[-1] and c[at] == values[at] and type(c[0]) is type(values[0])
     assert Column.of(hashes).nbytes < hashes.nbytes / 4  # patched, not widened for the few
     assert Column.of(times).nbytes < times.nbytes / 3  # framed
 

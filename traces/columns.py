@@ -78,8 +78,8 @@ class Column(NDArrayOperatorsMixin):
     @classmethod
     def _framed(cls, values: np.ndarray) -> Column | None:
         """Offsets from a base per block, for a non-decreasing column whose blocks span little."""
-        if len(values) < 2 or bool((values[1:] < values[:-1]).any()):
-            return None
+        if len(values) < 2 or bool((values[1:] < values[:-1]).any()) or int(values[-1]) - int(values[0]) >= 1 << 63:
+            return None  # not non-decreasing, or offsets that overflow int64 on the way
         best = None
         for shift in _BLOCK_SHIFTS:
             starts = np.arange(0, len(values), 1 << shift)
