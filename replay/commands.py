@@ -25,7 +25,7 @@ from ..traces.errors import InputError
 from ..traces.progress import Progress
 from ..traces.safe_text import write_file
 from ..traces.summary import bytes_text
-from .device import adapter_name, open_device
+from .device import AdapterError, adapter_name, open_device
 from .engine import Engine
 from .report import AS_RECORDED, Report, replay
 
@@ -35,8 +35,14 @@ SYNTHETIC_NOTE = ("; kernels see made-up inputs (zeros in uniform and indirect b
 
 def _open(args: argparse.Namespace) -> tuple[Engine, str]:
     """The engine on the adapter asked for, and the adapter's name with the implementation that drives it."""
-    device = open_device(args.adapter)
     webgpu = implementation()
+    try:
+        device = open_device(args.adapter)
+    except (AdapterError, RuntimeError) as e:  # wgpudawn raises RuntimeError where wgpu-py returns no adapter
+        if webgpu["name"] != "dawn":
+            raise
+        raise AdapterError(f"{str(e).splitlines()[0]}; Dawn needs a newer lavapipe than Debian 12's: run "
+                           "scripts/ensure-dawn.sh") from None
     return Engine(device, args.timeout), f"{adapter_name(device.adapter)}, {webgpu['name']} {webgpu['version']}"
 
 

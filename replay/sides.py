@@ -50,7 +50,7 @@ def run_children(args: argparse.Namespace, argv: list[str]) -> list[Side]:
                                 "--quiet"], capture_output=True, text=True, env={**os.environ, **environment(backend)})
         if child.returncode not in (0, 1):
             last = (child.stderr.strip().splitlines() or [f"exit code {child.returncode}"])[-1]
-            raise InputError(f"on {backend}: {last.removeprefix('wgtrace: error: ')}")
+            raise InputError(f"on {backend}: {last.split(': error: ', 1)[-1]}")
         sides.append(Side(backend, child.returncode, json.loads(child.stdout)))
     return sides
 

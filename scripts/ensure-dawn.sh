@@ -14,14 +14,7 @@ prefix=$("$py" -c 'import sys; print(sys.prefix)')
 dest="$prefix/share/wgtrace/dawn-lavapipe"
 icd="$dest/lvp_icd.json"
 probe() {
-  "$py" - >/dev/null 2>&1 <<'EOF'
-import sys
-from wgtrace.tracer import backends
-backends.select("dawn")
-import wgpu
-a = wgpu.gpu.request_adapter_sync()
-sys.exit(0 if a and a.info["backend_type"] == "Vulkan" else 1)
-EOF
+  "$py" -c 'import sys; from wgtrace.tracer.backends import unusable; sys.exit(1 if unusable("dawn") else 0)'
 }
 if probe; then
   exit 0

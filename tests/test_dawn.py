@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from wgtrace.replay.errors import classify
-from wgtrace.tracer.backends import missing, select
-from wgtrace.traces import Kind, TraceBuilder, load, make_header, save
+from wgtrace.tracer.backends import ICD_ENV, select, unusable
+from wgtrace.traces import Kind, TraceBuilder, TraceError, load, make_header, save
 from wgtrace.traces.errors import InputError
+from wgtrace.traces.validate import validate_header
 
 ROOT = Path(__file__).parent.parent
 CORPUS = sorted((ROOT / "traces" / "corpus").glob("*.wgtrace"))
@@ -27,7 +28,7 @@ DAWN_REFUSES = {"fastplotlib_figure": "dawn refuses event 18 (shader_module at e
                                       "'@interpolate(flat)' attribute"}
 HAZARDS = {"frame_loop_hazard"}  # read-backs that diverge from the reference, on both alike
 
-pytestmark = pytest.mark.skipif(bool(missing("dawn")), reason=f"Dawn: {missing('dawn')}")
+needs_dawn = pytest.mark.skipif(bool(unusable("dawn")), reason=f"Dawn: {unusable('dawn')}")
 
 
 def wgtrace(*args: str) -> subprocess.CompletedProcess:
@@ -35,6 +36,7 @@ def wgtrace(*args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=300, env={**os.environ, "XDG_RUNTIME_DIR": "/tmp"})
 
 
+@needs_dawn
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
 def test_the_corpus_replays_alike_on_both_implementations(path):
     out = wgtrace("replay", str(path), *BOTH, "--json")
@@ -58,6 +60,7 @@ def test_the_corpus_replays_alike_on_both_implementations(path):
         assert sides["dawn"]["divergences"] == sides["wgpu-native"]["divergences"] != []
 
 
+@needs_dawn
 def test_the_side_by_side_text_names_each_implementation_and_the_sameness():
     out = wgtrace("replay", str(ROOT / "traces" / "corpus" / "nbody.wgtrace"), *BOTH)
     assert out.returncode == 0, out.stderr
@@ -68,6 +71,7 @@ def test_the_side_by_side_text_names_each_implementation_and_the_sameness():
     assert lines[-1] == "same     verdicts, errors and 1 read-backs (byte for byte)"
 
 
+@needs_dawn
 def test_a_recording_made_on_dawn_says_so_and_replays_alike_on_both(tmp_path):
     trace = tmp_path / "nbody.wgtrace"
     out = wgtrace("record", "--backend", "dawn", "-o", str(trace), "--", "python", "examples/nbody.py")
@@ -78,6 +82,7 @@ def test_a_recording_made_on_dawn_says_so_and_replays_alike_on_both(tmp_path):
     assert json.loads(out.stdout)[0]["differences"] == []
 
 
+@needs_dawn
 def test_a_write_buffer_error_on_dawn_is_reported_not_a_crash(tmp_path):
     """wgpudawn's write_buffer leaves a buffer export in its frame; the engine must not keep those frames
     (with them, the garbage collector crashed the replay: a segfault after the report)."""
@@ -96,6 +101,7 @@ def test_a_write_buffer_error_on_dawn_is_reported_not_a_crash(tmp_path):
         assert (e["event"], e["site"], classify(e["error"], e["message"], name)) == (3, "app.py:4", "H3")
 
 
+@needs_dawn
 def test_the_truth_harness_agrees_with_the_gpu_on_each_implementation():
     out = wgtrace("truth", "3", *BOTH, "--json")
     assert out.returncode == 0, out.stderr
@@ -112,3 +118,18 @@ def test_a_process_that_imported_wgpu_cannot_switch_implementation():
     select("wgpu-native")
     with pytest.raises(InputError, match="already imported as wgpu-native"):
         select("dawn")
+
+
+def test_the_header_names_the_implementation_and_older_traces_load_without_it():
+    validate_header(make_header(implementation={"name": "dawn", "version": "0.32.0.4"}), "t")
+    validate_header(make_header(), "t")  # traces from before the field
+    with pytest.raises(TraceError, match="header field 'implementation'"):
+        validate_header(make_header(implementation="dawn"), "t")
+
+
+def test_an_implementation_that_cannot_run_is_bad_input_in_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "wgtrace.traces", "replay", str(CORPUS[0]), *BOTH], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, env={**os.environ, ICD_ENV: str(tmp_path / "no")})
+    assert out.returncode == 2 and out.stdout == ""
+    reason = f"${ICD_ENV} names {tmp_path / 'no'}, which is no file"
+    assert out.stderr == f"wgtrace replay: error: --backend dawn: {reason}\n"

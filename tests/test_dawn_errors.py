@@ -15,7 +15,7 @@ import traceback
 import pytest
 
 from wgtrace.replay.errors import classify
-from wgtrace.tracer.backends import environment, missing
+from wgtrace.tracer.backends import environment, unusable
 
 SHADER = """
 @group(0) @binding(0) var<storage, read> a: array<u32>;
@@ -124,7 +124,7 @@ _CASES = {
 
 
 def probe_in_child(backend: str) -> dict[str, list[str] | None]:
-    reason = missing(backend)
+    reason = unusable(backend)
     if reason:
         pytest.skip(f"{backend}: {reason}")
     out = subprocess.run([sys.executable, __file__, backend], capture_output=True, text=True, timeout=120,

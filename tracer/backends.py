@@ -11,8 +11,10 @@ venv, and ``select("dawn")`` points the Vulkan loader of this process (and its c
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -51,16 +53,30 @@ def dawn_icd() -> str | None:
 
 
 def missing(name: str) -> str | None:
-    """Why ``name`` cannot run in a fresh process here (None when it can, as far as can be told without it)."""
+    """Why ``name`` cannot run here, as far as can be told without starting it (None: nothing missing)."""
     backend = BACKENDS[name]
     if backend.version() is None:
         return f"{backend.package} is not installed (pip install 'wgtrace[dawn]')"
-    if name != "dawn" or "VK_ICD_FILENAMES" in os.environ:
+    icd = os.environ.get(ICD_ENV) if name == "dawn" else None
+    return f"${ICD_ENV} names {icd}, which is no file" if icd and not os.path.isfile(icd) else None
+
+
+@cache
+def unusable(name: str) -> str | None:
+    """Why ``name`` finds no Vulkan adapter here (None: it finds one), asked of a child process: this one
+    may hold the other implementation already. For tests and set-up scripts; it takes a second or two."""
+    reason = missing(name)
+    if reason:
+        return reason
+    probe = (f"from wgtrace.tracer.backends import select; select({name!r}); import wgpu; "
+             "a = wgpu.gpu.request_adapter_sync(); print(a.info['backend_type'] if a else 'none')")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **environment(name)})
+    found = out.stdout.strip().splitlines()[-1:] if out.returncode == 0 else []
+    if found == ["Vulkan"]:
         return None
-    icd = dawn_icd()
-    if icd is None:
-        return "no Vulkan driver for Dawn: run scripts/ensure-dawn.sh (Mesa 22's lavapipe is too old for Dawn)"
-    return None if os.path.isfile(icd) else f"${ICD_ENV} names {icd}, which is no file"
+    hint = "; run scripts/ensure-dawn.sh (Debian 12's lavapipe is too old for Dawn)" if name == "dawn" else ""
+    return f"{name} finds no Vulkan adapter{hint}"
 
 
 def environment(name: str) -> dict[str, str]:
