@@ -77,6 +77,7 @@ def test_a_recording_made_on_dawn_says_so_and_replays_alike_on_both(tmp_path):
     out = wgtrace("record", "--backend", "dawn", "-o", str(trace), "--", "python", "examples/nbody.py")
     assert out.returncode == 0, out.stderr
     assert load(trace).header["implementation"] == {"name": "dawn", "version": "0.32.0.4"}
+    assert "webgpu        dawn 0.32.0.4\n" in wgtrace("info", str(trace)).stdout
     out = wgtrace("replay", str(trace), *BOTH, "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["differences"] == []
@@ -133,3 +134,19 @@ def test_an_implementation_that_cannot_run_is_bad_input_in_one_line(tmp_path):
     assert out.returncode == 2 and out.stdout == ""
     reason = f"${ICD_ENV} names {tmp_path / 'no'}, which is no file"
     assert out.stderr == f"wgtrace replay: error: --backend dawn: {reason}\n"
+
+
+@needs_dawn
+def test_the_pytest_plugin_runs_the_tests_on_dawn(tmp_path):
+    (tmp_path / "test_app.py").write_text(
+        "import wgpu\n\n\ndef test_app():\n"
+        "    assert type(wgpu.gpu).__module__.startswith('wgpudawn')\n"
+        "    device = wgpu.gpu.request_adapter_sync().request_device_sync()\n"
+        "    b = device.create_buffer(size=64, usage=wgpu.BufferUsage.COPY_DST | wgpu.BufferUsage.COPY_SRC)\n"
+        "    device.queue.write_buffer(b, 0, bytes(range(64)))\n"
+        "    assert bytes(device.queue.read_buffer(b)) == bytes(range(64))\n")
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--wgpu-backend", "dawn",
+                          "--wgpu-hazards", "test_app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "XDG_RUNTIME_DIR": "/tmp"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 passed" in out.stdout

@@ -187,6 +187,7 @@ def _info(args: argparse.Namespace) -> int:
         ("program", s["program"]),
         ("recorded", s["start_time"]),
         ("wgpu", s["wgpu_version"]),
+        ("webgpu", s["implementation"]),
         ("adapter", s["adapter"]),
         ("capture", s["capture"]),
         ("events", f"{s['events']:,}"),
