@@ -7,14 +7,21 @@ every time, so a figure covers everything ``plan`` + ``simulate`` do for one pol
 
     python benchmarks/bench_sim.py                       # every pool at 1 M events, growth to 1 M
     python benchmarks/bench_sim.py --sizes 10000 100000 1000000 10000000 --json
+    python benchmarks/bench_sim.py --planner --workload compute   # plan alone, every pool x every pass policy
+
+``--planner`` times ``plan`` alone (cold: the per-trace lift included, as ``wgtrace sim`` pays it) under every
+pool x pass policy (or those given), slowest first, on the random program or the eager loop (``compute``,
+``wgtrace.sim.workloads.eager_loop``, saved and loaded back as a recorded trace is).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
+import tempfile
 from time import process_time
 
 from rich.console import Console
@@ -22,9 +29,10 @@ from rich.table import Table
 
 from wgtrace.sim import plan
 from wgtrace.sim.metrics import simulate
-from wgtrace.sim.policies import parse_passes, parse_pool, pool_names
+from wgtrace.sim.policies import parse_passes, parse_pool, pass_names, pool_names
+from wgtrace.sim.workloads import eager_loop
 from wgtrace.sim.workloads.random_program import generate
-from wgtrace.traces import Trace
+from wgtrace.traces import Trace, load, save
 
 GROWTH_POLICIES = (("exclusive", "as-recorded"), ("sliced+fix", "as-recorded"), ("sliced+fix", "max-tasks:32"))
 
@@ -41,20 +49,63 @@ def best_rate(trace: Trace, pool: str, passes: str, repeat: int) -> tuple[float,
     return len(trace) / best, len(p.trace)
 
 
+def plan_rate(trace: Trace, pool: str, passes: str, repeat: int) -> float:
+    """Events per CPU second of ``plan`` alone, best of ``repeat`` cold runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        trace._cache.clear()
+        t = process_time()
+        plan(trace, pool, passes)
+        best = min(best, process_time() - t)
+    return len(trace) / best
+
+
+def planner_survey(trace: Trace, pools: list[str], passes: list[str], repeat: int, as_json: bool) -> int:
+    """The planner's rate under each pool x pass policy, slowest first."""
+    rows = sorted(({"pool": pool, "passes": p, "events": len(trace),
+                    "events_per_s": round(plan_rate(trace, pool, p, repeat))} for pool in pools for p in passes),
+                  key=lambda r: r["events_per_s"])
+    if as_json:
+        print(json.dumps({"machine": platform.processor() or platform.machine(), "planner": rows}, indent=2))
+        return 0
+    print(f"plan alone, {len(trace):,}-event trace, Python {platform.python_version()}; events per CPU second, "
+          f"best of {repeat}, slowest first")
+    for r in rows:
+        print(f"{r['pool']:<28}{r['passes']:<34}{r['events_per_s']:>12,}")
+    return 0
+
+
+def saved(trace: Trace) -> Trace:
+    """``trace`` as a recorded trace is planned: written to a file and loaded back."""
+    path = os.path.join(tempfile.mkdtemp(prefix="wgtrace-bench-"), "trace.wgtrace")
+    save(trace, path)
+    try:
+        return load(path)
+    finally:
+        os.remove(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="trace size for the per-pool table")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
                         help="trace sizes for the growth table")
     parser.add_argument("--pools", nargs="+", default=pool_names())
-    parser.add_argument("--passes", nargs="+", default=["as-recorded", "max-tasks:32"])
+    parser.add_argument("--passes", nargs="+", help="default: as-recorded and max-tasks:32 (--planner: every one)")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--planner", action="store_true", help="plan alone under every pool x every pass policy")
+    parser.add_argument("--workload", choices=("random", "compute"), default="random")
     args = parser.parse_args(argv)
     for spec in args.pools:
         parse_pool(spec)
-    for spec in args.passes:
+    for spec in args.passes or ():
         parse_passes(spec)
+    if args.planner:
+        source = eager_loop.generate if args.workload == "compute" else generate
+        return planner_survey(saved(source(args.events)), args.pools, args.passes or pass_names(), args.repeat,
+                              args.json)
+    args.passes = args.passes or ["as-recorded", "max-tasks:32"]
 
     traces: dict[int, Trace] = {}
 
@@ -82,9 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     machine = f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
     if args.json:
         print(json.dumps({"machine": machine, "per_pool": per_pool, "growth": growth}, indent=2))
-        return 0
+    else:
+        print_tables(len(main_trace), per_pool, growth, machine)
+    return 0
+
+
+def print_tables(events: int, per_pool: list[dict], growth: list[dict], machine: str) -> None:
     console = Console(width=None if sys.stdout.isatty() else 120)
-    table = Table(title=f"plan + simulate, {len(main_trace):,}-event trace ({machine})", title_justify="left")
+    table = Table(title=f"plan + simulate, {events:,}-event trace ({machine})", title_justify="left")
     for name in ("pool", "passes", "plan events", "events/CPU s"):
         table.add_column(name, justify="left" if name in ("pool", "passes") else "right")
     for row in per_pool:
@@ -97,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(row["pool"], row["passes"], f"{row['events']:,}", f"{row['seconds']:.3f}",
                       f"{row['events_per_s']:,}")
     console.print(table)
-    return 0
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from ...traces.digest import digest
 from ...traces.errors import InputError
 from ...traces.schema import KIND_NAMES
@@ -75,6 +77,7 @@ from .kinds import (
     WRITE_BUFFER,
     WRITE_TEXTURE,
     WRITE_TIMESTAMP,
+    is_kind,
 )
 from .loop import Loop
 from .render import RenderProgram
@@ -98,6 +101,10 @@ class RerecordingLoop(Loop):
         self.visits = schedule.visits
         self.pass_per_dispatch, self.max_tasks = passes.pass_per_dispatch, passes.max_tasks
         self.flush_write, self.staged = passes.upload.flushes_first, passes.upload.staged
+        if self.staged:  # each write's payload and digest, read from the trace once
+            writes = np.flatnonzero(is_kind(emitter.trace.kind, (WRITE_BUFFER, MAPPED_WRITE)))
+            self.payloads = dict(zip(writes.tolist(), map(tuple, emitter.trace.args[writes, 3:6].tolist()),
+                                     strict=True))
         self.kinds, self.a0, self.a1, self.a2, self.n = p.kinds, p.a0, p.a1, p.a2, p.n
         self.cmd_submit, self.fp_lo, self.fp_hi, self.fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer
         self.pipeline, self.pipeline_set, self.group_set, self.bind_key = (
@@ -420,7 +427,7 @@ class RerecordingLoop(Loop):
         em, size = self.emitter, self.a2[i]
         sid = em.add_buffer()
         self.synth(CREATE, em.phys[sid], (size, MAP_WRITE | COPY_SRC, -1, 1, 0), -1)
-        self.synth(MAPPED_WRITE, sid, (0, size, *em.trace.args[i, 3:6].tolist()), i)
+        self.synth(MAPPED_WRITE, sid, (0, size, *self.payloads[i]), i)
         self.synth(UNMAP, sid, NO_ARGS, -1)
         if self.enc < 0:
             self.open_encoder()
