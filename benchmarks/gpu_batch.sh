@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU figures of BENCHMARKS.md, in one batch, on a machine with a real GPU (the H100 here).
-# Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), seed or truth
+# Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), seed, truth, probe or calibrate
 # Expects wgtrace importable (installed, or the wheel on PYTHONPATH) and a Vulkan driver.
 set -uo pipefail
 out=${1:?output directory}
@@ -22,6 +22,25 @@ elif [ "$part" = seed ]; then
   run $py benchmarks/bench_seed.py traces/corpus/frame_loop.wgtrace "${a[@]}" --repeat 10 "${c[@]}" --json \
     >"$out/seed_render.json"
   run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout one-pass --json >"$out/replay_one_pass.json"
+elif [ "$part" = probe ]; then
+  # which read-back after a render pass completes here, each in a child process with a time limit
+  run $py benchmarks/readback_probe.py --timeout 15 >"$out/probe.txt" 2>&1
+elif [ "$part" = calibrate ]; then
+  # the cost model fitted on replays of the compute corpus and random programs, judged on held-out traces
+  # (RENDER=1 adds the render traces); the per-call microbenchmark is the prior
+  run $py benchmarks/measure_costs.py --calls 200 --trials 5 >"$out/micro.json"
+  rand=()
+  for s in 0 1 2 3; do
+    $py -c "from wgtrace.sim.workloads.random_program import generate; from wgtrace.traces.writer import save; \
+save(generate(1500 + 500 * $s, seed=$s), '$out/random_$s.wgtrace')" && rand+=("$out/random_$s.wgtrace")
+  done
+  c=traces/corpus
+  fit=($c/mlp_train.wgtrace $c/mlp_train_full.wgtrace $c/prefix_sum.wgtrace "${rand[@]}")
+  held=($c/image_filters.wgtrace $c/nbody.wgtrace $c/mlp_train_hazard.wgtrace)
+  [ -n "${RENDER:-}" ] && fit+=($c/frame_loop.wgtrace $c/pygfx_scene.wgtrace) && held+=($c/fastplotlib_figure.wgtrace)
+  run $py -m wgtrace.traces calibrate "${fit[@]}" --holdout "${held[@]}" --repeat 5 --timeout 15 \
+    --prior "$out/micro.json" "${a[@]}" -o "$out/costs.json" >"$out/calibrate.txt"
+  rm -f "$out"/random_*.wgtrace
 else
   # TRUTH_PROCS processes of TRUTH_PROGRAMS random programs each (13 cases a program; kernels drawn in
   # render passes with probability --draws, 0.3 by default): 2 x 385 = 10,010 cases by default

@@ -5,11 +5,13 @@ for each; flush-before-write submits before every upload; a staging copy adds a 
 copy per upload; a pool creates fewer buffers), while the program's own dispatches, draws and
 writes stay. Replaying each trace under ``DESIGN`` therefore varies the terms independently enough
 for a least-squares fit (``sim.metrics.calibration``). Each run's CPU time (the replaying thread's:
-the calls, not the device's execution) is split at the plan's first submit: the *setup* before it
-(shader modules, pipelines, the first buffers and uploads: what every policy of a trace shares) and
-the *steady* part from it on (the program's steps: what the policies change). Both parts are rows
-of the fit, each with its own features; a measurement keeps the median over ``repeat`` timed runs
-after ``warmup``.
+the calls, not the device's execution) is split at the plan's first submit after its last compile
+(``steady_from``): the *setup* before it (shader modules, pipelines, the first buffers and uploads:
+what every policy of a trace shares) and the *steady* part from it on (the program's steps: what the
+policies change). A program that builds pipelines as its first frames need them (pygfx does) would
+otherwise count their compiling, which depends on the shader rather than on any call count, as steps.
+Both parts are rows of the fit, each with its own features; a measurement keeps the median over
+``repeat`` timed runs after ``warmup``.
 
 Out of sample: fit on some traces, predict the others (``holdout``) and judge the targets on the
 steady part (CPU per step, up to the trace's number of steps): every prediction within ``TOLERANCE``
@@ -80,13 +82,26 @@ class Measurement:
         return statistics.median(a + b for a, b in zip(self.setup_us, self.steady_us, strict=True))
 
 
+COMPILES = (Kind.SHADER_MODULE, Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE)
+
+
+def steady_from(trace: Trace) -> int:
+    """The index of the first submit after the last compile (the first submit where every submit comes
+    before it), or the trace's length where it submits nothing."""
+    submits = trace.where(Kind.SUBMIT)
+    if not len(submits):
+        return len(trace)
+    compiles = trace.where(*COMPILES)
+    after = submits[submits > compiles[-1]] if len(compiles) else submits
+    return int(after[0] if len(after) else submits[0])
+
+
 def measure(engine: Engine, trace: Trace, name: str, pool: str, passes: str, *, repeat: int = 5, warmup: int = 1,
             seed: int = 0) -> Measurement:
     """Replay ``trace`` under one policy ``warmup`` + ``repeat`` times; a run's error ends it (``error``)."""
     plan = plan_for(trace, pool, passes, limits=dict(engine.device.limits))
     decoded, data = DecodedPlan.of(plan.trace), payloads(plan, seed).data
-    submits = plan.trace.where(Kind.SUBMIT)
-    mark = int(submits[0]) if len(submits) else len(plan.trace)
+    mark = steady_from(plan.trace)
     m = Measurement(name, pool, passes, features(plan.trace, 0, mark), features(plan.trace, mark))
     setup, steady = [], []
     for k in range(warmup + repeat):

@@ -341,7 +341,7 @@ class Engine(RenderMethods):
             c_mark = c1
         run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error, [t - t0 for t in self.frames], self.skipped,
                   c_mark - c0)
-        self._finish()
+        self._finish(settle=failure is None)
         return run
 
     def _start(self, decoded: DecodedPlan, data: dict[int, bytes]) -> None:
@@ -364,13 +364,19 @@ class Engine(RenderMethods):
         self.frames: list[float] = []
         self._start_render(decoded)
 
-    def _finish(self) -> None:
+    def _finish(self, settle: bool) -> None:
+        """Release what the run created and, after a run that succeeded (``settle``), wait for the device to
+        have freed it: wgpu frees dropped objects at its next submit or poll, which would otherwise be the next
+        run's, charged to that run's time."""
         for b in self.buffers:
             if b is not None:
                 b.destroy()
         self._finish_render()
         self._start(self.decoded, {})
         self.at = None
+        if settle:
+            self.queue.submit([])
+            self.queue.read_buffer(self._fence, 0, 4)
 
     def _release(self, table: list, index: int) -> None:
         """Drop the engine's handle as the program did, but keep it reachable until no encoder is pending.

@@ -76,7 +76,7 @@ def fit(features: np.ndarray, measured_us: np.ndarray, prior: Costs) -> Fit:
         raise InputError("every measured replay must have taken some CPU time")
     used = np.flatnonzero((x > 0).any(axis=0))
     prior_values = np.array([prior[name] for name in TERM_NAMES])
-    per_call = np.array([not t.per_mib for t in TERMS])
+    per_call = np.array([not t.sized for t in TERMS])
     known = prior_values[(prior_values > 0) & per_call]
     pulled_to = np.where((prior_values == 0) & per_call, np.median(known) if len(known) else 0.0, prior_values)
     xs, prior_used = x[:, used], pulled_to[used]

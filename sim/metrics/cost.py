@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,29 +25,58 @@ from ...traces.errors import InputError
 from ..footprint.state import DRAWS
 
 MIB = 1 << 20
+KIB = 1 << 10
 
 
 @dataclass(frozen=True)
 class Term:
-    """One cost parameter: microseconds per call of ``kinds``, or per MiB their ``size`` column holds."""
+    """One cost parameter: microseconds per call of ``kinds``, or, for a sized term, per ``unit`` bytes of what
+    each call carries (``amount``: bytes per event of a trace)."""
 
     name: str
     kinds: tuple[Kind, ...]
-    per_mib: bool = False
-    size: int = 2  # the args column holding a sized call's bytes
+    amount: Callable[[Trace], np.ndarray] | None = None
+    unit: int = MIB
+
+    @property
+    def sized(self) -> bool:
+        return self.amount is not None
 
 
 def _call(name: str, *kinds: Kind) -> Term:
     return Term(name, kinds)
 
 
+def _column(column: int) -> Callable[[Trace], np.ndarray]:
+    return lambda trace: trace.args[:, column]
+
+
 def _sized(name: str, kind: Kind, size: int = 2) -> tuple[Term, Term]:
-    return Term(f"{name}_call", (kind,)), Term(f"{name}_per_mib", (kind,), per_mib=True, size=size)
+    return Term(f"{name}_call", (kind,)), Term(f"{name}_per_mib", (kind,), _column(size))
+
+
+# the modules each kind of pipeline compiles: the args columns holding them
+_PIPELINE_MODULES = {Kind.COMPUTE_PIPELINE: (1,), Kind.RENDER_PIPELINE: (1, 2)}
+
+
+def wgsl_bytes(trace: Trace) -> np.ndarray:
+    """Per event, the bytes of WGSL it hands the compiler: a shader module its code, a pipeline its modules'.
+
+    Compiling is most of what creating a module or a pipeline costs, and it grows with the shader: a count of
+    pipelines alone charges pygfx's large shaders what a small compute kernel costs."""
+    out = np.zeros(len(trace), dtype=np.int64)
+    modules = trace.where(Kind.SHADER_MODULE)
+    code = {int(trace.args[i, 0]): len(trace.strings[int(trace.args[i, 1])].encode()) for i in modules.tolist()}
+    out[modules] = [code[int(trace.args[i, 0])] for i in modules.tolist()]
+    for kind, columns in _PIPELINE_MODULES.items():
+        for i in trace.where(kind).tolist():
+            out[i] = sum(code.get(int(trace.args[i, c]), 0) for c in columns)
+    return out
 
 
 # every parameter of the model, in a fixed order (that of ``features`` and of a fit's columns)
 TERMS: tuple[Term, ...] = (
-    _call("buffer_create", Kind.BUFFER_CREATE), Term("buffer_create_per_mib", (Kind.BUFFER_CREATE,), True, 1),
+    _call("buffer_create", Kind.BUFFER_CREATE), Term("buffer_create_per_mib", (Kind.BUFFER_CREATE,), _column(1)),
     _call("buffer_destroy", Kind.BUFFER_DESTROY),
     _call("bind_group", Kind.BIND_GROUP), _call("encoder_create", Kind.ENCODER_CREATE),
     _call("encoder_finish", Kind.ENCODER_FINISH), _call("pass_begin", Kind.PASS_BEGIN),
@@ -56,7 +86,9 @@ TERMS: tuple[Term, ...] = (
     _call("submit", Kind.SUBMIT), *_sized("write", Kind.WRITE_BUFFER), *_sized("mapped_write", Kind.MAPPED_WRITE),
     _call("unmap", Kind.UNMAP), _call("map", Kind.MAP), *_sized("read", Kind.READ),
     *_sized("queue_read", Kind.QUEUE_READ),
-    _call("shader_module", Kind.SHADER_MODULE), _call("pipeline", Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE),
+    _call("shader_module", Kind.SHADER_MODULE), Term("shader_module_per_kib", (Kind.SHADER_MODULE,), wgsl_bytes, KIB),
+    _call("pipeline", Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE),
+    Term("pipeline_per_kib", (Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE), wgsl_bytes, KIB),
     _call("layout", Kind.BIND_GROUP_LAYOUT, Kind.PIPELINE_LAYOUT),
     _call("texture_create", Kind.TEXTURE_CREATE), _call("texture_view", Kind.TEXTURE_VIEW),
     _call("texture_destroy", Kind.TEXTURE_DESTROY), _call("sampler", Kind.SAMPLER),
@@ -71,7 +103,7 @@ TERM_NAMES = tuple(t.name for t in TERMS)
 
 @dataclass(frozen=True)
 class Costs:
-    """Host microseconds per call (per MiB for a sized call's bytes) of each term of ``TERMS``, by name; a term
+    """Host microseconds per call (per MiB, or KiB of WGSL, for a sized term) of each term of ``TERMS``, by name; a term
     no measurement covers costs 0. ``source`` says where the figures come from; ``calibration``, for a
     fitted model, the device, backend, date, command, each term's uncertainty and the fit's residuals."""
 
@@ -106,15 +138,18 @@ class Costs:
 
 
 def features(trace: Trace, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Per term (in ``TERMS``' order), how many calls events ``start:stop`` make, or how many MiB they carry."""
-    kind, args = trace.kind[start:stop], trace.args[start:stop]
+    """Per term (in ``TERMS``' order), how many calls events ``start:stop`` make, or how much they carry."""
+    kind = trace.kind[start:stop]
     counts = np.bincount(kind, minlength=max(Kind) + 1)
+    amounts: dict[Callable, np.ndarray] = {}
     out = np.zeros(len(TERMS))
     for j, term in enumerate(TERMS):
-        if term.per_mib:
-            out[j] = int(args[np.isin(kind, term.kinds), term.size].sum()) / MIB
-        else:
+        if term.amount is None:
             out[j] = int(counts[list(term.kinds)].sum())
+            continue
+        if term.amount not in amounts:
+            amounts[term.amount] = term.amount(trace)[start:stop]
+        out[j] = int(amounts[term.amount][np.isin(kind, term.kinds)].sum()) / term.unit
     return out
 
 
@@ -125,7 +160,7 @@ def predict(trace: Trace, costs: Costs | None = None) -> dict[str, float]:
     out: dict[str, float] = {}
     for term, x in zip(TERMS, features(trace).tolist(), strict=True):
         if x:
-            key = term.name.removesuffix("_call").removesuffix("_per_mib")
+            key = term.name.removesuffix("_call").removesuffix("_per_mib").removesuffix("_per_kib")
             out[key] = out.get(key, 0.0) + x * costs[term.name]
     out = {k: round(v, 3) for k, v in out.items()}
     out["total"] = round(sum(out.values()), 3)
