@@ -1,7 +1,8 @@
 /* The recorder's hot path in C: the wrapper of a wgpu method (Hook), the call-site lookup of a
  * frame that carries a token (Lookup) and the append of an event without rows into the writer's
  * journal (Appender). Each does exactly what its Python version does (instrument.py, sites.py,
- * traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the Python
+ * traces/writer.py's TraceWriter.append, for the slotted writer of tracer/journal.py) and hands every
+ * other case to it: a Hook runs the Python
  * wrapper for a call made with keywords or with a number of arguments its fast path cannot bind,
  * a Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender the
  * writer's append for an event with rows, a given time, a value that is not a 64-bit integer, or a
@@ -10,6 +11,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <structmember.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -27,7 +29,7 @@ static PyObject *str_site;
 static PyObject not_taken_object;  /* event(): the handler writes this one */
 #define NOT_TAKEN (&not_taken_object)
 static PyObject *str_signalled, *str_deliver, *str_internal_error, *str_f_trace;
-static PyObject *str_t0, *str_n, *str_epos, *str_elast, *str_flush_due, *str_ev, *str_append;
+static PyObject *str_t0, *str_append;
 static PyObject *small[4];
 
 /* -- Hook: the template of instrument.py, for positional calls ------------------------------ */
@@ -477,17 +479,24 @@ static PyTypeObject LookupType = {
 
 #define SLOT_WIDTH 11  /* traces/codec.py: the event's ten columns, then the seal */
 
+enum { N, EPOS, ELAST, FLUSH_DUE, EV, CURSORS };
+static const char *cursor_names[CURSORS] = {"_n", "_epos", "_elast", "_flush_due", "_ev"};
+
 typedef struct {
     PyObject_HEAD
     PyObject *writer;
-    PyObject *dict;      /* the writer's __dict__, where its cursors live */
     PyObject *append;    /* the writer's own append */
     long long t0;        /* the writer's clock origin (_t0, set once when it was made) */
+    Py_ssize_t at[CURSORS];  /* where each cursor's slot is in the writer (tracer/journal.py) */
     vectorcallfunc vectorcall;
 } Appender;
 
-static int item_int(PyObject *dict, PyObject *name, long long *out) {
-    PyObject *v = PyDict_GetItemWithError(dict, name);
+static PyObject **cursor(Appender *a, int which) {
+    return (PyObject **)((char *)a->writer + a->at[which]);
+}
+
+static int cursor_int(Appender *a, int which, long long *out) {
+    PyObject *v = *cursor(a, which);
     if (v == NULL || !PyLong_CheckExact(v))
         return -1;
     int overflow;
@@ -495,13 +504,14 @@ static int item_int(PyObject *dict, PyObject *name, long long *out) {
     return overflow || (*out == -1 && PyErr_Occurred()) ? -1 : 0;
 }
 
-static int put_int(PyObject *dict, PyObject *name, long long value) {
+static int set_cursor(Appender *a, int which, long long value) {
     PyObject *v = PyLong_FromLongLong(value);
     if (v == NULL)
         return -1;
-    int r = PyDict_SetItem(dict, name, v);
-    Py_DECREF(v);
-    return r;
+    PyObject **at = cursor(a, which), *old = *at;
+    *at = v;
+    Py_XDECREF(old);
+    return 0;
 }
 
 static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
@@ -523,17 +533,18 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
         }
         slot[i == 0 ? 0 : i + 1] = v;  /* kind, then t, then site, a0 ... a5 */
     }
-    if (item_int(a->dict, str_n, &n) || item_int(a->dict, str_epos, &epos)
-            || item_int(a->dict, str_elast, &elast) || item_int(a->dict, str_flush_due, &flush_due))
-        goto fallback_clear;
-    PyObject *ev = PyDict_GetItemWithError(a->dict, str_ev);
-    if (ev == NULL)
-        goto fallback_clear;
+    if (cursor_int(a, N, &n) || cursor_int(a, EPOS, &epos) || cursor_int(a, ELAST, &elast)
+            || cursor_int(a, FLUSH_DUE, &flush_due) || *cursor(a, EV) == NULL) {
+        PyErr_Clear();
+        goto fallback;
+    }
     slot[1] = perf_counter_ns() - a->t0;
     slot[SLOT_WIDTH - 1] = n + 1;  /* the seal: written last */
     Py_buffer view;
-    if (PyObject_GetBuffer(ev, &view, PyBUF_WRITABLE) < 0)
-        goto fallback_clear;
+    if (PyObject_GetBuffer(*cursor(a, EV), &view, PyBUF_WRITABLE) < 0) {
+        PyErr_Clear();
+        goto fallback;
+    }
     if (epos < 0 || epos + (long long)sizeof(slot) > view.len) {
         PyBuffer_Release(&view);
         goto fallback;
@@ -542,7 +553,7 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
     memcpy(at, slot, sizeof(slot) - sizeof(long long));
     __atomic_store_n((long long *)(at + sizeof(slot) - sizeof(long long)), slot[SLOT_WIDTH - 1], __ATOMIC_RELEASE);
     PyBuffer_Release(&view);
-    if (put_int(a->dict, str_epos, epos + (long long)sizeof(slot)) < 0 || put_int(a->dict, str_n, n + 1) < 0)
+    if (set_cursor(a, EPOS, epos + (long long)sizeof(slot)) < 0 || set_cursor(a, N, n + 1) < 0)
         return NULL;
     if (epos >= elast || slot[1] >= flush_due) {
         PyObject *r = PyObject_CallMethod(a->writer, "_next_slot", "LL", epos, slot[1]);
@@ -551,9 +562,6 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
         Py_DECREF(r);
     }
     return PyLong_FromLongLong(n);
-fallback_clear:
-    if (PyErr_Occurred())
-        return NULL;
 fallback:
     return PyObject_Vectorcall(a->append, args, nargsf, kwnames);
 }
@@ -563,41 +571,52 @@ static PyObject *appender_new(PyTypeObject *type, PyObject *args, PyObject *kwar
     PyObject *writer;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O", names, &writer))
         return NULL;
-    PyObject *dict = PyObject_GenericGetDict(writer, NULL);
-    if (dict == NULL)
+    Py_ssize_t at[CURSORS];
+    for (int i = 0; i < CURSORS; i++) {
+        PyObject *descr = PyObject_GetAttrString((PyObject *)Py_TYPE(writer), cursor_names[i]);
+        int slotted = descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type
+                      && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+        if (slotted)
+            at[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        Py_XDECREF(descr);
+        if (!slotted) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "the writer keeps %s in its dict, not a slot (tracer/journal.py)",
+                         cursor_names[i]);
+            return NULL;
+        }
+    }
+    PyObject *t0_object = PyObject_GetAttr(writer, str_t0);
+    if (t0_object == NULL)
+        return NULL;
+    long long t0 = PyLong_AsLongLong(t0_object);
+    Py_DECREF(t0_object);
+    if (t0 == -1 && PyErr_Occurred())
         return NULL;
     PyObject *append = PyObject_GetAttr(writer, str_append);
-    if (append == NULL) {
-        Py_DECREF(dict);
+    if (append == NULL)
         return NULL;
-    }
-    long long t0;
-    Appender *a = item_int(dict, str_t0, &t0) ? NULL : (Appender *)type->tp_alloc(type, 0);
+    Appender *a = (Appender *)type->tp_alloc(type, 0);
     if (a == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "the writer has no integer _t0");
-        Py_DECREF(dict);
         Py_DECREF(append);
         return NULL;
     }
-    a->t0 = t0;
     a->writer = Py_NewRef(writer);
-    a->dict = dict;
     a->append = append;
+    a->t0 = t0;
+    memcpy(a->at, at, sizeof(at));
     a->vectorcall = appender_vectorcall;
     return (PyObject *)a;
 }
 
 static int appender_traverse(Appender *a, visitproc visit, void *arg) {
     Py_VISIT(a->writer);
-    Py_VISIT(a->dict);
     Py_VISIT(a->append);
     return 0;
 }
 
 static int appender_clear(Appender *a) {
     Py_CLEAR(a->writer);
-    Py_CLEAR(a->dict);
     Py_CLEAR(a->append);
     return 0;
 }
@@ -635,11 +654,6 @@ PyMODINIT_FUNC PyInit__fast(void) {
     str_internal_error = PyUnicode_InternFromString("internal_error");
     str_f_trace = PyUnicode_InternFromString("f_trace");
     str_t0 = PyUnicode_InternFromString("_t0");
-    str_n = PyUnicode_InternFromString("_n");
-    str_epos = PyUnicode_InternFromString("_epos");
-    str_elast = PyUnicode_InternFromString("_elast");
-    str_flush_due = PyUnicode_InternFromString("_flush_due");
-    str_ev = PyUnicode_InternFromString("_ev");
     str_append = PyUnicode_InternFromString("append");
     for (long i = 0; i < 4; i++)
         small[i] = PyLong_FromLong(i);

@@ -40,6 +40,7 @@ from ..traces.writer import TraceWriter, journal_path, make_header
 from . import sites as _sites
 from .backends import implementation
 from .capture import Capture
+from .journal import JournalWriter
 from .sites import LIBRARY, PROGRAM, Captured, Sites, package_dir
 
 # Signals whose default action would cut an event in half; handled while recording (see deliver).
@@ -206,10 +207,10 @@ class Recorder:
         if adapter is None:  # written before the first device: readers take them from its DEVICE event
             header["deferred"] = ["adapter", "limits"]
         try:
-            writer = self.writer = TraceWriter(self._file, header, journal=self.journal)
+            writer = self.writer = JournalWriter(self._file, header, journal=self.journal)
         except TraceError as e:  # the trace itself can be written: record without the journal
             print(f"wgtrace: {e}; a crash will lose the events of its last half second", file=sys.stderr)
-            writer = self.writer = TraceWriter(self._file, header)
+            writer = self.writer = JournalWriter(self._file, header)
         sites = self.sites = Sites(writer.string, SKIP_DIRS)
         # the two calls every event makes: append(kind, site(frame), a0, ..., rows)
         self.append = writer.append if _sites.FAST is None else _sites.FAST.Appender(writer)
