@@ -12,8 +12,8 @@ reports during a call and raises it from that call. Errors inside an encoder onl
 ``finish``; the engine then finds the command that caused it by bisection on the device itself:
 it re-encodes growing prefixes of that encoder's commands into scratch encoders (never
 submitted) and reports the first command whose prefix fails. A submit that wgpu-native would
-reject aborts the whole process (it panics instead of reporting), so those submits are found
-statically beforehand and refused with the reason.
+reject aborts the whole process (it panics instead of reporting), so on wgpu-native those submits
+are found statically beforehand and refused with the reason; Dawn reports them, so it is asked.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 import wgpu
 
 from ..sim.footprint import commands_and_footprints, pass_encoders
+from ..tracer.backends import current
 from ..traces import Access, Kind, Obj, Trace
 from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
@@ -244,6 +245,7 @@ class Engine(RenderMethods):
     def __init__(self, device: wgpu.GPUDevice, timeout: float = DEFAULT_TIMEOUT_S):
         self.device = device
         self.queue = device.queue
+        self.aborts = current() == "wgpu-native"  # on a submit of a destroyed or mapped resource; Dawn reports it
         self.at: int | None = None
         self._runs = 0
         self._watchdog = Watchdog(timeout, self._progress, self._where)
@@ -493,13 +495,12 @@ class Engine(RenderMethods):
         self.queue.write_buffer(self.buffers[a[0]], a[1], self.data[i])
 
     def _refused(self, i: int) -> None:
-        if i in self.decoded.refuse:
+        if self.aborts and i in self.decoded.refuse:
             raise Refused(self.decoded.refuse[i])
 
     def _submit(self, i: int, a: list[int]) -> None:
         self.at = i
-        if i in self.decoded.refuse:
-            raise Refused(self.decoded.refuse[i])
+        self._refused(i)
         if self.decoded.render is not None and i in self.decoded.render.frame_starts:
             self.frames.append(perf_counter())
         cbs = self.command_buffers
@@ -525,8 +526,7 @@ class Engine(RenderMethods):
 
     def _queue_read(self, i: int, a: list[int]) -> None:
         self.at = i
-        if i in self.decoded.refuse:
-            raise Refused(self.decoded.refuse[i])
+        self._refused(i)
         self.reads.append((i, bytes(self.queue.read_buffer(self.buffers[a[0]], a[1], a[2]))))
 
     # -- errors ---------------------------------------------------------------------------------

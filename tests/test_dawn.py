@@ -103,6 +103,29 @@ def test_a_write_buffer_error_on_dawn_is_reported_not_a_crash(tmp_path):
 
 
 @needs_dawn
+def test_dawn_is_asked_about_a_submit_that_wgpu_native_would_abort_on(tmp_path):
+    """A buffer destroyed between encoding and submit: wgpu-native aborts the process, so replay refuses the
+    submit beforehand; Dawn reports a validation error, so replay makes the call. The same rule either way."""
+    b = TraceBuilder(make_header(program=["hand-made"]))
+    b.add(Kind.DEVICE, "app.py:1", device=0, adapter="{}", limits="{}")
+    b.add(Kind.BUFFER_CREATE, "app.py:2", buffer=0, size=256, usage=12)
+    b.add(Kind.BUFFER_CREATE, "app.py:3", buffer=1, size=256, usage=12)
+    b.add(Kind.ENCODER_CREATE, "app.py:4", encoder=0)
+    b.add(Kind.COPY, "app.py:5", encoder=0, src=0, dst=1, size=256)
+    b.add(Kind.ENCODER_FINISH, "app.py:6", encoder=0)
+    b.add(Kind.BUFFER_DESTROY, "app.py:7", buffer=0)
+    b.add(Kind.SUBMIT, "app.py:8", rows=[(0,)])
+    save(b.build(), tmp_path / "t.wgtrace")
+    out = wgtrace("replay", str(tmp_path / "t.wgtrace"), *BOTH, "--json")
+    [result] = json.loads(out.stdout)
+    errors = {name: side["error"] for name, side in result["implementations"].items()}
+    assert errors["wgpu-native"]["error"] == "refused" and errors["dawn"]["error"] == "validation error"
+    assert {name: (e["event"], classify(e["error"], e["message"], name)) for name, e in errors.items()} == {
+        "wgpu-native": (7, "H3"), "dawn": (7, "H3")}
+    assert result["differences"] == [] and out.returncode == 1
+
+
+@needs_dawn
 def test_the_truth_harness_agrees_with_the_gpu_on_each_implementation():
     out = wgtrace("truth", "3", *BOTH, "--json")
     assert out.returncode == 0, out.stderr
