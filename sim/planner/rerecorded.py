@@ -43,7 +43,6 @@ from .kinds import (
     CLEAR,
     COPY,
     COPY_BUFFER_TO_TEXTURE,
-    COPY_SRC,
     COPY_TEXTURE_TO_BUFFER,
     COPY_TEXTURE_TO_TEXTURE,
     CREATE,
@@ -58,7 +57,6 @@ from .kinds import (
     ENCODER_CREATE,
     ENCODER_FINISH,
     MAP,
-    MAP_WRITE,
     MAPPED_WRITE,
     PASS_BEGIN,
     PASS_END,
@@ -73,7 +71,6 @@ from .kinds import (
     SET_VERTEX_BUFFER,
     SUBMIT,
     TEXTURE_DESTROY,
-    UNMAP,
     WRITE_BUFFER,
     WRITE_TEXTURE,
     WRITE_TIMESTAMP,
@@ -367,10 +364,7 @@ class RerecordingLoop(Loop):
             data = repack(em.trace.blobs[payload], layout)
             blob = em.add_blob(data)
             hi, lo = digest(data)
-        sid = em.add_buffer()
-        self.synth(CREATE, em.phys[sid], (size, MAP_WRITE | COPY_SRC, -1, 1, 0), -1)
-        self.synth(MAPPED_WRITE, sid, (0, size, blob, hi, lo), i)
-        self.synth(UNMAP, sid, NO_ARGS, -1)
+        sid = em.synth_staging(size, (blob, hi, lo), i)
         if self.enc < 0:
             self.open_encoder()
         self.end_pass()
@@ -425,10 +419,7 @@ class RerecordingLoop(Loop):
     def staged_write(self, i: int, b: int) -> None:
         """Write ``i`` into ``b`` through a staging buffer: created mapped, written, unmapped, copied."""
         em, size = self.emitter, self.a2[i]
-        sid = em.add_buffer()
-        self.synth(CREATE, em.phys[sid], (size, MAP_WRITE | COPY_SRC, -1, 1, 0), -1)
-        self.synth(MAPPED_WRITE, sid, (0, size, *self.payloads[i]), i)
-        self.synth(UNMAP, sid, NO_ARGS, -1)
+        sid = em.synth_staging(size, self.payloads[i], i)
         if self.enc < 0:
             self.open_encoder()
         self.end_pass()
