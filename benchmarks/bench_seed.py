@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wgtrace.replay.truth import device_rule
+from wgtrace.replay.errors import NATIVE, classify
 from wgtrace.sim.policies import pass_names, pool_names
 from wgtrace.traces import Kind, load
 from wgtrace.traces.errors import InputError
@@ -67,7 +67,8 @@ def row(label: str, pool: str, passes: str, report: dict | None, error: str, ste
         return {**out, "status": "hung" if "no progress" in error else "failed", "error": error}
     plan, t = report["plan"], report["timings"]
     if report["error"]:
-        status = f"device error ({device_rule(report['error']['message'])})"
+        e = report["error"]
+        status = f"device error ({classify(e['error'], e['message'], NATIVE)})"
     elif report["divergences"]:
         status = f"diverged ({len(report['divergences'])} reads" + (
             ", synthetic data)" if report["data"]["synthetic_writes"] else ")")
