@@ -9,6 +9,8 @@ passes, textures: ``coverage``) make the result "not proven" but leave the statu
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 
 from ...traces import Trace
@@ -56,22 +58,36 @@ def _run(args: argparse.Namespace) -> int:
     if args.passes:
         _count_is_ascii(args.passes)
     with Progress(args.quiet) as progress:
-        with progress.step(f"loading and validating {args.trace}"):
-            trace = load_file(args.trace, partial=args.partial)
-        target: Trace | Plan = trace
-        if args.pool or args.passes:
-            from ..planner import plan
+        if not (args.pool or args.passes or args.partial) and _regular(args.trace):
+            from .windowed import check_file
 
-            with progress.step("planning"):
-                target = plan(trace, args.pool or "as-recorded", args.passes or "as-recorded")
-        with progress.step("checking"):
-            result = check(target)
+            with progress.step(f"validating and checking {args.trace} window by window"):
+                result = check_file(args.trace)
+        else:
+            with progress.step(f"loading and validating {args.trace}"):
+                trace = load_file(args.trace, partial=args.partial)
+            target: Trace | Plan = trace
+            if args.pool or args.passes:
+                from ..planner import plan
+
+                with progress.step("planning"):
+                    target = plan(trace, args.pool or "as-recorded", args.passes or "as-recorded")
+            with progress.step("checking"):
+                result = check(target)
     if args.junit:
         _write(args.junit, junit.junit(result, args.trace, strict=args.strict))
     if args.sarif:
         _write(args.sarif, sarif.sarif(result, args.trace, strict=args.strict))
     sys.stdout.write(json.as_json(result, args.trace) if args.json else text.text(result, args.trace, args.limit))
     return 0 if result.accepted(args.strict) else 1
+
+
+def _regular(path: str) -> bool:
+    """A regular file streams (``windowed.py``: a window of it in memory at a time); a pipe is read whole."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _count_is_ascii(passes: str) -> None:

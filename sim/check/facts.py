@@ -210,6 +210,12 @@ class Facts:
         label = int(self.trace.args[self.buffer_events[b], 3]) if 0 <= b < len(self.buffer_events) else -1
         return f"buffer {b} '{self.trace.strings[label]}'" if label >= 0 else f"buffer {b}"
 
+    def encoder_name(self, e: int) -> str:
+        return f"encoder {e}"
+
+    def allocation_name(self, a: int) -> str:
+        return f"allocation {a}"
+
     def texture_of(self, resource: int) -> int | None:
         """The texture id of a footprint resource, or None for a buffer."""
         first = len(self.buffer_events)

@@ -144,9 +144,9 @@ def _submits(f: Facts) -> list[tuple[int, int, str]]:
     events, encoders = f.submit_rows
     unfinished = f.finish_at[encoders] > events
     again = ~unfinished & (f.submit_at[encoders] < events)
-    found = [(s, -1, f"of encoder {e}, which is not finished")
+    found = [(s, -1, f"of {f.encoder_name(e)}, which is not finished")
              for s, e in zip(events[unfinished].tolist(), encoders[unfinished].tolist(), strict=True)]
-    found += [(s, int(f.submit_at[e]), f"of encoder {e}'s command buffer, already submitted at {{other}}")
+    found += [(s, int(f.submit_at[e]), f"of {f.encoder_name(e)}'s command buffer, already submitted at {{other}}")
               for s, e in zip(events[again].tolist(), encoders[again].tolist(), strict=True)]
     return found
 

@@ -76,7 +76,7 @@ def stale_read(f: Facts) -> list[Finding]:
         i, b = int(fp.command[row]), int(fp.resource[row])
         began = int(a.start[alloc])
         call = f.call(i)
-        text = (f"{call} at {f.site(i)} reads {byte_span(lo, hi)} of {f.buffer_name(b)} (allocation {alloc}), "
+        text = (f"{call} at {f.site(i)} reads {byte_span(lo, hi)} of {f.buffer_name(b)} ({f.allocation_name(alloc)}), "
                 f"which nothing wrote since the allocation began at {f.site(began)}: a fresh buffer holds zeros "
                 f"there, pooled storage the previous tenant's data")
         out.append(RULE.finding(i, f.site(i), call, text, buffer=b, lo=lo, hi=hi, other_event=began,
