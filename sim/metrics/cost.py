@@ -156,9 +156,14 @@ def features(trace: Trace, start: int = 0, stop: int | None = None) -> np.ndarra
 def predict(trace: Trace, costs: Costs | None = None) -> dict[str, float]:
     """Predicted host microseconds per term of the calls ``trace`` makes (terms it makes none of are left
     out; a call's ``_call`` and ``_per_mib`` parts are one entry without the suffix), and their ``total``."""
+    return priced(features(trace), costs)
+
+
+def priced(features: np.ndarray, costs: Costs | None = None) -> dict[str, float]:
+    """``predict`` from a plan's ``features`` (a trace read window by window adds them up first)."""
     costs = DEFAULT if costs is None else costs
     out: dict[str, float] = {}
-    for term, x in zip(TERMS, features(trace).tolist(), strict=True):
+    for term, x in zip(TERMS, features.tolist(), strict=True):
         if x:
             key = term.name.removesuffix("_call").removesuffix("_per_mib").removesuffix("_per_kib")
             out[key] = out.get(key, 0.0) + x * costs[term.name]
