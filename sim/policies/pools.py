@@ -288,8 +288,12 @@ class SizeClassPool(Pool):
         stack = self.free_slots.get(b)
         if stack:
             k = len(stack) - 1
-            if exclude is not None:
-                while k >= 0 and exclude.blocks(stack[k][0], stack[k][1], stack[k][1] + max(size, 1)):
+            if exclude is not None:  # the last freed slot the open encoder does not use
+                blocks, need = exclude.blocks, max(size, 1)
+                while k >= 0:
+                    page, offset = stack[k]
+                    if not blocks(page, offset, offset + need):
+                        break
                     k -= 1
             if k >= 0:
                 page, offset = stack.pop(k)

@@ -51,7 +51,8 @@ class BufferCache:
             return None
         k = len(stack) - 1
         if exclude is not None:
-            while k >= 0 and exclude.blocks(stack[k], 0, max(size, 1)):
+            blocks, need = exclude.blocks, max(size, 1)
+            while k >= 0 and blocks(stack[k], 0, need):
                 k -= 1
         return stack.pop(k) if k >= 0 else None
 
