@@ -174,9 +174,12 @@ class Windows:
                     pending = [whole]
                     continue
                 cut = int(quiet[-1]) + 1
-                yield self._window(_take(whole, 0, cut), first)
+                window = self._window(_take(whole, 0, cut), first)
+                pending = [_concat([_take(whole, cut, len(whole))], reader)] if cut < len(whole) else []
+                del whole  # a copy of its tail goes on: hold one window at a time
+                yield window
+                del window
                 first += cut
-                pending = [_take(whole, cut, len(whole))] if cut < len(whole) else []
             if pending:
                 yield self._window(_concat(pending, reader), first)
 

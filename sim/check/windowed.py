@@ -15,6 +15,7 @@ bind group of live buffers, and per live buffer the runs of bytes written so far
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from dataclasses import replace
@@ -72,6 +73,8 @@ def _streamed(path: str | os.PathLike, window_events: int) -> CheckResult:
             count, first, site = opaque.get(u.name, (0, int(w.origin[u.first_event]), u.first_site))
             opaque[u.name] = (count + u.count, first, site)
         windows.carry_writes(*_writes(facts, w))
+        del facts, w
+        gc.collect()  # the checker's tables hold cycles: free them before the next window, not at Python's leisure
     out = [Unmodelled(name, count, first, site) for name, (count, first, site) in sorted(opaque.items())]
     return CheckResult(sorted(findings, key=Finding.sort_key), dict(stats), unmodelled=out)
 
