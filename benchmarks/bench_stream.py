@@ -3,13 +3,15 @@ in a process of its own that reports its CPU seconds, wall seconds and peak RSS 
 
 The trace is the compute eager loop (``wgtrace.sim.workloads.eager_loop.pieces``), written a piece at a
 time (``traces.stream.save_pieces``), so generating never holds more than one piece. ``validate``
-streams the file chunk by chunk (``traces.stream.validate_file``), ``check`` window by window
-(``sim.check.windowed.check_file``, as ``wgtrace check`` does). With ``--whole``, stages that read
-the whole trace: ``load`` (narrow columns; it reports the bytes per event they hold), ``check-whole``
-and ``simulate-whole`` (as-recorded): give those only sizes that fit in memory.
+streams the file chunk by chunk (``traces.stream.validate_file``), ``check`` and ``simulate`` window
+by window (``sim.check.windowed.check_file``, ``sim.metrics.windowed.simulate_file``, as ``wgtrace
+check`` and ``wgtrace sim`` do). With ``--whole``, stages that read the whole trace: ``load`` (narrow
+columns; it reports the bytes per event they hold), ``check-whole`` and ``simulate-whole`` (as
+recorded): give those only sizes that fit in memory.
 
     python benchmarks/bench_stream.py --events 100000000
     python benchmarks/bench_stream.py --events 10000000 --whole load check-whole simulate-whole
+    python benchmarks/bench_stream.py --events 30000000 --stages generate check simulate
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 PIECE_EVENTS = 1 << 20
-STREAMED = ("generate", "validate", "check")
+STREAMED = ("generate", "validate", "check", "simulate")
 WHOLE = ("load", "check-whole", "simulate-whole")
 
 
@@ -77,16 +79,26 @@ def check_whole(path: str, events: int) -> dict:
 
 
 def simulate(path: str, events: int) -> dict:
+    from wgtrace.sim.metrics.windowed import simulate_file
+
+    metrics = simulate_file(path).metrics
+    return {"events": metrics.events, "peak_reserved_bytes": metrics.peak_reserved_bytes,
+            "floor_bytes": metrics.floor_bytes, "offline_peak_bytes": metrics.offline_peak_bytes}
+
+
+def simulate_whole(path: str, events: int) -> dict:
     from wgtrace.sim import Plan
     from wgtrace.sim.metrics import simulate as simulate_plan
     from wgtrace.traces import load as load_trace
 
     metrics = simulate_plan(Plan.as_recorded(load_trace(path)))
-    return {"events": metrics.events, "peak_reserved_bytes": metrics.peak_reserved_bytes}
+    return {"events": metrics.events, "peak_reserved_bytes": metrics.peak_reserved_bytes,
+            "floor_bytes": metrics.floor_bytes, "offline_peak_bytes": metrics.offline_peak_bytes}
 
 
 RUN: dict[str, Callable[[str, int], dict]] = {"generate": generate, "validate": validate, "check": check,
-                                               "load": load, "check-whole": check_whole, "simulate-whole": simulate}
+                                               "simulate": simulate, "load": load, "check-whole": check_whole,
+                                               "simulate-whole": simulate_whole}
 
 
 def stage(name: str, path: str, events: int) -> dict:
@@ -101,6 +113,8 @@ def stage(name: str, path: str, events: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--stages", nargs="+", default=list(STREAMED), choices=STREAMED,
+                        help="the streamed stages to run (generate first: the others read its file)")
     parser.add_argument("--whole", nargs="*", default=[], choices=WHOLE,
                         help="stages that load the whole trace (only for sizes that fit in memory)")
     parser.add_argument("--path", help="where the trace goes (default: a temporary file, removed after)")
@@ -112,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
     with tempfile.TemporaryDirectory() as d:
         path = args.path or os.path.join(d, "stream.wgtrace")
-        for name in (*STREAMED, *args.whole):
+        for name in (*args.stages, *args.whole):
             done = subprocess.run([sys.executable, __file__, "--stage", name, "--path", path, "--events",
                                    str(args.events)], check=True, capture_output=True, text=True)
             print(done.stdout.strip(), flush=True)

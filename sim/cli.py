@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..traces.cli import load_file
@@ -22,7 +25,9 @@ from .policies import PolicyError, parse_passes, parse_pool, pass_names, pool_na
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from .metrics import Metrics
     from .metrics.cost import Costs
+    from .policies import PassPolicy, PoolPolicy
 
 TEXT_FIELDS = (
     ("events", "events", str), ("buffers_created", "buffers created", str),
@@ -76,18 +81,15 @@ def _load(path: str):
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from .metrics import load_costs, simulate
-    from .planner import plan
-    from .planner.render import has_render
+    from .metrics import load_costs
 
     pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), load_costs(args.costs)
-    trace = _load(args.trace)
-    metrics = simulate(plan(trace, pool, passes), costs)
+    metrics, render = _simulated(args.trace, pool, passes, costs)
     if args.json:
         print(json.dumps({"trace": args.trace, **metrics.to_dict()}, indent=2, sort_keys=True))
         return 0
     lines = [("trace", args.trace), ("pool", metrics.pool), ("passes", metrics.passes)]
-    fields = TEXT_FIELDS + RENDER_FIELDS if has_render(trace) else TEXT_FIELDS
+    fields = TEXT_FIELDS + RENDER_FIELDS if render else TEXT_FIELDS
     lines += [(label, show(getattr(metrics, name)) + (f" ({over_floor(getattr(metrics, name), metrics.floor_bytes)} "
                                                       "the floor)" if name in OVER_FLOOR else ""))
               for name, label, show in fields]
@@ -96,6 +98,32 @@ def _sim(args: argparse.Namespace) -> int:
     for k, v in lines:
         print(f"{k:<{width}}  {v}")
     return 0
+
+
+def _simulated(path: str, pool: PoolPolicy, passes: PassPolicy, costs: Costs) -> tuple[Metrics, bool]:
+    """The metrics of the trace at ``path`` under the policies, and whether it has a render side. A regular file
+    as recorded is read window by window (``metrics/windowed.py``: a window in memory at a time): the default
+    policies (a buffer per allocation, every event where it was) plan the recording as it is."""
+    from .metrics import simulate
+    from .planner import plan
+    from .planner.render import has_render
+
+    if pool.spec == passes.spec == "as-recorded" and _regular(path):
+        from .metrics.windowed import simulate_file
+
+        done = simulate_file(path, costs, partial=True)
+        if done.cut_short:
+            print(f"note: {done.cut_short}", file=sys.stderr)
+        return replace(done.metrics, pool=pool.spec, passes=passes.spec), done.render
+    trace = _load(path)
+    return simulate(plan(trace, pool, passes), costs), has_render(trace)
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -3,15 +3,22 @@ a generator's pieces make one trace."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from wgtrace import traces as traces_package
-from wgtrace.sim import check, plan
+from wgtrace.sim import Plan, check, plan
 from wgtrace.sim.check.report.json import as_json
 from wgtrace.sim.check.windowed import _streamed, check_file
+from wgtrace.sim.metrics import simulate
+from wgtrace.sim.metrics.cost import DEFAULT as DEFAULT_COSTS
+from wgtrace.sim.metrics.windowed import _streamed as simulated
+from wgtrace.sim.planner.render import has_render
 from wgtrace.sim.workloads import eager_loop, random_program
 from wgtrace.traces import Kind, TraceError, load, save
 from wgtrace.traces.stream import NotStreamable, Windows, save_pieces, validate_file
@@ -97,3 +104,34 @@ def test_the_windowed_check_of_generated_and_planned_traces_is_the_whole_check(s
     save(trace, path, chunk_events=SMALL_CHUNKS)
     assert check(load(path)).findings or source == "random"
     assert _same_check(path, 1500) >= 3
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_the_windowed_simulation_of_the_corpus_is_the_whole_one(path, tmp_path):
+    trace = load(path, partial=True)
+    small = tmp_path / "small.wgtrace"
+    save(trace, small, chunk_events=max(11, len(trace) // 20))
+    whole = simulate(Plan.as_recorded(load(small))).to_dict()
+    try:
+        assert simulated(small, DEFAULT_COSTS, False, len(trace) // 4)[0].to_dict() == whole
+    except NotStreamable:  # a render program: simulated whole
+        assert has_render(trace)
+
+
+@pytest.mark.parametrize("source", ["eager", "random sliced"])
+def test_the_windowed_simulation_of_generated_and_planned_traces_is_the_whole_one(source, tmp_path):
+    path = tmp_path / "t.wgtrace"
+    trace = eager_loop.generate(20_000) if source == "eager" else random_program.generate(6_000, seed=2)
+    if source.endswith("sliced"):
+        trace = plan(trace, "sliced", "max-tasks:3").trace  # pages, staging buffers and their lifetimes
+    save(trace, path, chunk_events=SMALL_CHUNKS)
+    assert simulated(path, DEFAULT_COSTS, False, 3000)[0].to_dict() == simulate(Plan.as_recorded(load(path))).to_dict()
+
+
+def test_wgtrace_sim_prints_what_it_printed_before_streaming(tmp_path):
+    """The default policies plan the recording as it is, so the windowed metrics are the planned ones."""
+    path = _pieces_file(tmp_path / "pieces.wgtrace", 12_000)
+    out = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(path), "--json"], capture_output=True,
+                         text=True, check=True)
+    planned = simulate(plan(load(path), "as-recorded", "as-recorded")).to_dict()
+    assert json.loads(out.stdout) == {"trace": str(path), **json.loads(json.dumps(planned))}

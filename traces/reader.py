@@ -102,6 +102,12 @@ class TraceReader:
         for first, chunk in self._chunks(partial):
             yield first, assemble(self.header, [chunk], self.strings, self.blobs, self.name if check else None)
 
+    def count(self, partial: bool = False) -> int:
+        """How many events the file holds, read to its end without building a trace."""
+        for _ in self._chunks(partial):
+            pass
+        return self.events_read
+
     def _chunks(self, partial: bool) -> Iterator[tuple[int, Chunk]]:
         while True:
             try:

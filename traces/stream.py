@@ -148,9 +148,10 @@ class Windows:
     ``NotStreamable``.
     """
 
-    def __init__(self, path: str | os.PathLike, events: int = WINDOW_EVENTS):
-        self.path, self.events = path, events
+    def __init__(self, path: str | os.PathLike, events: int = WINDOW_EVENTS, *, partial: bool = False):
+        self.path, self.events, self.partial = path, events, partial
         self.header: dict = {}
+        self.cut_short: str | None = None  # after the last window: where a trace cut short stops (``partial``)
         self._kept: dict[Obj, dict[int, _Kept]] = {}
         self._count: dict[Obj, int] = {}
         self._holders: dict[int, set[int]] = {}  # buffer -> bind groups holding it
@@ -160,9 +161,14 @@ class Windows:
     def __iter__(self) -> Iterator[Window]:
         with TraceReader(self.path) as reader:
             seen, pending, first = Seen(), [], 0
-            for at, chunk in reader.chunks(check=True):
+            for at, chunk in reader.chunks(partial=self.partial, check=True):
                 chunk.first = at
-                validate(chunk, reader.name, seen)
+                try:
+                    validate(chunk, reader.name, seen)
+                except TraceError:
+                    if reader.recovered is not None and reader.recovered.events:
+                        raise NotStreamable("the journal does not fit the file") from None  # load leaves it out
+                    raise
                 self.header = reader.header
                 self._stacks |= chunk.stack is not None
                 pending.append(chunk)
@@ -182,6 +188,11 @@ class Windows:
                 first += cut
             if pending:
                 yield self._window(_concat(pending, reader), first)
+            self.cut_short = reader.cut_short
+
+    def count(self, obj: Obj) -> int:
+        """How many objects of this type the windows read so far created."""
+        return self._count.get(obj, 0)
 
     def carry_writes(self, buffer: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         """Every run of bytes the last window (its prologue's writes included) wrote, by the trace's buffer ids."""
