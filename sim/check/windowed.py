@@ -75,6 +75,8 @@ def _streamed(path: str | os.PathLike, window_events: int) -> CheckResult:
         windows.carry_writes(*_writes(facts, w))
         del facts, w
         gc.collect()  # the checker's tables hold cycles: free them before the next window, not at Python's leisure
+    if not stats:  # a file without a chunk: nothing to window
+        raise NotStreamable("no events")
     out = [Unmodelled(name, count, first, site) for name, (count, first, site) in sorted(opaque.items())]
     return CheckResult(sorted(findings, key=Finding.sort_key), dict(stats), unmodelled=out)
 

@@ -160,4 +160,6 @@ def _streamed(path: str | os.PathLike, costs: Costs, partial: bool, window_event
         running.add(w)
         del w
         gc.collect()  # the lifted program holds cycles: free them before the next window
+    if not running.limits and not n:  # a file without a chunk: nothing to window
+        raise NotStreamable("no events")
     return running.metrics(windows.count(Obj.BUFFER), costs), windows.cut_short
