@@ -9,9 +9,11 @@ every time, so a figure covers everything ``plan`` + ``simulate`` do for one pol
     python benchmarks/bench_sim.py --sizes 10000 100000 1000000 10000000 --json
     python benchmarks/bench_sim.py --planner --workload compute   # plan alone, every pool x every pass policy
 
-``--planner`` times ``plan`` alone (cold: the per-trace lift included, as ``wgtrace sim`` pays it) under every
-pool x pass policy (or those given), slowest first, on the random program or the eager loop (``compute``,
-``wgtrace.sim.workloads.eager_loop``, saved and loaded back as a recorded trace is).
+``--planner`` times ``plan`` alone (cold: the per-trace lift included, as ``wgtrace sim`` pays it) under
+every pool x pass policy (or those given), slowest first, on the random program or the eager loop
+(``compute``, ``wgtrace.sim.workloads.eager_loop``, saved and loaded back as a recorded trace is);
+``--planner --stages`` gives each policy's CPU seconds per stage of ``plan`` instead (the per-trace
+lift, the loop, assembling the columns).
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ from rich.table import Table
 
 from wgtrace.sim import plan
 from wgtrace.sim.metrics import simulate
+from wgtrace.sim.planner.assemble import assemble
+from wgtrace.sim.planner.emitter import Emitter
+from wgtrace.sim.planner.program import LogicalProgram
+from wgtrace.sim.planner.recorded import RecordedLoop
+from wgtrace.sim.planner.rerecorded import RerecordingLoop
+from wgtrace.sim.planner.schedule import schedule
 from wgtrace.sim.policies import parse_passes, parse_pool, pass_names, pool_names
 from wgtrace.sim.workloads import eager_loop
 from wgtrace.sim.workloads.random_program import generate
@@ -75,6 +83,26 @@ def planner_survey(trace: Trace, pools: list[str], passes: list[str], repeat: in
     return 0
 
 
+def stage_seconds(trace: Trace, pool: str, passes: str) -> dict[str, float]:
+    """CPU seconds of each stage of ``plan`` (as sim/planner/__init__.py runs them), cold."""
+    trace._cache.clear()
+    pool_policy, pass_policy = parse_pool(pool), parse_passes(passes)
+    times, t = {}, process_time()
+    program = LogicalProgram.of(trace)
+    times["lift"], t = process_time() - t, process_time()
+    emitter = Emitter(trace, program, pool_policy, None)
+    work = schedule(trace, program, emitter.pooled, pool_policy, pass_policy)
+    times["emitter + schedule"], t = process_time() - t, process_time()
+    if not pass_policy.records:
+        RerecordingLoop(emitter, pass_policy, work).run()
+    else:
+        RecordedLoop(emitter, work).run()
+    times["loop"], t = process_time() - t, process_time()
+    assemble(emitter, work.placed, pass_policy)
+    times["assemble"] = process_time() - t
+    return times
+
+
 def saved(trace: Trace) -> Trace:
     """``trace`` as a recorded trace is planned: written to a file and loaded back."""
     path = os.path.join(tempfile.mkdtemp(prefix="wgtrace-bench-"), "trace.wgtrace")
@@ -96,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--planner", action="store_true", help="plan alone under every pool x every pass policy")
     parser.add_argument("--workload", choices=("random", "compute"), default="random")
+    parser.add_argument("--stages", action="store_true", help="with --planner: CPU seconds per stage of plan")
     args = parser.parse_args(argv)
     for spec in args.pools:
         parse_pool(spec)
@@ -103,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         parse_passes(spec)
     if args.planner:
         source = eager_loop.generate if args.workload == "compute" else generate
-        return planner_survey(saved(source(args.events)), args.pools, args.passes or pass_names(), args.repeat,
-                              args.json)
+        trace = saved(source(args.events))
+        if args.stages:
+            for pool, passes in ((pool, p) for pool in args.pools for p in args.passes or pass_names()):
+                times = stage_seconds(trace, pool, passes)
+                print(f"{pool} x {passes}: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+            return 0
+        return planner_survey(trace, args.pools, args.passes or pass_names(), args.repeat, args.json)
     args.passes = args.passes or ["as-recorded", "max-tasks:32"]
 
     traces: dict[int, Trace] = {}
