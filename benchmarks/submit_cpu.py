@@ -5,7 +5,12 @@ then reads 4 bytes back, and prints the thread CPU time and the wall time of the
 read. On an adapter that runs kernels on other threads (lavapipe's llvmpipe workers) or on a GPU,
 the submit's and the read's CPU stay flat while their wall time grows with the kernel.
 
-    python benchmarks/submit_cpu.py --iters 1 1000 10000
+``--steps N`` then times N steps back to back (encoder, pass, dispatch, finish, submit: nbody's loop),
+the second of two rounds, while the device still runs the earlier steps' kernels: on lavapipe a
+submit then waits for the kernels before it (a step's wall time is its kernel's), and part of that
+wait is the submitting thread's CPU, so a step's CPU grows with the kernels it waits for.
+
+    python benchmarks/submit_cpu.py --iters 1 1000 10000 [--steps 20]
 """
 
 from __future__ import annotations
@@ -26,13 +31,39 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 """
 
 
-def measure(device: wgpu.GPUDevice, iters: int) -> tuple[float, float, float, float]:
-    """(submit CPU, submit wall, read CPU, read wall) in ms, of the second of two identical runs."""
+def _pipeline(device: wgpu.GPUDevice, iters: int) -> tuple[wgpu.GPUComputePipeline, wgpu.GPUBuffer,
+                                                              wgpu.GPUBindGroup]:
     module = device.create_shader_module(code=SHADER.replace("ITER", str(iters)))
     pipeline = device.create_compute_pipeline(layout="auto", compute={"module": module, "entry_point": "main"})
     out = device.create_buffer(size=4 * 64 * 256, usage=wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC)
     group = device.create_bind_group(layout=pipeline.get_bind_group_layout(0),
                                      entries=[{"binding": 0, "resource": {"buffer": out}}])
+    return pipeline, out, group
+
+
+def steps(device: wgpu.GPUDevice, iters: int, n: int) -> tuple[float, float]:
+    """(CPU, wall) in us per step of ``n`` steps submitted back to back, the second of two rounds."""
+    pipeline, out, group = _pipeline(device, iters)
+    figures = (0.0, 0.0)
+    for _ in range(2):
+        c0, w0 = time.thread_time(), time.perf_counter()
+        for _ in range(n):
+            encoder = device.create_command_encoder()
+            compute = encoder.begin_compute_pass()
+            compute.set_pipeline(pipeline)
+            compute.set_bind_group(0, group)
+            compute.dispatch_workgroups(256)
+            compute.end()
+            device.queue.submit([encoder.finish()])
+        c1, w1 = time.thread_time(), time.perf_counter()
+        device.queue.read_buffer(out, 0, 4)
+        figures = (1e6 * (c1 - c0) / n, 1e6 * (w1 - w0) / n)
+    return figures
+
+
+def measure(device: wgpu.GPUDevice, iters: int) -> tuple[float, float, float, float]:
+    """(submit CPU, submit wall, read CPU, read wall) in ms, of the second of two identical runs."""
+    pipeline, out, group = _pipeline(device, iters)
     figures = (0.0, 0.0, 0.0, 0.0)
     for _ in range(2):
         encoder = device.create_command_encoder()
@@ -54,6 +85,7 @@ def measure(device: wgpu.GPUDevice, iters: int) -> tuple[float, float, float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iters", type=int, nargs="+", default=[1, 1000, 10000])
+    parser.add_argument("--steps", type=int, default=0, help="also time this many steps back to back")
     args = parser.parse_args()
     device = wgpu.gpu.request_adapter_sync(power_preference="high-performance").request_device_sync()
     print(f"adapter: {device.adapter.info['device']} ({device.adapter.info['backend_type']})")
@@ -61,6 +93,9 @@ def main() -> None:
         s_cpu, s_wall, r_cpu, r_wall = measure(device, iters)
         print(f"iters {iters:>6}: submit {s_cpu:.2f} ms CPU, {s_wall:.2f} ms wall; "
               f"read {r_cpu:.2f} ms CPU, {r_wall:.2f} ms wall")
+    for iters in args.iters if args.steps else ():
+        cpu, wall = steps(device, iters, args.steps)
+        print(f"iters {iters:>6}: {args.steps} steps back to back: {cpu:.0f} us CPU, {wall:.0f} us wall per step")
 
 
 if __name__ == "__main__":
