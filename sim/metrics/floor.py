@@ -73,9 +73,11 @@ def greedy_by_size(life: Lifetimes, alignment: int = 1) -> tuple[np.ndarray, int
 
     Finding the placed allocations that overlap one in time is what costs: the published algorithm
     scans every placed one (quadratic in allocations; a long trace has hundreds of thousands). Here
-    time is cut into buckets about a typical lifetime wide, each placed allocation is listed in the
-    buckets it spans, or, when it spans many, in one list every search reads; a search reads only the
-    buckets its lifetime spans. Its cost is then the allocations alive around it, not all of them.
+    time is cut into buckets about a typical lifetime wide, and every allocation is listed, once and
+    for all, in the buckets it spans (one sorted table, not a list per bucket: a trace of 100 M events
+    has tens of millions of buckets), or, when it spans many, in one list every search reads; a
+    search reads only the buckets its lifetime spans, and keeps the allocations already placed. Its
+    cost is then the allocations alive around it, not all of them.
     """
     n = len(life.size)
     offsets = np.zeros(n, dtype=np.int64)
@@ -83,24 +85,28 @@ def greedy_by_size(life: Lifetimes, alignment: int = 1) -> tuple[np.ndarray, int
         return offsets, 0
     width = max(1, int(np.median(life.last - life.first + 1)))
     lo, hi = life.first // width, life.last // width
-    buckets: dict[int, list[int]] = {}
-    spanning: list[int] = []  # placed allocations that span more than SPANNING buckets
+    spanning = np.flatnonzero(hi - lo > SPANNING)  # listed apart: every search reads them
+    listed = np.flatnonzero(hi - lo <= SPANNING)
+    count = (hi - lo + 1)[listed]
+    member = np.repeat(listed, count)
+    bucket = np.repeat(lo[listed] - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    by_bucket = np.argsort(bucket, kind="stable")
+    bucket, member = bucket[by_bucket], member[by_bucket]
+    del by_bucket
+    placed = np.zeros(n, dtype=bool)
     rank = np.zeros(n, dtype=np.int64)  # when each was placed
     total = 0
-    for k, i in enumerate(np.lexsort((np.arange(n), life.first, -life.size)).tolist()):
-        b0, b1 = int(lo[i]), int(hi[i])
-        found = [spanning] + [buckets[b] for b in range(b0, b1 + 1) if b in buckets]
-        ids = np.unique(np.concatenate(found).astype(np.int64)) if any(found) else np.zeros(0, np.int64)
-        ids = ids[(life.first[ids] <= life.last[i]) & (life.last[ids] >= life.first[i])]
-        ids = ids[np.lexsort((rank[ids], offsets[ids]))]
-        offset = _gap(offsets[ids], life.size[ids], int(life.size[i]), alignment)
-        offsets[i], rank[i] = offset, k
-        total = max(total, offset + int(life.size[i]))
-        if b1 - b0 > SPANNING:
-            spanning.append(i)
-        else:
-            for b in range(b0, b1 + 1):
-                buckets.setdefault(b, []).append(i)
+    order = np.lexsort((np.arange(n), life.first, -life.size))
+    for part in range(0, n, 1 << 16):
+        for k, i in enumerate(order[part:part + (1 << 16)].tolist(), start=part):
+            s, e = np.searchsorted(bucket, (lo[i], hi[i] + 1))
+            near = member[s:e]
+            ids = np.unique(np.concatenate([spanning[placed[spanning]], near[placed[near]]]))
+            ids = ids[(life.first[ids] <= life.last[i]) & (life.last[ids] >= life.first[i])]
+            ids = ids[np.lexsort((rank[ids], offsets[ids]))]
+            offset = _gap(offsets[ids], life.size[ids], int(life.size[i]), alignment)
+            offsets[i], rank[i], placed[i] = offset, k, True
+            total = max(total, offset + int(life.size[i]))
     return offsets, total
 
 
