@@ -91,15 +91,17 @@ def greedy_by_size(life: Lifetimes, alignment: int = 1) -> tuple[np.ndarray, int
     member = np.repeat(listed, count)
     bucket = np.repeat(lo[listed] - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
     by_bucket = np.argsort(bucket, kind="stable")
-    bucket, member = bucket[by_bucket], member[by_bucket]
-    del by_bucket
+    narrow = np.int32 if max(n, int(hi.max()) + 2) < 2**31 else np.int64  # a search compares one type with itself
+    bucket, member = bucket[by_bucket].astype(narrow), member[by_bucket].astype(narrow)
+    bounds = np.stack([lo, hi + 1], axis=1).astype(narrow)
+    del by_bucket, lo, hi
     placed = np.zeros(n, dtype=bool)
     rank = np.zeros(n, dtype=np.int64)  # when each was placed
     total = 0
     order = np.lexsort((np.arange(n), life.first, -life.size))
     for part in range(0, n, 1 << 16):
         for k, i in enumerate(order[part:part + (1 << 16)].tolist(), start=part):
-            s, e = np.searchsorted(bucket, (lo[i], hi[i] + 1))
+            s, e = np.searchsorted(bucket, bounds[i])
             near = member[s:e]
             ids = np.unique(np.concatenate([spanning[placed[spanning]], near[placed[near]]]))
             ids = ids[(life.first[ids] <= life.last[i]) & (life.last[ids] >= life.first[i])]

@@ -124,9 +124,10 @@ class _Running:
 
     def metrics(self, buffers: int, costs: Costs) -> Metrics:
         c = self.counts
-        size, creates, fd, lu = self.life[:buffers].T
-        freed = np.where(fd >= 0, np.maximum(fd, lu), np.where(lu >= 0, lu, creates))
-        life = Lifetimes(size.copy(), creates.copy(), freed)
+        size, creates, fd, lu = (np.ascontiguousarray(c) for c in self.life[:buffers].T)
+        self.life = np.zeros((0, 4), dtype=np.int64)  # its columns are copied: let the table go before placing
+        life = Lifetimes(size, creates, np.where(fd >= 0, np.maximum(fd, lu), np.where(lu >= 0, lu, creates)))
+        del fd, lu
         alignment = Device.from_limits(self.limits).binding_alignment
         features = np.array([x / term.unit if term.amount else x for term, x in zip(TERMS, self.totals, strict=True)])
         series = self.series.tolist()
