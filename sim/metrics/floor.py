@@ -54,13 +54,15 @@ class Floor:
 
 
 def peak_live_bytes(life: Lifetimes) -> int:
-    """The most bytes live at one event."""
+    """The most bytes live at one event: the running sum over the lifetimes' ends in time order, read where
+    the time changes (memory in allocations, not in events: a trace of 100 M events has 13.7 M buffers)."""
     if not len(life.size):
         return 0
-    delta = np.zeros(int(life.last.max()) + 2, dtype=np.int64)
-    np.add.at(delta, life.first, life.size)
-    np.add.at(delta, life.last + 1, -life.size)
-    return int(np.cumsum(delta).max())
+    at = np.concatenate([life.first, life.last + 1])
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    running = np.cumsum(np.concatenate([life.size, -life.size]).astype(np.int64)[order])
+    return int(running[np.append(at[1:] != at[:-1], True)].max())
 
 
 def greedy_by_size(life: Lifetimes, alignment: int = 1) -> tuple[np.ndarray, int]:

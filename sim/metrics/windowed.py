@@ -5,7 +5,7 @@ written and read, the cost model's integer totals (priced once, at the end, as t
 are), and the bytes of live buffers after each event (their peak, last value and sampled series).
 The memory floor and the offline planner's arena need each buffer's lifetime: its creation, its
 first destroy and its last use (``LogicalProgram``), gathered window by window into one row per
-buffer, the one thing that grows with the trace (32 bytes a buffer), and placed at the end.
+buffer, the one thing that grows with the trace (20 bytes a buffer), and placed at the end.
 
 A trace the windows cannot carry (render passes, textures, queries, an object used after the
 stream let it go) is simulated whole.
@@ -67,7 +67,8 @@ class _Running:
         self.summed = dict.fromkeys(_SUMMED, 0)
         self.bundles = 0
         self.live = self.peak = 0
-        self.life = np.zeros((0, 4), dtype=np.int64)  # per buffer: size, creation, first destroy, last use
+        self.size = np.zeros(0, dtype=np.int64)  # per buffer: its size, and its creation, first destroy, last use
+        self.times = np.zeros((0, 3), dtype=np.int32 if n < 2**31 else np.int64)
         self.limits: dict = {}
 
     def add(self, w: Window) -> None:
@@ -108,24 +109,24 @@ class _Running:
     def _lifetimes(self, w: Window) -> None:
         program = LogicalProgram.of(w.trace)
         ids = w.ids[Obj.BUFFER]
-        if len(ids) and int(ids.max()) >= len(self.life):
-            grown = np.zeros((max(int(ids.max()) + 1, 2 * len(self.life)), 4), dtype=np.int64)
-            grown[:, 2:] = -1
-            grown[: len(self.life)] = self.life
-            self.life = grown
+        if len(ids) and int(ids.max()) >= len(self.size):
+            grown = max(int(ids.max()) + 1, len(self.size) * 5 // 4)
+            self.size = np.concatenate([self.size, np.zeros(grown - len(self.size), np.int64)])
+            self.times = np.concatenate([self.times, np.full((grown - len(self.times), 3), -1, self.times.dtype)])
         origin = np.append(w.origin, -1)  # index -1 (none) stays -1
         fd, lu = origin[program.first_destroy], origin[program.last_use]
-        row = self.life[ids]
-        row[:, 0] = program.size
-        row[:, 1] = origin[program.creates]
-        row[:, 2] = np.where(row[:, 2] < 0, fd, np.where(fd < 0, row[:, 2], np.minimum(row[:, 2], fd)))
-        row[:, 3] = np.maximum(row[:, 3], lu)
-        self.life[ids] = row
+        row = self.times[ids]
+        row[:, 0] = origin[program.creates]
+        row[:, 1] = np.where(row[:, 1] < 0, fd, np.where(fd < 0, row[:, 1], np.minimum(row[:, 1], fd)))
+        row[:, 2] = np.maximum(row[:, 2], lu)
+        self.times[ids] = row
+        self.size[ids] = program.size
 
     def metrics(self, buffers: int, costs: Costs) -> Metrics:
         c = self.counts
-        size, creates, fd, lu = (np.ascontiguousarray(c) for c in self.life[:buffers].T)
-        self.life = np.zeros((0, 4), dtype=np.int64)  # its columns are copied: let the table go before placing
+        size = self.size[:buffers]
+        creates, fd, lu = (np.ascontiguousarray(c) for c in self.times[:buffers].T)
+        self.times = self.times[:0]  # its columns are copied: let the table go before placing
         life = Lifetimes(size, creates, np.where(fd >= 0, np.maximum(fd, lu), np.where(lu >= 0, lu, creates)))
         del fd, lu
         alignment = Device.from_limits(self.limits).binding_alignment
