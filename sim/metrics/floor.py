@@ -90,13 +90,14 @@ def greedy_by_size(life: Lifetimes, alignment: int = 1) -> tuple[np.ndarray, int
     spanning = np.flatnonzero(hi - lo > SPANNING)  # listed apart: every search reads them
     listed = np.flatnonzero(hi - lo <= SPANNING)
     count = (hi - lo + 1)[listed]
-    member = np.repeat(listed, count)
-    bucket = np.repeat(lo[listed] - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    narrow = np.int32 if max(n, int(hi.max()) + 2, int(count.sum())) < 2**31 else np.int64  # one type per search
+    bucket = np.repeat((lo[listed] - np.cumsum(count) + count).astype(narrow), count)
+    bucket += np.arange(int(count.sum()), dtype=narrow)
     by_bucket = np.argsort(bucket, kind="stable")
-    narrow = np.int32 if max(n, int(hi.max()) + 2) < 2**31 else np.int64  # a search compares one type with itself
-    bucket, member = bucket[by_bucket].astype(narrow), member[by_bucket].astype(narrow)
+    bucket = bucket[by_bucket]
+    member = listed.astype(narrow)[np.searchsorted(np.cumsum(count), by_bucket, side="right")]
     bounds = np.stack([lo, hi + 1], axis=1).astype(narrow)
-    del by_bucket, lo, hi
+    del by_bucket, lo, hi, listed, count
     placed = np.zeros(n, dtype=bool)
     rank = np.zeros(n, dtype=np.int64)  # when each was placed
     total = 0
