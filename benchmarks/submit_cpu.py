@@ -41,6 +41,17 @@ def _pipeline(device: wgpu.GPUDevice, iters: int) -> tuple[wgpu.GPUComputePipeli
     return pipeline, out, group
 
 
+def _step(device: wgpu.GPUDevice, pipeline: wgpu.GPUComputePipeline, group: wgpu.GPUBindGroup) -> wgpu.GPUCommandBuffer:
+    """One step's commands, encoded: a pass with one dispatch of 256 workgroups."""
+    encoder = device.create_command_encoder()
+    compute = encoder.begin_compute_pass()
+    compute.set_pipeline(pipeline)
+    compute.set_bind_group(0, group)
+    compute.dispatch_workgroups(256)
+    compute.end()
+    return encoder.finish()
+
+
 def steps(device: wgpu.GPUDevice, iters: int, n: int) -> tuple[float, float]:
     """(CPU, wall) in us per step of ``n`` steps submitted back to back, the second of two rounds."""
     pipeline, out, group = _pipeline(device, iters)
@@ -48,13 +59,7 @@ def steps(device: wgpu.GPUDevice, iters: int, n: int) -> tuple[float, float]:
     for _ in range(2):
         c0, w0 = time.thread_time(), time.perf_counter()
         for _ in range(n):
-            encoder = device.create_command_encoder()
-            compute = encoder.begin_compute_pass()
-            compute.set_pipeline(pipeline)
-            compute.set_bind_group(0, group)
-            compute.dispatch_workgroups(256)
-            compute.end()
-            device.queue.submit([encoder.finish()])
+            device.queue.submit([_step(device, pipeline, group)])
         c1, w1 = time.thread_time(), time.perf_counter()
         device.queue.read_buffer(out, 0, 4)
         figures = (1e6 * (c1 - c0) / n, 1e6 * (w1 - w0) / n)
@@ -66,13 +71,7 @@ def measure(device: wgpu.GPUDevice, iters: int) -> tuple[float, float, float, fl
     pipeline, out, group = _pipeline(device, iters)
     figures = (0.0, 0.0, 0.0, 0.0)
     for _ in range(2):
-        encoder = device.create_command_encoder()
-        compute = encoder.begin_compute_pass()
-        compute.set_pipeline(pipeline)
-        compute.set_bind_group(0, group)
-        compute.dispatch_workgroups(256)
-        compute.end()
-        commands = encoder.finish()
+        commands = _step(device, pipeline, group)
         c0, w0 = time.thread_time(), time.perf_counter()
         device.queue.submit([commands])
         c1, w1 = time.thread_time(), time.perf_counter()
