@@ -13,18 +13,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import msgpack
 import numpy as np
 
-from .codec import encode_chunk, pack_record
+from .codec import pack_record
 from .errors import TraceError
-from .model import EVENT_WIDTH, Trace
+from .model import Trace
 from .reader import TraceReader, load
 from .schema import ACCESS, KIND_NAMES, MAGIC, RESOURCE, ROW_WIDTH, SPECS, Access, Kind, Obj, resource_of
 from .validate import Seen, validate
-from .writer import CHUNK_EVENTS
+from .writer import CHUNK_EVENTS, write_chunks
 
 
 @dataclass(frozen=True)
@@ -74,25 +73,9 @@ def save_pieces(header: dict, pieces: Iterable[Trace], path: str | os.PathLike, 
                 tables = (piece.strings, piece.blobs)
             elif (len(piece.strings), len(piece.blobs)) != (len(tables[0]), len(tables[1])):
                 raise ValueError("pieces of one trace share the first piece's strings and blobs")
-            n += _write_chunks(f, piece, chunk_events, tables if n == 0 else ([], []))
+            n += write_chunks(f, piece, chunk_events, tables if n == 0 else ([], []))
         f.write(pack_record("E", msgpack.packb({"events": n}), compress=False))
     return n
-
-
-def _write_chunks(f: BinaryIO, piece: Trace, chunk_events: int, tables: tuple[list[str], list[bytes]]) -> int:
-    events = np.empty((len(piece), EVENT_WIDTH), dtype=np.int64)
-    events[:, 0] = piece.kind
-    events[:, 1] = piece.t
-    events[:, 2] = piece.site
-    events[:, 3:9] = piece.args
-    events[:, 9] = piece.nrows
-    bounds = np.append(piece.row_start, len(piece.rows))
-    for lo in range(0, len(piece), chunk_events):
-        hi = min(lo + chunk_events, len(piece))
-        strings, blobs = tables if lo == 0 else ([], [])
-        body = encode_chunk(events[lo:hi], np.asarray(piece.rows[bounds[lo]:bounds[hi]]), strings, blobs)
-        f.write(pack_record("C", body, compress=True))
-    return len(piece)
 
 
 # -- windows: a trace as self-contained pieces, each with what it references from before ---------------------------

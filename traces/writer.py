@@ -409,22 +409,29 @@ def save(trace: Trace, path: str | os.PathLike | BinaryIO, *, chunk_events: int 
     f, own = _open(path)
     try:
         f.write(MAGIC + pack_record("H", msgpack.packb(trace.header), compress=False))
-        n = len(trace)
-        events = np.empty((n, EVENT_WIDTH), dtype=np.int64)
-        events[:, 0] = trace.kind
-        events[:, 1] = trace.t
-        events[:, 2] = trace.site
-        events[:, 3:9] = trace.args
-        events[:, 9] = trace.nrows
-        bounds = np.append(trace.row_start, len(trace.rows))
-        for lo in range(0, n, chunk_events) if n else [0]:
-            hi = min(lo + chunk_events, n)
-            first = lo == 0
-            body = encode_chunk(events[lo:hi], trace.rows[bounds[lo]:bounds[hi]],
-                                trace.strings if first else [], trace.blobs if first else [],
-                                None if trace.stack is None else trace.stack[lo:hi])
-            f.write(pack_record("C", body, compress))
+        n = write_chunks(f, trace, chunk_events, (trace.strings, trace.blobs), compress)
         f.write(pack_record("E", msgpack.packb({**(trace.end or {}), "events": n}), compress=False))
     finally:
         if own:
             f.close()
+
+
+def write_chunks(f: BinaryIO, trace: Trace, chunk_events: int, tables: tuple[list[str], list[bytes]],
+                 compress: bool = True) -> int:
+    """Write ``trace``'s events as chunks of ``chunk_events`` (one empty chunk for none), the string and blob
+    ``tables`` in the first; returns the number of events written."""
+    n = len(trace)
+    events = np.empty((n, EVENT_WIDTH), dtype=np.int64)
+    events[:, 0] = trace.kind
+    events[:, 1] = trace.t
+    events[:, 2] = trace.site
+    events[:, 3:9] = trace.args
+    events[:, 9] = trace.nrows
+    bounds = np.append(trace.row_start, len(trace.rows))
+    for lo in range(0, n, chunk_events) if n else [0]:
+        hi = min(lo + chunk_events, n)
+        strings, blobs = tables if lo == 0 else ([], [])
+        body = encode_chunk(events[lo:hi], np.asarray(trace.rows[bounds[lo]:bounds[hi]]), strings, blobs,
+                            None if trace.stack is None else trace.stack[lo:hi])
+        f.write(pack_record("C", body, compress))
+    return n
