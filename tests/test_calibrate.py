@@ -92,3 +92,20 @@ def test_calibrate_replays_fits_and_predicts_a_held_out_trace(tmp_path):
     sim = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(CORPUS / "nbody.wgtrace"), "--costs",
                           str(out), "--json"], capture_output=True, text=True, timeout=60)
     assert sim.returncode == 0 and json.loads(sim.stdout)["cost_us"]["total"] > 0
+
+
+def test_compiling_is_priced_by_the_wgsl_it_compiles_and_every_event_adds_up_to_the_total():
+    from wgtrace.sim.metrics import predict
+    from wgtrace.sim.metrics.cost import event_costs, features
+    from wgtrace.traces import Kind, load
+
+    trace = load(CORPUS / "pygfx_scene.wgtrace")
+    modules = trace.where(Kind.SHADER_MODULE)
+    code = sum(len(trace.strings[int(trace.args[i, 1])].encode()) for i in modules.tolist())
+    counted = dict(zip(TERM_NAMES, features(trace), strict=True))
+    assert counted["shader_module_per_kib"] == code / 1024 > 0
+    assert counted["pipeline_per_kib"] >= counted["shader_module_per_kib"]  # each pipeline compiles its modules
+    costs = Costs("test", {**load_costs(PRIOR).values, "shader_module_per_kib": 100.0, "pipeline_per_kib": 50.0})
+    per_event = event_costs(trace, costs)
+    assert per_event[modules].sum() >= 100.0 * code / 1024
+    assert per_event.sum() == pytest.approx(predict(trace, costs)["total"], abs=0.01 * len(trace))

@@ -2,10 +2,8 @@
 
 A plan that keeps the program's encoders, passes and submits (``--pass as-recorded``) runs its calls
 when the program made them, so its events carry the recording's host clock. A re-recorded plan never
-ran: its events are laid end to end, each lasting what the cost model predicts for it. The model is
-linear (a call's figure plus a per-MiB figure times its bytes), so each kind's figures are read off
-``predict`` for one call of that kind: this module needs nothing of the model but its public face,
-and the events' durations add up to the total ``simulate`` reports.
+ran: its events are laid end to end, each lasting what the cost model predicts for it
+(``cost.event_costs``), so the events' durations add up to the total ``simulate`` reports.
 """
 
 from __future__ import annotations
@@ -14,12 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...traces import Trace
-from ...traces.schema import N_ARGS, ROW_WIDTH
-from ..metrics import Costs, predict
+from ..metrics import Costs
+from ..metrics.cost import event_costs
 from ..plan import Plan
 
-MIB = 1 << 20
 HOST = "host"
 MODEL = "cost model"
 
@@ -46,23 +42,3 @@ def clock(plan: Plan, costs: Costs) -> Clock:
     cost = event_costs(trace, costs)
     end = np.cumsum(cost)
     return Clock(end - cost, end, MODEL, f"the cost model's prediction laid end to end ({costs.source})")
-
-
-def event_costs(trace: Trace, costs: Costs) -> np.ndarray:
-    """Predicted host microseconds of each event of ``trace``."""
-    out = np.zeros(len(trace))
-    for kind in np.unique(trace.kind).tolist():
-        call = _one_call(kind, np.zeros(N_ARGS, dtype=np.int64), costs)
-        per_mib = np.array([_one_call(kind, np.eye(N_ARGS, dtype=np.int64)[j] * MIB, costs) - call
-                            for j in range(N_ARGS)])
-        mine = trace.kind == kind
-        out[mine] = call + trace.args[mine].astype(np.float64) @ per_mib / MIB
-    return out
-
-
-def _one_call(kind: int, args: np.ndarray, costs: Costs) -> float:
-    """What the model predicts for one call of ``kind`` with ``args``."""
-    one = Trace(header={}, kind=np.array([kind], dtype=np.uint8), t=np.zeros(1, dtype=np.int64),
-                site=np.full(1, -1, dtype=np.int32), args=args.reshape(1, N_ARGS), nrows=np.zeros(1, dtype=np.int32),
-                rows=np.zeros((0, ROW_WIDTH), dtype=np.int64), strings=[], blobs=[])
-    return float(predict(one, costs)["total"])
