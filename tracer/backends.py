@@ -15,7 +15,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..traces.errors import InputError
@@ -27,20 +26,22 @@ DEFAULT = "wgpu-native"
 
 @dataclass(frozen=True)
 class Backend:
-    """One implementation: its name in wgtrace's options and the Python package that provides it."""
+    """One implementation: its name in wgtrace's options and the Python package that provides it (also the
+    top module of the classes ``wgpu.gpu`` is made of)."""
 
     name: str
     package: str
-    module: str  # the top module of the classes ``wgpu.gpu`` is made of
 
     def version(self) -> str | None:
+        from importlib.metadata import PackageNotFoundError, version
+
         try:
             return version(self.package)
         except PackageNotFoundError:
             return None
 
 
-BACKENDS = {b.name: b for b in (Backend("wgpu-native", "wgpu", "wgpu"), Backend("dawn", "wgpudawn", "wgpudawn"))}
+BACKENDS = {b.name: b for b in (Backend("wgpu-native", "wgpu"), Backend("dawn", "wgpudawn"))}
 
 
 def dawn_icd() -> str | None:
@@ -111,7 +112,7 @@ def current() -> str:
     import wgpu
 
     top = type(wgpu.gpu).__module__.split(".")[0]
-    return next((b.name for b in BACKENDS.values() if b.module == top), top)
+    return next((b.name for b in BACKENDS.values() if b.package == top), top)
 
 
 def implementation() -> dict[str, str | None]:

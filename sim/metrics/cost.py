@@ -141,15 +141,12 @@ def features(trace: Trace, start: int = 0, stop: int | None = None) -> np.ndarra
     """Per term (in ``TERMS``' order), how many calls events ``start:stop`` make, or how much they carry."""
     kind = trace.kind[start:stop]
     counts = np.bincount(kind, minlength=max(Kind) + 1)
-    amounts: dict[Callable, np.ndarray] = {}
     out = np.zeros(len(TERMS))
     for j, term in enumerate(TERMS):
         if term.amount is None:
             out[j] = int(counts[list(term.kinds)].sum())
-            continue
-        if term.amount not in amounts:
-            amounts[term.amount] = term.amount(trace)[start:stop]
-        out[j] = int(amounts[term.amount][np.isin(kind, term.kinds)].sum()) / term.unit
+        else:
+            out[j] = int(term.amount(trace)[start:stop][np.isin(kind, term.kinds)].sum()) / term.unit
     return out
 
 
@@ -163,17 +160,12 @@ def event_costs(trace: Trace, costs: Costs | None = None) -> np.ndarray:
     """Predicted host microseconds of each event of ``trace``: what ``predict`` adds up, call by call."""
     costs = DEFAULT if costs is None else costs
     out = np.zeros(len(trace))
-    amounts: dict[Callable, np.ndarray] = {}
-    for term in TERMS:
-        if not costs[term.name]:
-            continue
+    for term in (t for t in TERMS if costs[t.name]):
         mine = np.isin(trace.kind, term.kinds)
         if term.amount is None:
             out[mine] += costs[term.name]
-            continue
-        if term.amount not in amounts:
-            amounts[term.amount] = term.amount(trace)
-        out[mine] += amounts[term.amount][mine] / term.unit * costs[term.name]
+        else:
+            out[mine] += term.amount(trace)[mine] / term.unit * costs[term.name]
     return out
 
 
