@@ -35,7 +35,7 @@ from contextlib import contextmanager
 import numpy as np
 import wgpu
 
-from wgtrace.tracer import recording
+from wgtrace.tracer import recording, sites
 from wgtrace.tracer.instrument import RECORDED
 from wgtrace.traces import load
 
@@ -189,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: measure(run, args.repeats, args.data) for name, run in workloads.items()}
 
     info = dict(adapter.info)
+    hot_path = "C" if sites.FAST is not None else "Python"
     print(f"device: {info.get('device')} ({info.get('backend_type')}); python {platform.python_version()}, "
-          f"wgpu {wgpu.__version__}; capture {args.data}; median of {args.repeats}")
+          f"wgpu {wgpu.__version__}; capture {args.data}; recorder hot path in {hot_path}; median of {args.repeats}")
     print(f"{'workload':<10}{'calls':>8}{'plain ms':>10}{'recorded ms':>13}{'us/call':>9}{'thin us':>9}"
           f"{'x thin':>8}{'wall %':>8}")
     for name, r in results.items():
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": info, "python": platform.python_version(), "wgpu": wgpu.__version__,
-                       "capture": args.data, "repeats": args.repeats, "argv": sys.argv[1:], "workloads": results},
+                       "capture": args.data, "hot_path": hot_path, "repeats": args.repeats, "argv": sys.argv[1:], "workloads": results},
                       f, indent=2, default=str)
     return 0
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU figures of BENCHMARKS.md, in one batch, on a machine with a real GPU (the H100 here).
-# Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), seed, truth, probe or calibrate
+# Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), tracer, seed, truth, probe or calibrate
 # Expects wgtrace importable (installed, or the wheel on PYTHONPATH) and a Vulkan driver.
+# BACKEND=dawn runs truth and calibrate on Dawn (wgpudawn installed); ADAPTER picks the adapter by name.
 set -uo pipefail
 out=${1:?output directory}
 part=${2:-bench}
@@ -9,12 +10,15 @@ mkdir -p "$out"
 py=${PYTHON:-python3}
 adapter=${ADAPTER:-}
 a=(); [ -n "$adapter" ] && a=(--adapter "$adapter")
+b=("${a[@]}"); [ -n "${BACKEND:-}" ] && b+=(--backend "$BACKEND")
 run() { echo "+ $*" >&2; "$@"; echo "rc=$? for $1 $2" >&2; }
 if [ "$part" = bench ]; then
   run $py benchmarks/measure_costs.py --calls 200 --trials 5 >"$out/costs.json"
   run $py benchmarks/bench_tracer.py --repeats 9 --json "$out/tracer.json" >"$out/tracer.txt"
   run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout one-pass --json >"$out/replay_one_pass.json"
   run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout pass-per-dispatch --json >"$out/replay_ppd.json"
+elif [ "$part" = tracer ]; then
+  run $py benchmarks/bench_tracer.py --repeats 9 --json "$out/tracer.json" >"$out/tracer.txt"
 elif [ "$part" = seed ]; then
   c=(); [ -f "${COSTS:-$out/costs.json}" ] && c=(--costs "${COSTS:-$out/costs.json}")
   run $py benchmarks/bench_seed.py "${a[@]}" --repeat 10 "${c[@]}" --json >"$out/seed.json"
@@ -39,13 +43,13 @@ save(generate(1500 + 500 * $s, seed=$s), '$out/random_$s.wgtrace')" && rand+=("$
   held=($c/image_filters.wgtrace $c/nbody.wgtrace $c/mlp_train_hazard.wgtrace)
   [ -n "${RENDER:-}" ] && fit+=($c/frame_loop.wgtrace $c/pygfx_scene.wgtrace) && held+=($c/fastplotlib_figure.wgtrace)
   run $py -m wgtrace.traces calibrate "${fit[@]}" --holdout "${held[@]}" --repeat 5 --timeout 15 \
-    --prior "$out/micro.json" "${a[@]}" -o "$out/costs.json" >"$out/calibrate.txt"
+    --prior "$out/micro.json" "${b[@]}" -o "$out/costs.json" >"$out/calibrate.txt"
   rm -f "$out"/random_*.wgtrace
 else
   # TRUTH_PROCS processes of TRUTH_PROGRAMS random programs each (13 cases a program; kernels drawn in
   # render passes with probability --draws, 0.3 by default): 2 x 385 = 10,010 cases by default
   for s in $(seq 1 "${TRUTH_PROCS:-2}"); do
-    run $py -m wgtrace.traces truth "${TRUTH_PROGRAMS:-385}" --seed "$s" "${a[@]}" --json >"$out/truth_$s.json" &
+    run $py -m wgtrace.traces truth "${TRUTH_PROGRAMS:-385}" --seed "$s" "${b[@]}" --json >"$out/truth_$s.json" &
   done
   wait
 fi
