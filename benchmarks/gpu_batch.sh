@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures of BENCHMARKS.md, in one batch, on a machine with a real GPU (the H100 here).
-# Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), tracer, seed, truth, probe or calibrate
+# Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), tracer, seed, seed-render, truth,
+#   probe or calibrate
 # Expects wgtrace importable (installed, or the wheel on PYTHONPATH) and a Vulkan driver.
 # BACKEND=dawn runs truth and calibrate on Dawn (wgpudawn installed); ADAPTER picks the adapter by name.
 set -uo pipefail
@@ -19,6 +20,8 @@ if [ "$part" = bench ]; then
   run $py benchmarks/bench_replay.py "${a[@]}" --dispatches 20000 --repeat 7 --layout pass-per-dispatch --json >"$out/replay_ppd.json"
 elif [ "$part" = tracer ]; then
   run $py benchmarks/bench_tracer.py --repeats 9 --json "$out/tracer.json" >"$out/tracer.txt"
+elif [ "$part" = seed-render ]; then
+  run $py benchmarks/bench_seed.py traces/corpus/frame_loop.wgtrace "${a[@]}" --repeat 10 --json >"$out/seed_render.json"
 elif [ "$part" = seed ]; then
   c=(); [ -f "${COSTS:-$out/costs.json}" ] && c=(--costs "${COSTS:-$out/costs.json}")
   run $py benchmarks/bench_seed.py "${a[@]}" --repeat 10 "${c[@]}" --json >"$out/seed.json"
@@ -43,7 +46,7 @@ save(generate(1500 + 500 * $s, seed=$s), '$out/random_$s.wgtrace')" && rand+=("$
   held=($c/image_filters.wgtrace $c/nbody.wgtrace $c/mlp_train_hazard.wgtrace)
   [ -n "${RENDER:-}" ] && fit+=($c/frame_loop.wgtrace $c/pygfx_scene.wgtrace) && held+=($c/fastplotlib_figure.wgtrace)
   run $py -m wgtrace.traces calibrate "${fit[@]}" --holdout "${held[@]}" --repeat 5 --timeout 15 \
-    --prior "$out/micro.json" "${b[@]}" -o "$out/costs.json" >"$out/calibrate.txt"
+    --prior "$out/micro.json" "${b[@]}" -o "$out/costs.json" --save-runs "$out/runs.json" >"$out/calibrate.txt"
   rm -f "$out"/random_*.wgtrace
 else
   # TRUTH_PROCS processes of TRUTH_PROGRAMS random programs each (13 cases a program; kernels drawn in

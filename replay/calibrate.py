@@ -13,6 +13,10 @@ otherwise count their compiling, which depends on the shader rather than on any 
 Both parts are rows of the fit, each with its own features; a measurement keeps the median over
 ``repeat`` timed runs after ``warmup``.
 
+The measured runs can be kept (``runs_document``) and fitted again later without a GPU
+(``from_runs``): the features are recomputed from the traces, so a changed model is judged on the
+same measurements.
+
 Out of sample: fit on some traces, predict the others (``holdout``) and judge the targets on the
 steady part (CPU per step, up to the trace's number of steps): every prediction within ``TOLERANCE``
 of its measured median, and the policies of each held-out trace in the same order by prediction as
@@ -34,6 +38,7 @@ import numpy as np
 from ..sim.metrics import Costs
 from ..sim.metrics.calibration import Fit, fit
 from ..sim.metrics.cost import TERM_NAMES, features
+from ..sim.plan import Plan
 from ..traces import Kind, Trace
 from ..traces.errors import InputError
 from .data import payloads
@@ -98,13 +103,18 @@ def steady_from(trace: Trace) -> int:
     return int(after[0] if len(after) else submits[0])
 
 
+def _measurement(trace: Trace, name: str, pool: str, passes: str, limits: dict) -> tuple[Measurement, Plan]:
+    plan = plan_for(trace, pool, passes, limits=limits)
+    mark = steady_from(plan.trace)
+    return Measurement(name, pool, passes, features(plan.trace, 0, mark), features(plan.trace, mark)), plan
+
+
 def measure(engine: Engine, trace: Trace, name: str, pool: str, passes: str, *, repeat: int = 5, warmup: int = 1,
             seed: int = 0) -> Measurement:
     """Replay ``trace`` under one policy ``warmup`` + ``repeat`` times; a run's error ends it (``error``)."""
-    plan = plan_for(trace, pool, passes, limits=dict(engine.device.limits))
+    m, plan = _measurement(trace, name, pool, passes, dict(engine.device.limits))
     decoded, data = DecodedPlan.of(plan.trace), payloads(plan, seed).data
     mark = steady_from(plan.trace)
-    m = Measurement(name, pool, passes, features(plan.trace, 0, mark), features(plan.trace, mark))
     setup, steady = [], []
     for k in range(warmup + repeat):
         run = engine.run(decoded, data, mark=mark)
@@ -114,6 +124,38 @@ def measure(engine: Engine, trace: Trace, name: str, pool: str, passes: str, *, 
             setup.append(run.cpu_to_mark_s * 1e6)
             steady.append((run.cpu_s - run.cpu_to_mark_s) * 1e6)
     return replace(m, setup_us=tuple(setup), steady_us=tuple(steady))
+
+
+RUNS_FORMAT = "wgtrace calibration runs 1"
+
+
+def runs_document(measurements: list[Measurement], provenance: dict, limits: dict) -> dict:
+    """The measured runs as plain data, for ``from_runs``: each trace x policy's CPU per timed run, the
+    device's limits (which lay pooled pages out) and where it was measured."""
+    return {"format": RUNS_FORMAT, "provenance": provenance, "limits": limits,
+            "runs": [{"trace": m.trace, "pool": m.pool, "passes": m.passes, "setup_us": list(m.setup_us),
+                      "steady_us": list(m.steady_us), "error": m.error} for m in measurements]}
+
+
+def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str], where: str) -> list[Measurement]:
+    """The measurements of ``runs_document``'s runs of ``traces`` (by file name), their features computed
+    again by this model; every trace must be the one measured (same SHA-256) and have runs."""
+    try:
+        if document.get("format") != RUNS_FORMAT:
+            raise InputError(f"{where}: not a calibration runs file ({RUNS_FORMAT!r} expected)")
+        measured = document["provenance"]["traces"]
+        runs, limits = document["runs"], dict(document["limits"])
+        out = []
+        for name, trace in traces.items():
+            if measured.get(name) != digests[name]:
+                raise InputError(f"{where}: holds no runs of this {name} (not measured, or its bytes differ)")
+            for run in (r for r in runs if r["trace"] == name):
+                m, _ = _measurement(trace, name, str(run["pool"]), str(run["passes"]), limits)
+                out.append(replace(m, setup_us=tuple(map(float, run["setup_us"])),
+                                   steady_us=tuple(map(float, run["steady_us"])), error=run["error"]))
+        return out
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None
 
 
 @dataclass(frozen=True)
@@ -190,7 +232,7 @@ def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, 
                        [m for m in measurements if m.error is not None])
 
 
-def _sha256(path: str) -> str:
+def sha256(path: str) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
@@ -214,5 +256,5 @@ def provenance(adapter_info: dict, command: list[str], paths: list[str]) -> dict
         "driver": str(adapter_info.get("description", "")), "wgpu": version("wgpu"), "wgtrace": version("wgtrace"),
         "python": platform.python_version(), "machine": platform.machine(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "command": " ".join(command),
-        "traces": {os.path.basename(p): _sha256(p) for p in sorted(paths)},
+        "traces": {os.path.basename(p): sha256(p) for p in sorted(paths)},
     }

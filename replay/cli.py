@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=positive, default=5, help="timed runs per trace and policy (default 5)")
     p.add_argument("--warmup", type=natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("-o", "--output", required=True, help="the calibration file to write")
+    p.add_argument("--save-runs", metavar="FILE", help="also write the measured runs, for --runs")
+    p.add_argument("--runs", metavar="FILE", help="fit on the runs --save-runs wrote (no replay, no device): the same "
+                                                  "measurements judged by this version's model")
     _device_options(p)
     p.set_defaults(run=on_backends("calibrate", several=False))
 

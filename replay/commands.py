@@ -187,28 +187,22 @@ def _read_lines(r: Report) -> list[str]:
 
 
 def calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import DESIGN, calibrate, measure, provenance
+    from .calibrate import calibrate
 
-    design = _policies(args) if args.pool or args.passes else list(DESIGN)
     prior = load_costs(args.prior) if args.prior else Costs(source="none")
     paths = list(dict.fromkeys([*args.traces, *args.holdout]))
     traces = {path: load_file(path) for path in paths}
-    engine, adapter = _open(args)
-    measurements = []
-    for path, trace in traces.items():
-        for pool, passes in design:
-            measurements.append(measure(engine, trace, os.path.basename(path), pool, passes, repeat=args.repeat,
-                                        warmup=args.warmup, seed=args.seed))
-    info = dict(engine.device.adapter.info)
-    engine.close()
+    command = ["wgtrace", *sys.argv[1:]]
+    measurements, where, adapter = _runs(args, traces, command) if args.runs else _measure(args, traces, command)
     held = {os.path.basename(p) for p in args.holdout}
-    result = calibrate(measurements, held, prior, provenance(info, ["wgtrace", *sys.argv[1:]], paths))
+    result = calibrate(measurements, held, prior, where)
     write_file(args.output, json.dumps(result.costs.to_dict(), indent=1, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps(result.costs.to_dict(), indent=1, sort_keys=True))
         return 0
     console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(f"adapter  {adapter}\nwrote    {args.output}")
+    saved = f" and {args.save_runs}" if args.save_runs else ""
+    console.print(f"adapter  {adapter}\nwrote    {args.output}{saved}")
     console.print(_terms_table(result))
     for title, rows in (("fitted on", result.train), ("out of sample", result.holdout)):
         if rows:
@@ -216,6 +210,43 @@ def calibrate(args: argparse.Namespace) -> int:
     for m in result.failed:
         console.print(f"not measured: {m.trace} {m.pool} {m.passes}: {m.error}")
     return 0
+
+
+def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
+    """Replay each trace under each policy of the design; keep the runs where --save-runs says."""
+    from .calibrate import DESIGN, measure, provenance, runs_document
+
+    design = _policies(args) if args.pool or args.passes else list(DESIGN)
+    engine, adapter = _open(args)
+    measurements = [measure(engine, trace, os.path.basename(path), pool, passes, repeat=args.repeat,
+                            warmup=args.warmup, seed=args.seed)
+                    for path, trace in traces.items() for pool, passes in design]
+    info, limits = dict(engine.device.adapter.info), dict(engine.device.limits)
+    engine.close()
+    where = provenance(info, command, list(traces))
+    if args.save_runs:
+        write_file(args.save_runs, json.dumps(runs_document(measurements, where, limits), indent=1, sort_keys=True)
+                   + "\n")
+    return measurements, where, adapter
+
+
+def _runs(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
+    """The runs another calibration measured (--runs), fitted again with no device: its provenance, this
+    command beside the one that measured."""
+    from .calibrate import from_runs, sha256
+
+    try:
+        with open(args.runs, "rb") as f:
+            document = json.loads(f.read(64 << 20))
+    except (OSError, ValueError) as e:
+        raise InputError(f"{args.runs}: cannot read calibration runs ({e})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("provenance"), dict):
+        raise InputError(f"{args.runs}: not a calibration runs file")
+    names = {os.path.basename(p): t for p, t in traces.items()}
+    measurements = from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, args.runs)
+    where = {**document["provenance"], "command": " ".join(command),
+             "measured_by": document["provenance"].get("command")}
+    return measurements, where, f"{where.get('adapter', '?')} ({where.get('backend', '?')}), from {args.runs}"
 
 
 def _terms_table(result) -> Table:

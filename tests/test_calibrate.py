@@ -78,7 +78,8 @@ def test_calibrate_replays_fits_and_predicts_a_held_out_trace(tmp_path):
     out = tmp_path / "costs.json"
     run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", str(CORPUS / "nbody.wgtrace"),
                           str(CORPUS / "frame_loop.wgtrace"), "--holdout", str(CORPUS / "image_filters.wgtrace"),
-                          "--repeat", "2", "--warmup", "1", "--prior", str(PRIOR), "-o", str(out)],
+                          "--repeat", "2", "--warmup", "1", "--prior", str(PRIOR), "-o", str(out), "--save-runs",
+                          str(tmp_path / "runs.json")],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "out of sample" in run.stdout and "image_filters.wgtrace" in run.stdout
@@ -109,3 +110,27 @@ def test_compiling_is_priced_by_the_wgsl_it_compiles_and_every_event_adds_up_to_
     per_event = event_costs(trace, costs)
     assert per_event[modules].sum() >= 100.0 * code / 1024
     assert per_event.sum() == pytest.approx(predict(trace, costs)["total"], abs=0.01 * len(trace))
+
+
+def test_saved_runs_fit_again_without_a_device_to_the_same_costs(tmp_path):
+    traces = [str(CORPUS / "prefix_sum.wgtrace"), "--holdout", str(CORPUS / "nbody.wgtrace")]
+    first, again, runs = tmp_path / "first.json", tmp_path / "again.json", tmp_path / "runs.json"
+
+    def calibrate(*more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *traces, "--prior", str(PRIOR),
+                               *more], capture_output=True, text=True, timeout=300)
+
+    assert calibrate("--repeat", "2", "-o", str(first), "--save-runs", str(runs)).returncode == 0
+    refit = calibrate("--runs", str(runs), "-o", str(again))
+    assert refit.returncode == 0, refit.stderr
+    a, b = load_costs(first), load_costs(again)
+    assert a.values == b.values and a.calibration["holdout"] == b.calibration["holdout"]
+    assert b.calibration["measured_by"] == a.calibration["command"] and b.calibration["date"] == a.calibration["date"]
+
+    traces[0] = str(CORPUS / "mlp_train.wgtrace")
+    missing = calibrate("--runs", str(runs), "-o", str(again))
+    assert missing.returncode == 2 and "holds no runs of this mlp_train.wgtrace" in missing.stderr
+    runs.write_text("{}")
+    broken = calibrate("--runs", str(runs), "-o", str(again))
+    assert broken.returncode == 2 and "not a calibration runs file" in broken.stderr
+    assert "Traceback" not in missing.stderr + broken.stderr
