@@ -9,8 +9,10 @@ two choices that make it predict rather than only fit:
   short one and the fit minimises the errors the targets are stated in (percent);
 - **a pull towards a prior** (the microbenchmark's per-call figures, ``measure_costs.py``): for
   every term, one more row asks the cost to be the prior's, with weight ``PRIOR_WEIGHT`` (a 100 %
-  departure from the prior counts as much as a ``PRIOR_WEIGHT`` error on one replay); a per-call
-  term the prior lacks is pulled towards the prior's median call. Terms the replays cannot tell
+  departure from the prior counts as much as a ``PRIOR_WEIGHT`` error on one replay); a term the
+  prior lacks is pulled towards the prior's median term of the same unit (a call, a MiB), so a term
+  few replays exercise (a texture upload's MiB in two render programs) cannot take any value they
+  happen to need. Terms the replays cannot tell
   apart (a pipeline's compilation and its layout's appear together) then split what they cost by
   the prior instead of one taking all of it.
 
@@ -65,6 +67,18 @@ def _solve(x: np.ndarray, y: np.ndarray, prior: np.ndarray, has_prior: np.ndarra
     return np.asarray(solution / norm)
 
 
+def _pulled_to(prior_values: np.ndarray) -> np.ndarray:
+    """What each term is pulled towards: its prior, or where the prior lacks it the median prior of the terms
+    priced in the same unit (per call, per MiB, per KiB of WGSL); 0, no pull, where no such term has one."""
+    units = np.array([(t.sized, t.unit if t.sized else 0) for t in TERMS], dtype=np.int64)
+    pulled = prior_values.copy()
+    for unit in np.unique(units, axis=0):
+        alike = (units == unit).all(axis=1)
+        known = prior_values[alike & (prior_values > 0)]
+        pulled[alike & (prior_values == 0)] = np.median(known) if len(known) else 0.0
+    return pulled
+
+
 def fit(features: np.ndarray, measured_us: np.ndarray, prior: Costs) -> Fit:
     """Fit ``TERMS``' costs to rows of ``features`` (one row per replayed plan) and their measured CPU."""
     x = np.asarray(features, dtype=np.float64)
@@ -76,9 +90,7 @@ def fit(features: np.ndarray, measured_us: np.ndarray, prior: Costs) -> Fit:
         raise InputError("every measured replay must have taken some CPU time")
     used = np.flatnonzero((x > 0).any(axis=0))
     prior_values = np.array([prior[name] for name in TERM_NAMES])
-    per_call = np.array([not t.sized for t in TERMS])
-    known = prior_values[(prior_values > 0) & per_call]
-    pulled_to = np.where((prior_values == 0) & per_call, np.median(known) if len(known) else 0.0, prior_values)
+    pulled_to = _pulled_to(prior_values)
     xs, prior_used = x[:, used], pulled_to[used]
     has_prior = prior_used > 0
     solution = _solve(xs, y, prior_used, has_prior)
