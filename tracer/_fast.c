@@ -1,12 +1,13 @@
 /* The recorder's hot path in C: the wrapper of a wgpu method (Hook), the call-site lookup of a
- * frame that carries a token (Lookup) and the append of an event without rows into the writer's
- * journal (Appender). Each does exactly what its Python version does (instrument.py, sites.py,
- * traces/writer.py's TraceWriter.append, for the slotted writer of tracer/journal.py) and hands every
- * other case to it: a Hook runs the Python
+ * frame that carries a token (Lookup), the append cursors of the writer (Cursors, a base of
+ * tracer/journal.py's writer) and the append of an event without rows into the writer's journal
+ * (Appender). Each does exactly what its Python version does (instrument.py, sites.py,
+ * traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the Python
  * wrapper for a call made with keywords or with a number of arguments its fast path cannot bind,
  * a Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender the
  * writer's append for an event with rows, a given time, a value that is not a 64-bit integer, or a
- * slot past the journal's end. */
+ * slot past the journal's end. A Hook that writes an event itself calls the Lookup and the Appender
+ * in C, with no int object made for the event's values. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -31,6 +32,13 @@ static PyObject not_taken_object;  /* event(): the handler writes this one */
 static PyObject *str_signalled, *str_deliver, *str_internal_error, *str_f_trace;
 static PyObject *str_t0, *str_append;
 static PyObject *small[4];
+
+#define SLOT_WIDTH 11  /* traces/codec.py: the event's ten columns, then the seal */
+static PyTypeObject LookupType, AppenderType;
+typedef struct Lookup Lookup;
+typedef struct Appender Appender;
+static PyObject *lookup_site(Lookup *l, PyObject *frame);
+static int append_plain(Appender *a, long long slot[SLOT_WIDTH]);
 
 /* -- Hook: the template of instrument.py, for positional calls ------------------------------ */
 
@@ -90,12 +98,16 @@ static PyObject *run_handler(Hook *h, PyObject *frame, PyObject *const *args, Py
 /* The event of handlers.plain_event's handlers: kind, site, then per parameter of the spec ('r': the
  * object's id, 'i': an int as given, '-': the method's default, not written). NOT_TAKEN where the
  * handler must run: an object without an id yet (the handler adopts it), a value that is not a plain
- * int, a parameter given other than its default. */
+ * int, a parameter given other than its default, a recorder whose site or append is not ours. The
+ * event goes straight into its slot (append_plain) where every value fits 64 bits, else to the
+ * writer's own append. */
 static PyObject *event(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize_t nargs) {
     PyObject *values[2 + 16];
-    PyObject *owned[16];
+    PyObject *owned[17];
+    long long slot[SLOT_WIDTH] = {0};
     Py_ssize_t n = 2, nowned = 0, total = h->required + PyTuple_GET_SIZE(h->defaults);
     PyObject *result = NOT_TAKEN;
+    int plain = 1;
     values[0] = h->kind;
     for (Py_ssize_t i = 0; i < total; i++) {
         PyObject *arg = i < nargs ? args[i] : PyTuple_GET_ITEM(h->defaults, i - h->required);
@@ -110,32 +122,44 @@ static PyObject *event(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize
                 goto done;
             }
             owned[nowned++] = id;
-            if (!PyLong_CheckExact(id))
+            arg = id;
+        } else if (c == '-') {
+            if (i < h->required || arg != PyTuple_GET_ITEM(h->defaults, i - h->required))
                 goto done;
-            values[n++] = id;
-        } else if (c == 'i') {
-            if (!PyLong_CheckExact(arg))
-                goto done;
-            values[n++] = arg;
-        } else if (i < h->required || arg != PyTuple_GET_ITEM(h->defaults, i - h->required)) {
-            goto done;
+            continue;
         }
+        if (!PyLong_CheckExact(arg))
+            goto done;
+        values[n++] = arg;
     }
     PyObject *site = PyDict_GetItemWithError(h->rec_dict, str_site);
     PyObject *append = site == NULL ? NULL : PyDict_GetItemWithError(h->rec_dict, str_append);
-    if (append == NULL) {  /* no writer yet: the handler's to open */
-        result = PyErr_Occurred() ? NULL : NOT_TAKEN;
+    if (append == NULL || Py_TYPE(site) != &LookupType || Py_TYPE(append) != &AppenderType) {
+        result = PyErr_Occurred() ? NULL : NOT_TAKEN;  /* no writer yet: the handler's to open */
         goto done;
     }
     Py_INCREF(append);
-    values[1] = PyObject_CallOneArg(site, frame);
+    values[1] = lookup_site((Lookup *)site, frame);
     if (values[1] == NULL) {
         Py_DECREF(append);
         result = NULL;
         goto done;
     }
     owned[nowned++] = values[1];
-    result = PyObject_Vectorcall(append, values, n, NULL);
+    for (Py_ssize_t i = 0; i < n && plain; i++) {
+        int overflow = 0;
+        plain = PyLong_CheckExact(values[i]);
+        if (plain)  /* kind, then t, then site, a0 ... a5 */
+            slot[i == 0 ? 0 : i + 1] = PyLong_AsLongLongAndOverflow(values[i], &overflow);
+        plain = plain && !overflow;
+    }
+    int written = plain && n <= 8 ? append_plain((Appender *)append, slot) : 0;
+    if (written < 0)
+        result = NULL;
+    else if (written)
+        result = Py_NewRef(Py_None);
+    else
+        result = PyObject_Vectorcall(append, values, n, NULL);
     Py_DECREF(append);
 done:
     for (Py_ssize_t i = 0; i < nowned; i++)
@@ -396,21 +420,21 @@ static PyTypeObject HookType = {
 
 /* -- Lookup: sites.py's lookup, for a frame whose token knows the offset -------------------- */
 
-typedef struct {
+struct Lookup {
     PyObject_HEAD
     PyObject *token_type;
     PyObject *fallback;
     vectorcallfunc vectorcall;
-} Lookup;
+};
 
-static PyObject *lookup_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
-    Lookup *l = (Lookup *)self;
-    if (kwnames == NULL && PyVectorcall_NARGS(nargsf) == 1 && PyFrame_Check(args[0])) {
-        PyObject *token = PyObject_GetAttr(args[0], str_f_trace);
+/* The key of the call made from frame: its token's, else the Python lookup's. */
+static PyObject *lookup_site(Lookup *l, PyObject *frame) {
+    if (PyFrame_Check(frame)) {
+        PyObject *token = PyObject_GetAttr(frame, str_f_trace);
         if (token == NULL)
             return NULL;
         if ((PyObject *)Py_TYPE(token) == l->token_type) {
-            PyObject *lasti = PyLong_FromLong(PyFrame_GetLasti((PyFrameObject *)args[0]));
+            PyObject *lasti = PyLong_FromLong(PyFrame_GetLasti((PyFrameObject *)frame));
             if (lasti == NULL) {
                 Py_DECREF(token);
                 return NULL;
@@ -426,6 +450,13 @@ static PyObject *lookup_vectorcall(PyObject *self, PyObject *const *args, size_t
             Py_DECREF(token);
         }
     }
+    return PyObject_CallOneArg(l->fallback, frame);
+}
+
+static PyObject *lookup_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Lookup *l = (Lookup *)self;
+    if (kwnames == NULL && PyVectorcall_NARGS(nargsf) == 1)
+        return lookup_site(l, args[0]);
     return PyObject_Vectorcall(l->fallback, args, nargsf, kwnames);
 }
 
@@ -475,53 +506,84 @@ static PyTypeObject LookupType = {
     .tp_vectorcall_offset = offsetof(Lookup, vectorcall),
 };
 
-/* -- Appender: TraceWriter.append of an event without rows ---------------------------------- */
-
-#define SLOT_WIDTH 11  /* traces/codec.py: the event's ten columns, then the seal */
-
-enum { N, EPOS, ELAST, FLUSH_DUE, EV, CURSORS };
-static const char *cursor_names[CURSORS] = {"_n", "_epos", "_elast", "_flush_due", "_ev"};
+/* -- Cursors: the append cursors of the writer (tracer/journal.py), as C integers -------------- */
 
 typedef struct {
     PyObject_HEAD
-    PyObject *writer;
+    long long n, epos, elast, flush_due;
+} Cursors;
+
+static PyMemberDef cursors_members[] = {
+    {"_n", T_LONGLONG, offsetof(Cursors, n), 0, "events appended"},
+    {"_epos", T_LONGLONG, offsetof(Cursors, epos), 0, "the byte offset of the next slot"},
+    {"_elast", T_LONGLONG, offsetof(Cursors, elast), 0, "the slot after which _next_slot is due"},
+    {"_flush_due", T_LONGLONG, offsetof(Cursors, flush_due), 0, "the time at which _next_slot is due"},
+    {NULL},
+};
+
+static PyTypeObject CursorsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.tracer._fast.Cursors",
+    .tp_doc = "A base of the recording's writer: its append cursors as C integers, which the Appender reads "
+              "and writes in place.",
+    .tp_basicsize = sizeof(Cursors),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = cursors_members,
+};
+
+/* -- Appender: TraceWriter.append of an event without rows ---------------------------------- */
+
+struct Appender {
+    PyObject_HEAD
+    PyObject *writer;    /* a Cursors */
     PyObject *append;    /* the writer's own append */
     long long t0;        /* the writer's clock origin (_t0, set once when it was made) */
-    Py_ssize_t at[CURSORS];  /* where each cursor's slot is in the writer (tracer/journal.py) */
+    Py_ssize_t ev_at;    /* where the writer's slot _ev (the slots area) is */
     vectorcallfunc vectorcall;
-} Appender;
+};
 
-static PyObject **cursor(Appender *a, int which) {
-    return (PyObject **)((char *)a->writer + a->at[which]);
-}
-
-static int cursor_int(Appender *a, int which, long long *out) {
-    PyObject *v = *cursor(a, which);
-    if (v == NULL || !PyLong_CheckExact(v))
-        return -1;
-    int overflow;
-    *out = PyLong_AsLongLongAndOverflow(v, &overflow);
-    return overflow || (*out == -1 && PyErr_Occurred()) ? -1 : 0;
-}
-
-static int set_cursor(Appender *a, int which, long long value) {
-    PyObject *v = PyLong_FromLongLong(value);
-    if (v == NULL)
-        return -1;
-    PyObject **at = cursor(a, which), *old = *at;
-    *at = v;
-    Py_XDECREF(old);
-    return 0;
+/* The event in slot (kind, -, site, a0 ... a5; the rest is written here) into the journal's next slot:
+ * 1 if written, 0 if it is the writer's own append's to write (no slots area yet, a slot past its end,
+ * a big-endian machine), -1 on an error. */
+static int append_plain(Appender *a, long long slot[SLOT_WIDTH]) {
+#if PY_BIG_ENDIAN
+    return 0;  /* the journal is little-endian */
+#endif
+    Cursors *c = (Cursors *)a->writer;
+    PyObject *ev = *(PyObject **)((char *)a->writer + a->ev_at);
+    long long epos = c->epos, n = c->n;
+    Py_buffer view;
+    if (ev == NULL || PyObject_GetBuffer(ev, &view, PyBUF_WRITABLE) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (epos < 0 || epos + (long long)(SLOT_WIDTH * sizeof(long long)) > view.len) {
+        PyBuffer_Release(&view);
+        return 0;
+    }
+    slot[1] = perf_counter_ns() - a->t0;
+    slot[SLOT_WIDTH - 2] = 0;  /* no rows */
+    slot[SLOT_WIDTH - 1] = n + 1;  /* the seal: written last */
+    char *at = (char *)view.buf + epos;
+    memcpy(at, slot, (SLOT_WIDTH - 1) * sizeof(long long));
+    __atomic_store_n((long long *)at + SLOT_WIDTH - 1, slot[SLOT_WIDTH - 1], __ATOMIC_RELEASE);
+    PyBuffer_Release(&view);
+    c->epos = epos + SLOT_WIDTH * (long long)sizeof(long long);
+    c->n = n + 1;
+    if (epos >= c->elast || slot[1] >= c->flush_due) {
+        PyObject *r = PyObject_CallMethod(a->writer, "_next_slot", "LL", epos, slot[1]);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+    }
+    return 1;
 }
 
 static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     Appender *a = (Appender *)self;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     long long slot[SLOT_WIDTH] = {0};
-    long long n, epos, elast, flush_due;
-#if PY_BIG_ENDIAN
-    goto fallback;  /* the journal is little-endian */
-#endif
     if (kwnames != NULL || nargs < 2 || nargs > 8)
         goto fallback;
     for (Py_ssize_t i = 0; i < nargs; i++) {
@@ -533,59 +595,43 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
         }
         slot[i == 0 ? 0 : i + 1] = v;  /* kind, then t, then site, a0 ... a5 */
     }
-    if (cursor_int(a, N, &n) || cursor_int(a, EPOS, &epos) || cursor_int(a, ELAST, &elast)
-            || cursor_int(a, FLUSH_DUE, &flush_due) || *cursor(a, EV) == NULL) {
-        PyErr_Clear();
-        goto fallback;
-    }
-    slot[1] = perf_counter_ns() - a->t0;
-    slot[SLOT_WIDTH - 1] = n + 1;  /* the seal: written last */
-    Py_buffer view;
-    if (PyObject_GetBuffer(*cursor(a, EV), &view, PyBUF_WRITABLE) < 0) {
-        PyErr_Clear();
-        goto fallback;
-    }
-    if (epos < 0 || epos + (long long)sizeof(slot) > view.len) {
-        PyBuffer_Release(&view);
-        goto fallback;
-    }
-    char *at = (char *)view.buf + epos;
-    memcpy(at, slot, sizeof(slot) - sizeof(long long));
-    __atomic_store_n((long long *)(at + sizeof(slot) - sizeof(long long)), slot[SLOT_WIDTH - 1], __ATOMIC_RELEASE);
-    PyBuffer_Release(&view);
-    if (set_cursor(a, EPOS, epos + (long long)sizeof(slot)) < 0 || set_cursor(a, N, n + 1) < 0)
+    long long n = ((Cursors *)a->writer)->n;
+    int written = append_plain(a, slot);
+    if (written < 0)
         return NULL;
-    if (epos >= elast || slot[1] >= flush_due) {
-        PyObject *r = PyObject_CallMethod(a->writer, "_next_slot", "LL", epos, slot[1]);
-        if (r == NULL)
-            return NULL;
-        Py_DECREF(r);
-    }
-    return PyLong_FromLongLong(n);
+    if (written)
+        return PyLong_FromLongLong(n);
 fallback:
     return PyObject_Vectorcall(a->append, args, nargsf, kwnames);
+}
+
+/* The offset of the writer's slot ``name`` of the given member type, checked against ``expected`` where
+ * that is not -1; -1 with TypeError where the writer keeps it elsewhere. */
+static Py_ssize_t member_offset(PyObject *writer, const char *name, int type, Py_ssize_t expected) {
+    PyObject *descr = PyObject_GetAttrString((PyObject *)Py_TYPE(writer), name);
+    Py_ssize_t at = -1;
+    if (descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type && ((PyMemberDescrObject *)descr)->d_member->type == type
+            && (expected == -1 || ((PyMemberDescrObject *)descr)->d_member->offset == expected))
+        at = ((PyMemberDescrObject *)descr)->d_member->offset;
+    Py_XDECREF(descr);
+    if (at == -1) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "the writer keeps %s elsewhere than its Cursors (tracer/journal.py)", name);
+    }
+    return at;
 }
 
 static PyObject *appender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"writer", NULL};
     PyObject *writer;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O", names, &writer))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!", names, &CursorsType, &writer))
         return NULL;
-    Py_ssize_t at[CURSORS];
-    for (int i = 0; i < CURSORS; i++) {
-        PyObject *descr = PyObject_GetAttrString((PyObject *)Py_TYPE(writer), cursor_names[i]);
-        int slotted = descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type
-                      && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
-        if (slotted)
-            at[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
-        Py_XDECREF(descr);
-        if (!slotted) {
-            PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "the writer keeps %s in its dict, not a slot (tracer/journal.py)",
-                         cursor_names[i]);
+    for (PyMemberDef *m = cursors_members; m->name != NULL; m++)
+        if (member_offset(writer, m->name, T_LONGLONG, m->offset) < 0)
             return NULL;
-        }
-    }
+    Py_ssize_t ev_at = member_offset(writer, "_ev", T_OBJECT_EX, -1);
+    if (ev_at < 0)
+        return NULL;
     PyObject *t0_object = PyObject_GetAttr(writer, str_t0);
     if (t0_object == NULL)
         return NULL;
@@ -604,7 +650,7 @@ static PyObject *appender_new(PyTypeObject *type, PyObject *args, PyObject *kwar
     a->writer = Py_NewRef(writer);
     a->append = append;
     a->t0 = t0;
-    memcpy(a->at, at, sizeof(at));
+    a->ev_at = ev_at;
     a->vectorcall = appender_vectorcall;
     return (PyObject *)a;
 }
@@ -646,7 +692,8 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__fast(void) {
-    if (PyType_Ready(&HookType) < 0 || PyType_Ready(&LookupType) < 0 || PyType_Ready(&AppenderType) < 0)
+    if (PyType_Ready(&HookType) < 0 || PyType_Ready(&LookupType) < 0 || PyType_Ready(&CursorsType) < 0
+            || PyType_Ready(&AppenderType) < 0)
         return NULL;
     str_signalled = PyUnicode_InternFromString("signalled");
     str_site = PyUnicode_InternFromString("site");
@@ -662,6 +709,7 @@ PyMODINIT_FUNC PyInit__fast(void) {
         return NULL;
     if (PyModule_AddObjectRef(m, "Hook", (PyObject *)&HookType) < 0 ||
         PyModule_AddObjectRef(m, "Lookup", (PyObject *)&LookupType) < 0 ||
+        PyModule_AddObjectRef(m, "Cursors", (PyObject *)&CursorsType) < 0 ||
         PyModule_AddObjectRef(m, "Appender", (PyObject *)&AppenderType) < 0) {
         Py_DECREF(m);
         return NULL;

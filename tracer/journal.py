@@ -1,17 +1,23 @@
-"""The writer a recording appends to: ``TraceWriter`` with its append cursors in slots.
+"""The writer a recording appends to: ``TraceWriter`` with its append cursors out of its instance dict.
 
 ``TraceWriter`` keeps the cursors of its journal (the next slot ``_epos``, the count ``_n``, where
 the next slot or flush is due, the slots area ``_ev``) in its instance dict, where every event's
-append reads five of them and writes two. Held in slots instead, the Python code reads and writes
-them as before, and the C appender (``_fast.Appender``) finds each at a fixed offset of the object.
+append reads five of them and writes two. With the C extension, the four integers live in the C
+base ``_fast.Cursors`` as C integers, which the C appender (``_fast.Appender``) reads and writes in
+place (no int object made per event) and ``_ev`` in a slot, at a fixed offset of the object; the
+Python code reads and writes them all as before. Without it they are slots too, for the same code.
 """
 
 from __future__ import annotations
 
 from ..traces.writer import TraceWriter
+from .sites import FAST
+
+_CURSORS: tuple[type, ...] = () if FAST is None else (FAST.Cursors,)
+_SLOTS = ("_ev",) if FAST is not None else ("_n", "_epos", "_elast", "_flush_due", "_ev")
 
 
-class JournalWriter(TraceWriter):
-    """A ``TraceWriter`` whose append cursors live in slots (see the module's docstring)."""
+class JournalWriter(TraceWriter, *_CURSORS):  # type: ignore[misc]  # the C base where it was built
+    """A ``TraceWriter`` whose append cursors live outside its dict (see the module's docstring)."""
 
-    __slots__ = ("_n", "_epos", "_elast", "_flush_due", "_ev")
+    __slots__ = _SLOTS
