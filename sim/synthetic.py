@@ -176,13 +176,14 @@ def build(ops: Sequence[Op], *, seed: int = 0, alignment: int = 256, safe: bool 
     One encoder stays open until an explicit submit or a read; each dispatch gets its own pass;
     each allocation is its own buffer. With ``safe``, the program submits before a write to a
     buffer that its open encoder uses, as a careful program must; without it, such a write is
-    recorded as is (an H1 hazard in the recording itself).
+    recorded as is (an H1 hazard in the recording itself). The header's start time is "generated",
+    so the same ops and seed give the same bytes (a calibration names its traces by their SHA-256).
     """
     limits = {**DEFAULT_LIMITS, "min-storage-buffer-offset-alignment": alignment,
               "min-uniform-buffer-offset-alignment": alignment}
     b = TraceBuilder(make_header(program=["sim.synthetic", f"seed={seed}"], limits=limits,
                                  adapter={"device": "synthetic"}, capture={"mode": data, "payload_cap": 0},
-                                 portable_results=True))
+                                 portable_results=True, start_time="generated"))
     program = _Program(b, seed=seed, safe=safe, data=data)
     program.add(Kind.DEVICE, "program.py:0", adapter=json.dumps({"device": "synthetic"}), limits=json.dumps(limits))
     for i, op in enumerate(ops):
