@@ -1,7 +1,8 @@
 """``wgtrace sim`` and ``wgtrace compare``: plan traces under pool and pass policies, print the metrics.
 
-The planner, the simulator and rich are imported by the commands that run, not by ``register``:
-``wgtrace --help`` and the other commands start without them.
+The policies, the planner, the simulator and rich are imported by the commands that run, not by
+``register`` (which lists the policies from ``names.py``): ``wgtrace --help`` and the other commands
+start without them.
 
 Traces load with ``partial=True``: a recording cut short is still the program up to that point,
 and its plan is worth a look; the output says when a trace was cut short.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from ..traces.cli import load_file
 from ..traces.progress import Progress, add_quiet_option
 from ..traces.summary import bytes_text
-from .policies import PolicyError, parse_passes, parse_pool, pass_names, pool_names
+from .names import PASS_NAMES, POOL_NAMES
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -57,16 +58,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``sim`` and ``compare`` to ``wgtrace``."""
     p = sub.add_parser("sim", help="plan a trace under a pool and a pass policy and print its metrics")
     p.add_argument("trace")
-    p.add_argument("--pool", default="as-recorded", help="NAME[+fix|+fix-range]; one of " + ", ".join(pool_names()))
+    p.add_argument("--pool", default="as-recorded", help="NAME[+fix|+fix-range]; one of " + ", ".join(POOL_NAMES))
     p.add_argument("--pass", dest="passes", default="as-recorded",
-                   help="NAME[:N][/UPLOAD]; one of " + ", ".join(pass_names()))
+                   help="NAME[:N][/UPLOAD]; one of " + ", ".join(PASS_NAMES))
     p.add_argument("--costs", help="a JSON file of cost parameters, as benchmarks/measure_costs.py prints them")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_sim)
     p = sub.add_parser("compare", help="a table of metrics for every pool x pass policy, per trace")
     p.add_argument("traces", nargs="+", metavar="TRACE")
-    p.add_argument("--pools", nargs="+", default=pool_names(), metavar="POOL", help="default: every pool")
-    p.add_argument("--passes", nargs="+", default=pass_names(), metavar="PASS", help="default: every pass policy")
+    p.add_argument("--pools", nargs="+", default=list(POOL_NAMES), metavar="POOL", help="default: every pool")
+    p.add_argument("--passes", nargs="+", default=list(PASS_NAMES), metavar="PASS", help="default: every pass policy")
     p.add_argument("--costs", help="a JSON file of cost parameters, as benchmarks/measure_costs.py prints them")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_quiet_option(p)
@@ -82,6 +83,7 @@ def _load(path: str):
 
 def _sim(args: argparse.Namespace) -> int:
     from .metrics import load_costs
+    from .policies import parse_passes, parse_pool
 
     pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), load_costs(args.costs)
     metrics, render = _simulated(args.trace, pool, passes, costs)
@@ -132,6 +134,7 @@ def _compare(args: argparse.Namespace) -> int:
     from .metrics import load_costs, simulate
     from .planner import plan
     from .planner.render import has_render
+    from .policies import PolicyError, parse_passes, parse_pool
 
     pools = [parse_pool(p) for p in args.pools]
     passes = [parse_passes(p) for p in args.passes]

@@ -1,5 +1,6 @@
 """``wgtrace sweep``: its arguments. What it does is in ``commands.py``, imported when it runs, so that
-``wgtrace --help`` and the other commands start without Dask, pyarrow or the planner.
+``wgtrace --help`` and the other commands start without Dask, pyarrow, the policies or the planner (the
+policies' names come from ``names.py``).
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from ...traces.arguments import deferred, positive, seconds
-from ..policies import pass_names, pool_names
+from ..names import PASS_NAMES, POOL_NAMES
 
 CONNECT_TIMEOUT_S = 10.0  # how long a scheduler has to answer (``execute.cluster`` takes it too)
 
@@ -17,9 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="every trace of a corpus under every pool x pass policy, on Dask, to Parquet")
     p.add_argument("corpus", nargs="+", metavar="CORPUS", help="trace files, folders (every *.wgtrace below) or globs")
     p.add_argument("--pool", dest="pools", nargs="+", action="extend", metavar="POOL",
-                   help="pool policies (default: every one: " + ", ".join(pool_names()) + ")")
+                   help="pool policies (default: every one: " + ", ".join(POOL_NAMES) + ")")
     p.add_argument("--pass", dest="passes", nargs="+", action="extend", metavar="PASS",
-                   help="pass policies (default: every one: " + ", ".join(pass_names()) + ")")
+                   help="pass policies (default: every one: " + ", ".join(PASS_NAMES) + ")")
     p.add_argument("--check", action="store_true", help="check every plan for hazards: verdict and findings per rule")
     p.add_argument("--replay", action="store_true",
                    help="replay every plan on the workers' GPU: measured times and verdict (one replay at a time "
