@@ -158,6 +158,29 @@ def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str],
         raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None
 
 
+def merged_runs(documents: dict[str, dict]) -> dict:
+    """One runs document of several (by file name) measured on one device: runs and traces together, the
+    commands that measured them listed. Runs of one device only: costs differ between devices."""
+    where = next(iter(documents))
+    try:
+        first = documents[where]["provenance"]
+        device = [first.get(k) for k in ("adapter", "backend", "driver")]
+        runs, traces, commands = [], {}, []
+        for name, document in documents.items():
+            provenance = document["provenance"]
+            if [provenance.get(k) for k in ("adapter", "backend", "driver")] != device:
+                raise InputError(f"{name}: measured on {provenance.get('adapter')}, not on {first.get('adapter')} "
+                                 f"as {where}: fit the runs of one device at a time")
+            for trace, digest in provenance["traces"].items():
+                if traces.setdefault(trace, digest) != digest:
+                    raise InputError(f"{name}: its {trace} is not the {trace} of another runs file")
+            runs += document["runs"]
+            commands.append(provenance.get("command"))
+    except (KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None
+    return {**documents[where], "provenance": {**first, "traces": traces, "command": commands}, "runs": runs}
+
+
 @dataclass(frozen=True)
 class Row:
     """A measurement beside the calibrated model's prediction of its steady part and of a whole run."""

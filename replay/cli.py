@@ -52,8 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("-o", "--output", required=True, help="the calibration file to write")
     p.add_argument("--save-runs", metavar="FILE", help="also write the measured runs, for --runs")
-    p.add_argument("--runs", metavar="FILE", help="fit on the runs --save-runs wrote (no replay, no device): the same "
-                                                  "measurements judged by this version's model")
+    p.add_argument("--runs", metavar="FILE", nargs="+", help="fit on the runs --save-runs wrote, of one device (no "
+                                                             "replay, no device): the same measurements judged by "
+                                                             "this version's model")
     _device_options(p)
     p.set_defaults(run=on_backends("calibrate", several=False))
 

@@ -213,40 +213,48 @@ def calibrate(args: argparse.Namespace) -> int:
 
 
 def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
-    """Replay each trace under each policy of the design; keep the runs where --save-runs says."""
+    """Replay each trace under each policy of the design. --save-runs is written after every measurement,
+    so a device that hangs (the process then ends) leaves what was measured before it."""
     from .calibrate import DESIGN, measure, provenance, runs_document
 
     design = _policies(args) if args.pool or args.passes else list(DESIGN)
     engine, adapter = _open(args)
-    measurements = [measure(engine, trace, os.path.basename(path), pool, passes, repeat=args.repeat,
-                            warmup=args.warmup, seed=args.seed)
-                    for path, trace in traces.items() for pool, passes in design]
     info, limits = dict(engine.device.adapter.info), dict(engine.device.limits)
-    engine.close()
     where = provenance(info, command, list(traces))
-    if args.save_runs:
-        write_file(args.save_runs, json.dumps(runs_document(measurements, where, limits), indent=1, sort_keys=True)
-                   + "\n")
+    measurements = []
+    for path, trace in traces.items():
+        for pool, passes in design:
+            measurements.append(measure(engine, trace, os.path.basename(path), pool, passes, repeat=args.repeat,
+                                        warmup=args.warmup, seed=args.seed))
+            if args.save_runs:
+                document = runs_document(measurements, where, limits)
+                write_file(args.save_runs, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    engine.close()
     return measurements, where, adapter
 
 
 def _runs(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
-    """The runs another calibration measured (--runs), fitted again with no device: its provenance, this
-    command beside the one that measured."""
-    from .calibrate import from_runs, sha256
+    """The runs other calibrations measured (--runs), fitted again with no device: their provenance, this
+    command beside the ones that measured."""
+    from .calibrate import from_runs, merged_runs, sha256
 
-    try:
-        with open(args.runs, "rb") as f:
-            document = json.loads(f.read(64 << 20))
-    except (OSError, ValueError) as e:
-        raise InputError(f"{args.runs}: cannot read calibration runs ({e})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("provenance"), dict):
-        raise InputError(f"{args.runs}: not a calibration runs file")
+    documents = {}
+    for path in args.runs:
+        try:
+            with open(path, "rb") as f:
+                documents[path] = json.loads(f.read(64 << 20))
+        except (OSError, ValueError) as e:
+            raise InputError(f"{path}: cannot read calibration runs ({e})") from None
+        if not isinstance(documents[path], dict) or not isinstance(documents[path].get("provenance"), dict):
+            raise InputError(f"{path}: not a calibration runs file")
+    document = merged_runs(documents)
     names = {os.path.basename(p): t for p, t in traces.items()}
-    measurements = from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, args.runs)
+    runs = " ".join(args.runs)
+    measurements = from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, runs)
+    measured_by = document["provenance"]["command"]
     where = {**document["provenance"], "command": " ".join(command),
-             "measured_by": document["provenance"].get("command")}
-    return measurements, where, f"{where.get('adapter', '?')} ({where.get('backend', '?')}), from {args.runs}"
+             "measured_by": measured_by[0] if len(measured_by) == 1 else measured_by}
+    return measurements, where, f"{where.get('adapter', '?')} ({where.get('backend', '?')}), from {runs}"
 
 
 def _terms_table(result) -> Table:

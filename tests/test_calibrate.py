@@ -127,7 +127,18 @@ def test_saved_runs_fit_again_without_a_device_to_the_same_costs(tmp_path):
     assert a.values == b.values and a.calibration["holdout"] == b.calibration["holdout"]
     assert b.calibration["measured_by"] == a.calibration["command"] and b.calibration["date"] == a.calibration["date"]
 
+    more = tmp_path / "more.json"
+    filters = str(CORPUS / "image_filters.wgtrace")
+    assert subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", filters, "--repeat", "1", "-o",
+                           str(tmp_path / "c.json"), "--save-runs", str(more)], timeout=300).returncode == 0
+    traces.insert(0, filters)
+    both = calibrate("--runs", str(runs), str(more), "-o", str(again))
+    assert both.returncode == 0, both.stderr
+    merged = load_costs(again).calibration
+    assert merged["trained_on"] == ["image_filters.wgtrace", "prefix_sum.wgtrace"] and len(merged["measured_by"]) == 2
+
     traces[0] = str(CORPUS / "mlp_train.wgtrace")
+    del traces[1]
     missing = calibrate("--runs", str(runs), "-o", str(again))
     assert missing.returncode == 2 and "holds no runs of this mlp_train.wgtrace" in missing.stderr
     runs.write_text("{}")
