@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import threading
 
 import numpy as np
 import pytest
@@ -76,3 +77,31 @@ def test_the_c_hot_path_and_the_python_fallback_record_the_same_trace(tmp_path, 
     notes = [e["name"] for e in fast[1] if e["kind"] == "opaque"]
     assert notes == ["GPUComputePassEncoder.dispatch_workgroups raised"]
 
+
+
+@pytest.mark.skipif(sites.FAST is None, reason="built without the C extension")
+def test_the_recorders_lock_is_reentrant_and_held_by_one_thread():
+    lock = sites.FAST.RLock()
+    taken: list[bool] = []
+
+    def other() -> None:
+        with pytest.raises(RuntimeError):
+            lock.release()
+        taken.append(lock._is_owned())
+        with lock:  # waits for the first thread's last release
+            taken.append(lock._is_owned())
+
+    with lock:
+        assert lock.acquire() and lock._is_owned()
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(0.2)
+        assert taken == [False] and thread.is_alive()
+        lock.release()
+    thread.join()
+    assert taken == [False, True] and not lock._is_owned()
+    with pytest.raises(RuntimeError):
+        lock.release()
+    lock.acquire()
+    lock._at_fork_reinit()  # a forked child's: free, whoever held it
+    assert not lock._is_owned()

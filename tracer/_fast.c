@@ -1,12 +1,13 @@
-/* The recorder's hot path in C: the wrapper of a wgpu method (Hook), the call-site lookup of a
- * frame that carries a token (Lookup), the append cursors of the writer (Cursors, a base of
- * tracer/journal.py's writer) and the append of an event without rows into the writer's journal
- * (Appender). Each does exactly what its Python version does (instrument.py, sites.py,
- * traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the Python
- * wrapper for a call made with keywords or with a number of arguments its fast path cannot bind,
- * a Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender the
- * writer's append for an event with rows, a given time, a value that is not a 64-bit integer, or a
- * slot past the journal's end. A Hook that writes an event itself calls the Lookup and the Appender
+/* The recorder's hot path in C: the recorder's lock (RLock: threading.RLock's acquire and release,
+ * which a Hook takes and gives back without a method call), the wrapper of a wgpu method (Hook), the
+ * call-site lookup of a frame that carries a token (Lookup), the append cursors of the writer
+ * (Cursors, a base of tracer/journal.py's writer) and the append of an event without rows into the
+ * writer's journal (Appender). Each does exactly what its Python version does (instrument.py,
+ * sites.py, traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the
+ * Python wrapper for a call made with keywords or with a number of arguments its fast path cannot
+ * bind, a Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender
+ * the writer's append for an event with rows, a given time, a value that is not a 64-bit integer, or
+ * a slot past the journal's end. A Hook that writes an event itself calls the Lookup and the Appender
  * in C, with no int object made for the event's values. */
 
 #define PY_SSIZE_T_CLEAN
@@ -40,6 +41,131 @@ typedef struct Appender Appender;
 static PyObject *lookup_site(Lookup *l, PyObject *frame);
 static int append_plain(Appender *a, long long slot[SLOT_WIDTH]);
 
+/* -- RLock: the recorder's lock (threading.RLock's behaviour), taken by a Hook without a call ---- */
+
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lock;
+    unsigned long owner;   /* the holder's thread ident, while count > 0 */
+    unsigned long count;
+} RLock;
+
+/* 0 once held (again, by this thread), -1 with an exception: a signal handler's, while blocked. */
+static int rlock_take(RLock *r) {
+    unsigned long me = PyThread_get_thread_ident();
+    if (r->count > 0 && r->owner == me) {
+        if (r->count == ULONG_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "internal lock count overflowed");
+            return -1;
+        }
+        r->count++;
+        return 0;
+    }
+    if (!PyThread_acquire_lock(r->lock, NOWAIT_LOCK)) {
+        PyLockStatus status;
+        do {  /* interruptible, as threading's: the signal handlers run, and may raise */
+            Py_BEGIN_ALLOW_THREADS
+            status = PyThread_acquire_lock_timed(r->lock, -1, 1);
+            Py_END_ALLOW_THREADS
+            if (status == PY_LOCK_INTR && Py_MakePendingCalls() < 0)
+                return -1;
+        } while (status != PY_LOCK_ACQUIRED);
+    }
+    r->owner = me;
+    r->count = 1;
+    return 0;
+}
+
+static int rlock_give(RLock *r) {
+    if (r->count == 0 || r->owner != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        return -1;
+    }
+    if (--r->count == 0)
+        PyThread_release_lock(r->lock);
+    return 0;
+}
+
+static PyObject *rlock_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    if (nargs != 0 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "the recorder's lock is taken without a timeout: acquire()");
+        return NULL;
+    }
+    return rlock_take((RLock *)self) < 0 ? NULL : Py_NewRef(Py_True);
+}
+
+static PyObject *rlock_release(PyObject *self, PyObject *unused) {
+    return rlock_give((RLock *)self) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *rlock_exit(PyObject *self, PyObject *args) {
+    return rlock_release(self, NULL);
+}
+
+static PyObject *rlock_is_owned(PyObject *self, PyObject *unused) {
+    RLock *r = (RLock *)self;
+    return PyBool_FromLong(r->count > 0 && r->owner == PyThread_get_thread_ident());
+}
+
+/* In a forked child: a new lock, free; the old one, which a thread of the parent may have held, is left. */
+static PyObject *rlock_at_fork_reinit(PyObject *self, PyObject *unused) {
+    RLock *r = (RLock *)self;
+    PyThread_type_lock lock = PyThread_allocate_lock();
+    if (lock == NULL)
+        return PyErr_NoMemory();
+    r->lock = lock;
+    r->owner = 0;
+    r->count = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *rlock_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, ":RLock", names))
+        return NULL;
+    RLock *r = (RLock *)type->tp_alloc(type, 0);
+    if (r == NULL)
+        return NULL;
+    r->lock = PyThread_allocate_lock();
+    if (r->lock == NULL) {
+        Py_DECREF(r);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)r;
+}
+
+static void rlock_dealloc(RLock *r) {
+    if (r->lock != NULL) {
+        if (r->count > 0)
+            PyThread_release_lock(r->lock);
+        PyThread_free_lock(r->lock);
+    }
+    Py_TYPE(r)->tp_free((PyObject *)r);
+}
+
+static PyMethodDef rlock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))rlock_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "Take the lock, waiting for it; again if this thread holds it. Returns True."},
+    {"release", rlock_release, METH_NOARGS, "Give one level of the lock back."},
+    {"__enter__", (PyCFunction)(void (*)(void))rlock_acquire, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"__exit__", rlock_exit, METH_VARARGS, NULL},
+    {"_is_owned", rlock_is_owned, METH_NOARGS, "Whether this thread holds the lock."},
+    {"_at_fork_reinit", rlock_at_fork_reinit, METH_NOARGS, "In a forked child: the lock, free."},
+    {NULL},
+};
+
+static PyTypeObject RLockType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.tracer._fast.RLock",
+    .tp_doc = "The recorder's re-entrant lock: threading.RLock's acquire() and release(), which a Hook takes "
+              "and gives back in C, with no method call.",
+    .tp_basicsize = sizeof(RLock),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = rlock_new,
+    .tp_dealloc = (destructor)rlock_dealloc,
+    .tp_methods = rlock_methods,
+};
+
 /* -- Hook: the template of instrument.py, for positional calls ------------------------------ */
 
 typedef struct {
@@ -53,7 +179,7 @@ typedef struct {
     PyObject *state;       /* rec.state, a list of one int */
     PyObject *drops;       /* rec.drops, a deque */
     PyObject *drain_drops;
-    PyObject *acquire, *release;
+    RLock *lock;           /* rec.lock */
     PyObject *raised;      /* instrument._wrap's raised(frame, obj, error) */
     PyObject *defaults;    /* the values of the parameters after the first ``required`` */
     Py_ssize_t required;   /* positional arguments, self included, without a default */
@@ -240,10 +366,8 @@ static PyObject *hook_vectorcall(PyObject *self, PyObject *const *args, size_t n
     if (!fits(h, nargsf, kwnames))
         return PyObject_Vectorcall(h->wrapper, args, nargsf, kwnames);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    PyObject *locked = PyObject_CallNoArgs(h->acquire);
-    if (locked == NULL)
+    if (rlock_take(h->lock) < 0)
         return NULL;
-    Py_DECREF(locked);
     PyObject *result;
     if (!state_is(h->state, 0))  /* nested in a recorded call, or the recording has stopped */
         result = PyObject_Vectorcall(h->real, args, nargs, NULL);
@@ -252,15 +376,13 @@ static PyObject *hook_vectorcall(PyObject *self, PyObject *const *args, size_t n
     /* finally: the lock goes back whatever happened, the pending exception kept */
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    PyObject *released = PyObject_CallNoArgs(h->release);
-    if (released == NULL) {
+    if (rlock_give(h->lock) < 0) {
         Py_XDECREF(type);
         Py_XDECREF(value);
         Py_XDECREF(tb);
         Py_XDECREF(result);
         return NULL;
     }
-    Py_DECREF(released);
     PyErr_Restore(type, value, tb);
     if (result == NULL)
         return NULL;
@@ -324,12 +446,7 @@ static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) 
         memcpy(h->spec, spec, (size_t)spec_length);
         h->key = PyObject_GetAttrString(rec, "key");
     }
-    PyObject *lock = PyObject_GetAttrString(rec, "lock");
-    if (lock != NULL) {
-        h->acquire = PyObject_GetAttrString(lock, "acquire");
-        h->release = PyObject_GetAttrString(lock, "release");
-        Py_DECREF(lock);
-    }
+    h->lock = (RLock *)PyObject_GetAttrString(rec, "lock");
     h->rec_dict = PyObject_GenericGetDict(rec, NULL);
     h->state = PyObject_GetAttrString(rec, "state");
     h->drops = PyObject_GetAttrString(rec, "drops");
@@ -340,6 +457,11 @@ static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) 
     }
     if (!PyList_CheckExact(h->state) || PyList_GET_SIZE(h->state) != 1) {
         PyErr_SetString(PyExc_TypeError, "rec.state must be a list of one int");
+        Py_DECREF(h);
+        return NULL;
+    }
+    if (Py_TYPE(h->lock) != &RLockType) {
+        PyErr_SetString(PyExc_TypeError, "rec.lock must be a _fast.RLock");
         Py_DECREF(h);
         return NULL;
     }
@@ -356,8 +478,7 @@ static int hook_traverse(Hook *h, visitproc visit, void *arg) {
     Py_VISIT(h->state);
     Py_VISIT(h->drops);
     Py_VISIT(h->drain_drops);
-    Py_VISIT(h->acquire);
-    Py_VISIT(h->release);
+    Py_VISIT(h->lock);
     Py_VISIT(h->raised);
     Py_VISIT(h->defaults);
     Py_VISIT(h->kind);
@@ -375,8 +496,7 @@ static int hook_clear(Hook *h) {
     Py_CLEAR(h->state);
     Py_CLEAR(h->drops);
     Py_CLEAR(h->drain_drops);
-    Py_CLEAR(h->acquire);
-    Py_CLEAR(h->release);
+    Py_CLEAR(h->lock);
     Py_CLEAR(h->raised);
     Py_CLEAR(h->defaults);
     Py_CLEAR(h->kind);
@@ -692,7 +812,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__fast(void) {
-    if (PyType_Ready(&HookType) < 0 || PyType_Ready(&LookupType) < 0 || PyType_Ready(&CursorsType) < 0
+    if (PyType_Ready(&RLockType) < 0 || PyType_Ready(&HookType) < 0 || PyType_Ready(&LookupType) < 0 || PyType_Ready(&CursorsType) < 0
             || PyType_Ready(&AppenderType) < 0)
         return NULL;
     str_signalled = PyUnicode_InternFromString("signalled");
@@ -707,7 +827,8 @@ PyMODINIT_FUNC PyInit__fast(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Hook", (PyObject *)&HookType) < 0 ||
+    if (PyModule_AddObjectRef(m, "RLock", (PyObject *)&RLockType) < 0 ||
+        PyModule_AddObjectRef(m, "Hook", (PyObject *)&HookType) < 0 ||
         PyModule_AddObjectRef(m, "Lookup", (PyObject *)&LookupType) < 0 ||
         PyModule_AddObjectRef(m, "Cursors", (PyObject *)&CursorsType) < 0 ||
         PyModule_AddObjectRef(m, "Appender", (PyObject *)&AppenderType) < 0) {

@@ -69,7 +69,7 @@ class Recorder:
         # The attribute that holds an object's id in this recording (set with setattr, never through
         # __dict__, which would make CPython build a dict for each object).
         self.key = f"_wgtrace_{next(_serial)}"
-        self.lock = threading.RLock()
+        self.lock = threading.RLock() if _sites.FAST is None else _sites.FAST.RLock()  # a Hook takes the C one in C
         self.state = [0]  # 0 idle, 1 in a wgpu call, 2 recording it, 3 stopped (instrument._wrap)
         self.signalled = 0
         self.writer: TraceWriter | None = None
@@ -142,7 +142,7 @@ class Recorder:
     def forget(self) -> None:
         """In a forked child: stop recording without a word to the parent's trace or journal, which stay the
         parent's (the child's exit, signals and wgpu calls no longer reach them)."""
-        self.lock._at_fork_reinit()  # type: ignore[attr-defined]  # another thread may have held it at fork
+        self.lock._at_fork_reinit()  # another thread may have held it at fork
         self.active = False
         self.state[0] = 3
         for undo in reversed(self._restore):
@@ -172,8 +172,8 @@ class Recorder:
             else:
                 os.kill(os.getpid(), signum)
             return
-        # typeshed leaves out RLock._is_owned, the owner test CPython's threading.Condition itself relies on
-        if self.state[0] == 2 and self.lock._is_owned():  # type: ignore[attr-defined]
+        # RLock._is_owned: the owner test CPython's threading.Condition itself relies on
+        if self.state[0] == 2 and self.lock._is_owned():
             self.signalled = signum  # mid-event in this thread: the wrapper delivers it once the event is whole
         else:
             self.deliver(signum)  # stop() takes the lock: an event of another thread is finished first
