@@ -190,6 +190,27 @@ typedef struct {
     vectorcallfunc vectorcall;
 } Hook;
 
+/* 1 with the value of an exact int that fits 64 bits, else 0 (no exception); one digit inline. */
+static inline int int64_of(PyObject *v, long long *out) {
+    if (!PyLong_CheckExact(v))
+        return 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+        *out = PyUnstable_Long_CompactValue((PyLongObject *)v);
+        return 1;
+    }
+#else
+    Py_ssize_t size = Py_SIZE(v);
+    if (size >= -1 && size <= 1) {
+        *out = (long long)size * ((PyLongObject *)v)->ob_digit[0];  /* digit 0 is unset where size is 0 */
+        return 1;
+    }
+#endif
+    int overflow;
+    *out = PyLong_AsLongLongAndOverflow(v, &overflow);
+    return !overflow;
+}
+
 static int state_is(PyObject *state, long value) {
     return PyList_GET_ITEM(state, 0) == small[value];
 }
@@ -272,13 +293,8 @@ static PyObject *event(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize
         goto done;
     }
     owned[nowned++] = values[1];
-    for (Py_ssize_t i = 0; i < n && plain; i++) {
-        int overflow = 0;
-        plain = PyLong_CheckExact(values[i]);
-        if (plain)  /* kind, then t, then site, a0 ... a5 */
-            slot[i == 0 ? 0 : i + 1] = PyLong_AsLongLongAndOverflow(values[i], &overflow);
-        plain = plain && !overflow;
-    }
+    for (Py_ssize_t i = 0; i < n && plain; i++)
+        plain = int64_of(values[i], &slot[i == 0 ? 0 : i + 1]);  /* kind, then t, then site, a0 ... a5 */
     int written = plain && n <= 8 ? append_plain((Appender *)append, slot) : 0;
     if (written < 0)
         result = NULL;
@@ -540,11 +556,17 @@ static PyTypeObject HookType = {
 
 /* -- Lookup: sites.py's lookup, for a frame whose token knows the offset -------------------- */
 
+#define RECENT 16  /* (token, offset) -> key entries a Lookup keeps */
+
 struct Lookup {
     PyObject_HEAD
     PyObject *token_type;
     PyObject *fallback;
     vectorcallfunc vectorcall;
+    /* The keys found last, by token and offset: a token never changes the key of an offset once it has
+     * one, and an entry keeps its token (not its frame) alive, so a hit needs no int object for the
+     * offset and no dict lookup. */
+    struct { PyObject *token, *key; int lasti; } recent[RECENT];
 };
 
 /* The key of the call made from frame: its token's, else the Python lookup's. */
@@ -554,16 +576,26 @@ static PyObject *lookup_site(Lookup *l, PyObject *frame) {
         if (token == NULL)
             return NULL;
         if ((PyObject *)Py_TYPE(token) == l->token_type) {
-            PyObject *lasti = PyLong_FromLong(PyFrame_GetLasti((PyFrameObject *)frame));
+            int at = PyFrame_GetLasti((PyFrameObject *)frame);
+            size_t i = (((size_t)token >> 4) ^ ((size_t)at >> 1)) % RECENT;
+            if (l->recent[i].token == token && l->recent[i].lasti == at) {
+                Py_DECREF(token);
+                return Py_NewRef(l->recent[i].key);
+            }
+            PyObject *lasti = PyLong_FromLong(at);
             if (lasti == NULL) {
                 Py_DECREF(token);
                 return NULL;
             }
             PyObject *key = PyDict_GetItemWithError(token, lasti);
             Py_DECREF(lasti);
-            Py_DECREF(token);
-            if (key != NULL)
+            if (key != NULL) {
+                Py_XSETREF(l->recent[i].token, token);  /* the reference GetAttr gave */
+                Py_XSETREF(l->recent[i].key, Py_NewRef(key));
+                l->recent[i].lasti = at;
                 return Py_NewRef(key);
+            }
+            Py_DECREF(token);
             if (PyErr_Occurred())
                 return NULL;
         } else {
@@ -597,12 +629,20 @@ static PyObject *lookup_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
 static int lookup_traverse(Lookup *l, visitproc visit, void *arg) {
     Py_VISIT(l->token_type);
     Py_VISIT(l->fallback);
+    for (int i = 0; i < RECENT; i++) {
+        Py_VISIT(l->recent[i].token);
+        Py_VISIT(l->recent[i].key);
+    }
     return 0;
 }
 
 static int lookup_clear(Lookup *l) {
     Py_CLEAR(l->token_type);
     Py_CLEAR(l->fallback);
+    for (int i = 0; i < RECENT; i++) {
+        Py_CLEAR(l->recent[i].token);
+        Py_CLEAR(l->recent[i].key);
+    }
     return 0;
 }
 
