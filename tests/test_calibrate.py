@@ -145,3 +145,20 @@ def test_saved_runs_fit_again_without_a_device_to_the_same_costs(tmp_path):
     broken = calibrate("--runs", str(runs), "-o", str(again))
     assert broken.returncode == 2 and "not a calibration runs file" in broken.stderr
     assert "Traceback" not in missing.stderr + broken.stderr
+
+
+def test_the_shipped_default_is_what_its_runs_give(tmp_path):
+    """The default cost file is a fit of committed measurements: a change to the model must make it again
+    (``python benchmarks/refit_default.py``)."""
+    from wgtrace.sim.metrics.cost import DEFAULT_FILE
+
+    sys.path.insert(0, str(CORPUS.parents[1] / "benchmarks"))
+    from refit_default import refit
+
+    run = refit(tmp_path / "costs.json")
+    assert run.returncode == 0, run.stderr
+    again, shipped = load_costs(tmp_path / "costs.json"), load_costs(DEFAULT_FILE)
+    assert again.values.keys() == shipped.values.keys()
+    for name, value in shipped.values.items():
+        assert again[name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+    assert again.calibration["holdout"] == shipped.calibration["holdout"]

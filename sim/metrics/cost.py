@@ -196,6 +196,6 @@ def load_costs(path: str | os.PathLike | None) -> Costs:
         raise InputError(f"{path}: not a JSON object of cost parameters ({e})") from None
 
 
-# the shipped default: the H100's per-call figures (measure_costs.py; the file's source says how and where)
+# the shipped default: a calibration on an H100 (benchmarks/refit_default.py makes it; its provenance is in the file)
 DEFAULT_FILE = Path(__file__).with_name("costs_h100.json")
 DEFAULT = load_costs(DEFAULT_FILE)
