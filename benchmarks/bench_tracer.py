@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": info, "python": platform.python_version(), "wgpu": wgpu.__version__,
-                       "capture": args.data, "hot_path": hot_path, "repeats": args.repeats, "argv": sys.argv[1:], "workloads": results},
+                       "capture": args.data, "hot_path": hot_path, "repeats": args.repeats, "argv": sys.argv[1:],
+                       "workloads": results},
                       f, indent=2, default=str)
     return 0
 

@@ -1,14 +1,14 @@
 /* The recorder's hot path in C: the recorder's lock (RLock: threading.RLock's acquire and release,
  * which a Hook takes and gives back without a method call), the wrapper of a wgpu method (Hook), the
  * call-site lookup of a frame that carries a token (Lookup), the append cursors of the writer
- * (Cursors, a base of tracer/journal.py's writer) and the append of an event without rows into the
- * writer's journal (Appender). Each does exactly what its Python version does (instrument.py,
- * sites.py, traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the
- * Python wrapper for a call made with keywords or with a number of arguments its fast path cannot
- * bind, a Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender
- * the writer's append for an event with rows, a given time, a value that is not a 64-bit integer, or
- * a slot past the journal's end. A Hook that writes an event itself calls the Lookup and the Appender
- * in C, with no int object made for the event's values. */
+ * (Cursors, a base of tracer/journal.py's writer) and the append of an event into the writer's
+ * journal (Appender). Each does exactly what its Python version does (instrument.py, sites.py,
+ * traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the Python
+ * wrapper for a call made with keywords or with a number of arguments its fast path cannot bind, a
+ * Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender the
+ * writer's append for rows that are not a list or tuple of at most 64 tuples of ints, rows or a slot
+ * with no room left, a given time, or a value that is not a 64-bit integer. A Hook that writes an
+ * event itself calls the Lookup and the Appender in C, with no int object made for its values. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -31,7 +31,7 @@ static PyObject *str_site;
 static PyObject not_taken_object;  /* event(): the handler writes this one */
 #define NOT_TAKEN (&not_taken_object)
 static PyObject *str_signalled, *str_deliver, *str_internal_error, *str_f_trace;
-static PyObject *str_t0, *str_append;
+static PyObject *str_t0, *str_append, *str_rows;
 static PyObject *small[4];
 
 #define SLOT_WIDTH 11  /* traces/codec.py: the event's ten columns, then the seal */
@@ -39,7 +39,7 @@ static PyTypeObject LookupType, AppenderType;
 typedef struct Lookup Lookup;
 typedef struct Appender Appender;
 static PyObject *lookup_site(Lookup *l, PyObject *frame);
-static int append_plain(Appender *a, long long slot[SLOT_WIDTH]);
+static int append_plain(Appender *a, long long slot[SLOT_WIDTH], const long long *rows, Py_ssize_t nrows);
 
 /* -- RLock: the recorder's lock (threading.RLock's behaviour), taken by a Hook without a call ---- */
 
@@ -295,7 +295,7 @@ static PyObject *event(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize
     owned[nowned++] = values[1];
     for (Py_ssize_t i = 0; i < n && plain; i++)
         plain = int64_of(values[i], &slot[i == 0 ? 0 : i + 1]);  /* kind, then t, then site, a0 ... a5 */
-    int written = plain && n <= 8 ? append_plain((Appender *)append, slot) : 0;
+    int written = plain && n <= 8 ? append_plain((Appender *)append, slot, NULL, 0) : 0;
     if (written < 0)
         result = NULL;
     else if (written)
@@ -670,7 +670,7 @@ static PyTypeObject LookupType = {
 
 typedef struct {
     PyObject_HEAD
-    long long n, epos, elast, flush_due;
+    long long n, epos, elast, flush_due, rpos, rlimit;
 } Cursors;
 
 static PyMemberDef cursors_members[] = {
@@ -678,6 +678,8 @@ static PyMemberDef cursors_members[] = {
     {"_epos", T_LONGLONG, offsetof(Cursors, epos), 0, "the byte offset of the next slot"},
     {"_elast", T_LONGLONG, offsetof(Cursors, elast), 0, "the slot after which _next_slot is due"},
     {"_flush_due", T_LONGLONG, offsetof(Cursors, flush_due), 0, "the time at which _next_slot is due"},
+    {"_rpos", T_LONGLONG, offsetof(Cursors, rpos), 0, "the next row"},
+    {"_rlimit", T_LONGLONG, offsetof(Cursors, rlimit), 0, "the rows that fit before _rows_room is due"},
     {NULL},
 };
 
@@ -700,19 +702,63 @@ struct Appender {
     PyObject *append;    /* the writer's own append */
     long long t0;        /* the writer's clock origin (_t0, set once when it was made) */
     Py_ssize_t ev_at;    /* where the writer's slot _ev (the slots area) is */
+    Py_ssize_t rows_at;  /* and its slot _rows_mm (the rows area) */
     vectorcallfunc vectorcall;
 };
 
-/* The event in slot (kind, -, site, a0 ... a5; the rest is written here) into the journal's next slot:
- * 1 if written, 0 if it is the writer's own append's to write (no slots area yet, a slot past its end,
- * a big-endian machine), -1 on an error. */
-static int append_plain(Appender *a, long long slot[SLOT_WIDTH]) {
+#define ROW_WIDTH 5     /* traces/codec.py: a row's values */
+#define MAX_ROWS 64     /* the rows an event may have on this path; more go to the writer's append */
+
+/* Copies len bytes to offset at of the writable buffer obj: 1, or 0 where obj has no room there. */
+static int put(PyObject *obj, long long at, const void *data, size_t len) {
+    Py_buffer view;
+    if (obj == NULL || PyObject_GetBuffer(obj, &view, PyBUF_WRITABLE) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    int fits = at >= 0 && at + (long long)len <= view.len;
+    if (fits)
+        memcpy((char *)view.buf + at, data, len);
+    PyBuffer_Release(&view);
+    return fits;
+}
+
+/* The rows of an event as TraceWriter.append takes them (a list or tuple of tuples of at most ROW_WIDTH
+ * ints, padded with zeros) into out: how many, or -1 where they are not such rows or too many. */
+static Py_ssize_t rows_of(PyObject *rows, long long out[MAX_ROWS * ROW_WIDTH]) {
+    if (rows == Py_None)
+        return 0;
+    if (!PyList_CheckExact(rows) && !PyTuple_CheckExact(rows))
+        return -1;
+    Py_ssize_t nrows = PySequence_Fast_GET_SIZE(rows);
+    if (nrows > MAX_ROWS)
+        return -1;
+    memset(out, 0, (size_t)nrows * ROW_WIDTH * sizeof(long long));
+    for (Py_ssize_t r = 0; r < nrows; r++) {
+        PyObject *row = PySequence_Fast_GET_ITEM(rows, r);
+        if (!PyTuple_CheckExact(row) || PyTuple_GET_SIZE(row) > ROW_WIDTH)
+            return -1;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(row); i++)
+            if (!int64_of(PyTuple_GET_ITEM(row, i), &out[r * ROW_WIDTH + i]))
+                return -1;
+    }
+    return nrows;
+}
+
+/* The event in slot (kind, -, site, a0 ... a5; the rest is written here) and its nrows rows into the
+ * journal, the rows first and the slot's seal last: 1 if written, 0 if it is the writer's own append's
+ * to write (no area yet, no room for the rows or the slot, a big-endian machine), -1 on an error. */
+static int append_plain(Appender *a, long long slot[SLOT_WIDTH], const long long *rows, Py_ssize_t nrows) {
 #if PY_BIG_ENDIAN
     return 0;  /* the journal is little-endian */
 #endif
     Cursors *c = (Cursors *)a->writer;
+    long long epos = c->epos, n = c->n, rpos = c->rpos;
+    if (nrows > 0 && (rpos + nrows > c->rlimit
+                      || !put(*(PyObject **)((char *)a->writer + a->rows_at), rpos * ROW_WIDTH * 8, rows,
+                              (size_t)nrows * ROW_WIDTH * sizeof(long long))))
+        return 0;
     PyObject *ev = *(PyObject **)((char *)a->writer + a->ev_at);
-    long long epos = c->epos, n = c->n;
     Py_buffer view;
     if (ev == NULL || PyObject_GetBuffer(ev, &view, PyBUF_WRITABLE) < 0) {
         PyErr_Clear();
@@ -723,12 +769,13 @@ static int append_plain(Appender *a, long long slot[SLOT_WIDTH]) {
         return 0;
     }
     slot[1] = perf_counter_ns() - a->t0;
-    slot[SLOT_WIDTH - 2] = 0;  /* no rows */
+    slot[SLOT_WIDTH - 2] = nrows;
     slot[SLOT_WIDTH - 1] = n + 1;  /* the seal: written last */
     char *at = (char *)view.buf + epos;
     memcpy(at, slot, (SLOT_WIDTH - 1) * sizeof(long long));
     __atomic_store_n((long long *)at + SLOT_WIDTH - 1, slot[SLOT_WIDTH - 1], __ATOMIC_RELEASE);
     PyBuffer_Release(&view);
+    c->rpos = rpos + nrows;
     c->epos = epos + SLOT_WIDTH * (long long)sizeof(long long);
     c->n = n + 1;
     if (epos >= c->elast || slot[1] >= c->flush_due) {
@@ -744,7 +791,16 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
     Appender *a = (Appender *)self;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     long long slot[SLOT_WIDTH] = {0};
-    if (kwnames != NULL || nargs < 2 || nargs > 8)
+    long long rows[MAX_ROWS * ROW_WIDTH];
+    Py_ssize_t nrows = 0;
+    if (kwnames != NULL) {  /* rows=, the one keyword taken here */
+        if (PyTuple_GET_SIZE(kwnames) != 1 || PyUnicode_Compare(PyTuple_GET_ITEM(kwnames, 0), str_rows) != 0)
+            goto fallback;
+        nrows = rows_of(args[nargs], rows);
+        if (nrows < 0)
+            goto fallback;
+    }
+    if (nargs < 2 || nargs > 8)
         goto fallback;
     for (Py_ssize_t i = 0; i < nargs; i++) {
         int overflow;
@@ -756,7 +812,7 @@ static PyObject *appender_vectorcall(PyObject *self, PyObject *const *args, size
         slot[i == 0 ? 0 : i + 1] = v;  /* kind, then t, then site, a0 ... a5 */
     }
     long long n = ((Cursors *)a->writer)->n;
-    int written = append_plain(a, slot);
+    int written = append_plain(a, slot, rows, nrows);
     if (written < 0)
         return NULL;
     if (written)
@@ -790,7 +846,8 @@ static PyObject *appender_new(PyTypeObject *type, PyObject *args, PyObject *kwar
         if (member_offset(writer, m->name, T_LONGLONG, m->offset) < 0)
             return NULL;
     Py_ssize_t ev_at = member_offset(writer, "_ev", T_OBJECT_EX, -1);
-    if (ev_at < 0)
+    Py_ssize_t rows_at = member_offset(writer, "_rows_mm", T_OBJECT_EX, -1);
+    if (ev_at < 0 || rows_at < 0)
         return NULL;
     PyObject *t0_object = PyObject_GetAttr(writer, str_t0);
     if (t0_object == NULL)
@@ -811,6 +868,7 @@ static PyObject *appender_new(PyTypeObject *type, PyObject *args, PyObject *kwar
     a->append = append;
     a->t0 = t0;
     a->ev_at = ev_at;
+    a->rows_at = rows_at;
     a->vectorcall = appender_vectorcall;
     return (PyObject *)a;
 }
@@ -862,6 +920,7 @@ PyMODINIT_FUNC PyInit__fast(void) {
     str_f_trace = PyUnicode_InternFromString("f_trace");
     str_t0 = PyUnicode_InternFromString("_t0");
     str_append = PyUnicode_InternFromString("append");
+    str_rows = PyUnicode_InternFromString("rows");
     for (long i = 0; i < 4; i++)
         small[i] = PyLong_FromLong(i);
     PyObject *m = PyModule_Create(&module);

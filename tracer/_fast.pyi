@@ -27,6 +27,8 @@ class Cursors:
     _epos: int
     _elast: int
     _flush_due: int
+    _rpos: int
+    _rlimit: int
 
 class Appender:
     def __init__(self, writer: Any) -> None: ...

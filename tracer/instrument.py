@@ -20,11 +20,12 @@ Where the package was built with its C extension (``_fast.c``, optional: setup.p
 parameters are all positional-or-keyword, and whose handler needs no snapshot, listed sequence or
 provisional record, gets a ``_fast.Hook`` instead: the same template in C, for calls made with
 positional arguments only (the hot path: ``dispatch_workgroups(1)``), which hands any other call to
-the Python wrapper. It takes the recorder's lock (then a ``_fast.RLock``) in C, without a method call. It passes the handler the same objects, the method's defaults included, and
-has no frame of its own, so the call site is the same. A handler marked ``handlers.plain_event``
-(set_pipeline, set_bind_group, dispatch_workgroups, draw, end) has its event written by the Hook
-itself when the arguments are plain values. Without the extension every method gets the Python
-wrapper and every handler runs.
+the Python wrapper. It takes the recorder's lock (then a ``_fast.RLock``) without a method call,
+passes the handler the same objects, the method's defaults included, and has no frame of its own,
+so the call site is the same. A handler marked ``handlers.plain_event`` (set_pipeline,
+set_bind_group, dispatch_workgroups, draw, end) has its event written by the Hook itself when the
+arguments are plain values. Without the extension every method gets the Python wrapper and every
+handler runs.
 """
 
 from __future__ import annotations
