@@ -1,7 +1,7 @@
 """The recorder's C hot path (tracer/_fast.c) against its pure-Python fallback: the same program gives the
 same trace either way (every event but its time, every string), down the paths a Hook hands back to the
-Python wrapper (keywords, arguments that do not bind) and those it takes (a call that raises inside wgpu,
-drops, events with rows go to the writer's own append)."""
+Python wrapper (arguments that do not bind, a sequence given as an iterator) and those it takes
+(positional and keyword arguments, a call that raises inside wgpu, drops, events with rows)."""
 
 from __future__ import annotations
 
@@ -27,14 +27,18 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) { if (g.x < arrayLength(&da
 
 
 def program(device: wgpu.GPUDevice) -> bytes:
-    """Positional calls (the Hook's), keyword calls and calls that do not bind (the Python wrapper's), a
-    call wgpu refuses, dynamic offsets (rows), drops."""
+    """Positional and keyword calls (the Hook's), calls that do not bind and a sequence given as an iterator
+    (the Python wrapper's), a call wgpu refuses, dynamic offsets (rows), drops."""
     module = device.create_shader_module(code=SHADER)
     pipeline = device.create_compute_pipeline(layout="auto", compute={"module": module, "entry_point": "main"})
     data = device.create_buffer_with_data(data=np.arange(64, dtype=np.uint32), usage=STORAGE)
     group = device.create_bind_group(layout=pipeline.get_bind_group_layout(0),
                                      entries=[{"binding": 0, "resource": {"buffer": data}}])
-    encoder = device.create_command_encoder()
+    device.create_bind_group(layout=pipeline.get_bind_group_layout(0),
+                             entries=iter([{"binding": 0, "resource": {"buffer": data}}]))
+    with pytest.raises(TypeError):
+        device.create_buffer(size=16)  # a required keyword missing: no note
+    encoder = device.create_command_encoder(label="encoder")
     compute = encoder.begin_compute_pass()
     compute.set_pipeline(pipeline)
     for i in range(20):
@@ -45,6 +49,8 @@ def program(device: wgpu.GPUDevice) -> bytes:
     compute.dispatch_workgroups(workgroup_count_x=1)
     with pytest.raises(TypeError):
         compute.dispatch_workgroups(1, 1, 1, 1)  # does not bind: no note
+    with pytest.raises(TypeError):
+        compute.set_bind_group(0, group, index=0)  # twice: no note
     with pytest.raises(TypeError):
         compute.dispatch_workgroups("one")  # binds, wgpu refuses it: a note
     compute.set_bind_group(0, group, [], 0, 0)

@@ -166,7 +166,7 @@ static PyTypeObject RLockType = {
     .tp_methods = rlock_methods,
 };
 
-/* -- Hook: the template of instrument.py, for positional calls ------------------------------ */
+/* -- Hook: the template of instrument.py, for calls it can bind ---------------------------- */
 
 typedef struct {
     PyObject_HEAD
@@ -181,8 +181,13 @@ typedef struct {
     PyObject *drain_drops;
     RLock *lock;           /* rec.lock */
     PyObject *raised;      /* instrument._wrap's raised(frame, obj, error) */
-    PyObject *defaults;    /* the values of the parameters after the first ``required`` */
-    Py_ssize_t required;   /* positional arguments, self included, without a default */
+    PyObject *names;       /* the parameters after self */
+    PyObject *defaults;    /* their defaults, ``empty`` for one without */
+    PyObject *empty;       /* inspect.Parameter.empty */
+    PyObject *keywords;    /* the names of the keyword-only parameters, the last ones; NULL if none */
+    Py_ssize_t positional; /* the positional-or-keyword parameters, self included */
+    Py_ssize_t total;      /* every parameter, self included */
+    unsigned listed;       /* bit i: parameter i must be a list or tuple (handlers.takes_sequences) */
     int result_only;
     PyObject *kind;        /* the event a positional call of plain values makes, else NULL: see event() */
     PyObject *key;         /* rec.key, the attribute that holds an object's id */
@@ -222,24 +227,62 @@ static void state_set(PyObject *state, long value) {
     Py_DECREF(old);
 }
 
-/* The handler's arguments: rec, frame, self, result, then every parameter after self, the missing
- * ones given the method's defaults (as the Python wrapper passes them). */
-static PyObject *run_handler(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize_t nargs, PyObject *result) {
+/* The handler's arguments: rec, frame, self, result, then every parameter after self as the Python
+ * wrapper passes them: positional-or-keyword ones by position, keyword-only ones by name. */
+static PyObject *run_handler(Hook *h, PyObject *frame, PyObject *const *bound, PyObject *result) {
     PyObject *stack[4 + 16];
-    Py_ssize_t total = h->result_only ? 1 : 1 + PyTuple_GET_SIZE(h->defaults) + (h->required - 1);
-    Py_ssize_t n = 3 + total;
     stack[0] = h->rec;
     stack[1] = frame;
-    stack[2] = args[0];
+    stack[2] = bound[0];
     stack[3] = result;
-    if (!h->result_only) {
-        Py_ssize_t i;
-        for (i = 1; i < nargs; i++)
-            stack[3 + i] = args[i];
-        for (; i < total; i++)
-            stack[3 + i] = PyTuple_GET_ITEM(h->defaults, i - h->required);
+    if (h->result_only)
+        return PyObject_Vectorcall(h->handler, stack, 4, NULL);
+    for (Py_ssize_t i = 1; i < h->total; i++)
+        stack[3 + i] = bound[i];
+    return PyObject_Vectorcall(h->handler, stack, 3 + h->positional, h->keywords);
+}
+
+/* The index of the parameter after self called name, else -1. */
+static Py_ssize_t parameter(Hook *h, PyObject *name) {
+    Py_ssize_t n = PyTuple_GET_SIZE(h->names);
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (PyTuple_GET_ITEM(h->names, j) == name)  /* both interned, as a rule */
+            return j;
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (PyUnicode_Compare(PyTuple_GET_ITEM(h->names, j), name) == 0)
+            return j;
+    return -1;
+}
+
+/* The call's arguments in parameter order, self first, the method's defaults for those not given: 1, or
+ * 0 where the Python wrapper takes the call (more positional arguments than parameters, a keyword that
+ * is not a parameter's or names one given already, a parameter without a default missing, a sequence
+ * given other than as a list or a tuple). */
+static int bind(Hook *h, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **bound) {
+    if (nargs < 1 || nargs > h->positional)
+        return 0;
+    Py_ssize_t i = 0;
+    for (; i < nargs; i++)
+        bound[i] = args[i];
+    for (; i < h->total; i++)
+        bound[i] = NULL;
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        Py_ssize_t j = parameter(h, PyTuple_GET_ITEM(kwnames, k));
+        if (j < 0 || bound[j + 1] != NULL)
+            return 0;
+        bound[j + 1] = args[nargs + k];
     }
-    return PyObject_Vectorcall(h->handler, stack, n, NULL);
+    for (i = 1; i < h->total; i++) {
+        if (bound[i] == NULL) {
+            bound[i] = PyTuple_GET_ITEM(h->defaults, i - 1);
+            if (bound[i] == h->empty)
+                return 0;
+        }
+        if ((h->listed >> i & 1) && !PyList_CheckExact(bound[i]) && !PyTuple_CheckExact(bound[i]))
+            return 0;
+    }
+    return 1;
 }
 
 /* The event of handlers.plain_event's handlers: kind, site, then per parameter of the spec ('r': the
@@ -248,16 +291,16 @@ static PyObject *run_handler(Hook *h, PyObject *frame, PyObject *const *args, Py
  * int, a parameter given other than its default, a recorder whose site or append is not ours. The
  * event goes straight into its slot (append_plain) where every value fits 64 bits, else to the
  * writer's own append. */
-static PyObject *event(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *event(Hook *h, PyObject *frame, PyObject *const *bound) {
     PyObject *values[2 + 16];
     PyObject *owned[17];
     long long slot[SLOT_WIDTH] = {0};
-    Py_ssize_t n = 2, nowned = 0, total = h->required + PyTuple_GET_SIZE(h->defaults);
+    Py_ssize_t n = 2, nowned = 0;
     PyObject *result = NOT_TAKEN;
     int plain = 1;
     values[0] = h->kind;
-    for (Py_ssize_t i = 0; i < total; i++) {
-        PyObject *arg = i < nargs ? args[i] : PyTuple_GET_ITEM(h->defaults, i - h->required);
+    for (Py_ssize_t i = 0; i < h->total; i++) {
+        PyObject *arg = bound[i];
         char c = h->spec[i];
         if (c == 'r') {
             PyObject *id = PyObject_GetAttr(arg, h->key);
@@ -271,7 +314,7 @@ static PyObject *event(Hook *h, PyObject *frame, PyObject *const *args, Py_ssize
             owned[nowned++] = id;
             arg = id;
         } else if (c == '-') {
-            if (i < h->required || arg != PyTuple_GET_ITEM(h->defaults, i - h->required))
+            if (i == 0 || arg != PyTuple_GET_ITEM(h->defaults, i - 1))
                 goto done;
             continue;
         }
@@ -309,15 +352,11 @@ done:
     return result;
 }
 
-static int fits(Hook *h, size_t nargsf, PyObject *kwnames) {
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    return kwnames == NULL && nargs >= h->required && nargs <= h->required + PyTuple_GET_SIZE(h->defaults);
-}
-
-static PyObject *hook_record(Hook *h, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *hook_record(Hook *h, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                             PyObject *const *bound) {
     PyObject *frame = (PyObject *)PyEval_GetFrame();  /* the caller's: this wrapper has no frame */
     state_set(h->state, 1);
-    PyObject *result = PyObject_Vectorcall(h->real, args, nargs, NULL);
+    PyObject *result = PyObject_Vectorcall(h->real, args, nargs, kwnames);
     if (result == NULL) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
@@ -348,9 +387,9 @@ static PyObject *hook_record(Hook *h, PyObject *const *args, Py_ssize_t nargs) {
         done = Py_NewRef(Py_None);
     if (done != NULL) {
         Py_DECREF(done);
-        done = h->kind == NULL ? NOT_TAKEN : event(h, frame ? frame : Py_None, args, nargs);
+        done = h->kind == NULL ? NOT_TAKEN : event(h, frame ? frame : Py_None, bound);
         if (done == NOT_TAKEN)
-            done = run_handler(h, frame ? frame : Py_None, args, nargs, result);
+            done = run_handler(h, frame ? frame : Py_None, bound, result);
     }
     if (done == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_Exception)) {  /* KeyboardInterrupt, SystemExit: the program's */
@@ -379,16 +418,17 @@ static PyObject *hook_record(Hook *h, PyObject *const *args, Py_ssize_t nargs) {
 
 static PyObject *hook_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     Hook *h = (Hook *)self;
-    if (!fits(h, nargsf, kwnames))
-        return PyObject_Vectorcall(h->wrapper, args, nargsf, kwnames);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *bound[16];
+    if (!bind(h, args, nargs, kwnames, bound))
+        return PyObject_Vectorcall(h->wrapper, args, nargsf, kwnames);
     if (rlock_take(h->lock) < 0)
         return NULL;
     PyObject *result;
     if (!state_is(h->state, 0))  /* nested in a recorded call, or the recording has stopped */
-        result = PyObject_Vectorcall(h->real, args, nargs, NULL);
+        result = PyObject_Vectorcall(h->real, args, nargs, kwnames);
     else
-        result = hook_record(h, args, nargs);
+        result = hook_record(h, args, nargs, kwnames, bound);
     /* finally: the lock goes back whatever happened, the pending exception kept */
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
@@ -426,22 +466,32 @@ static PyObject *hook_vectorcall(PyObject *self, PyObject *const *args, size_t n
 }
 
 static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"wrapper", "real", "handler", "rec", "required", "defaults", "result_only",
-                            "raised", "kind", "spec", NULL};
-    PyObject *wrapper, *real, *handler, *rec, *defaults, *raised, *kind = Py_None;
-    Py_ssize_t required, spec_length = 0;
+    static char *kw[] = {"wrapper", "real", "handler", "rec", "positional", "names", "defaults", "empty",
+                         "result_only", "raised", "listed", "kind", "spec", NULL};
+    PyObject *wrapper, *real, *handler, *rec, *names, *defaults, *empty, *raised, *kind = Py_None;
+    Py_ssize_t positional, spec_length = 0;
     int result_only;
+    unsigned listed;
     const char *spec = "";
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO!pO|O!s#", names, &wrapper, &real, &handler, &rec,
-                                     &required, &PyTuple_Type, &defaults, &result_only, &raised, &PyLong_Type,
-                                     &kind, &spec, &spec_length))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO!O!OpOI|Os#", kw, &wrapper, &real, &handler, &rec,
+                                     &positional, &PyTuple_Type, &names, &PyTuple_Type, &defaults, &empty,
+                                     &result_only, &raised, &listed, &kind, &spec, &spec_length))
         return NULL;
-    if (required < 1 || required + PyTuple_GET_SIZE(defaults) > 16) {
-        PyErr_SetString(PyExc_ValueError, "a Hook takes self and at most 15 more parameters");
+    if (kind != Py_None && !PyLong_CheckExact(kind)) {
+        PyErr_SetString(PyExc_TypeError, "an event's kind is an int, or None for none");
         return NULL;
     }
-    if (kind != Py_None && (spec_length != required + PyTuple_GET_SIZE(defaults) || spec[0] != 'r'
-                            || strspn(spec, "ri-") != (size_t)spec_length)) {
+    Py_ssize_t total = 1 + PyTuple_GET_SIZE(names);
+    if (total > 16 || PyTuple_GET_SIZE(defaults) != total - 1 || positional < 1 || positional > total) {
+        PyErr_SetString(PyExc_ValueError, "a Hook takes self and at most 15 more parameters, with their defaults");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < total - 1; i++)
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(names, i))) {
+            PyErr_SetString(PyExc_TypeError, "a Hook's parameter names are strings");
+            return NULL;
+        }
+    if (kind != Py_None && (spec_length != total || spec[0] != 'r' || strspn(spec, "ri-") != (size_t)spec_length)) {
         PyErr_SetString(PyExc_ValueError, "an event's spec: 'r' for self, then 'r', 'i' or '-' per parameter");
         return NULL;
     }
@@ -452,11 +502,17 @@ static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) 
     h->real = Py_NewRef(real);
     h->handler = Py_NewRef(handler);
     h->rec = Py_NewRef(rec);
+    h->names = Py_NewRef(names);
     h->defaults = Py_NewRef(defaults);
+    h->empty = Py_NewRef(empty);
     h->raised = Py_NewRef(raised);
-    h->required = required;
+    h->positional = positional;
+    h->total = total;
+    h->listed = listed;
     h->result_only = result_only;
     h->vectorcall = hook_vectorcall;
+    if (positional < total)
+        h->keywords = PyTuple_GetSlice(names, positional - 1, total - 1);
     if (kind != Py_None) {
         h->kind = Py_NewRef(kind);
         memcpy(h->spec, spec, (size_t)spec_length);
@@ -496,7 +552,10 @@ static int hook_traverse(Hook *h, visitproc visit, void *arg) {
     Py_VISIT(h->drain_drops);
     Py_VISIT(h->lock);
     Py_VISIT(h->raised);
+    Py_VISIT(h->names);
     Py_VISIT(h->defaults);
+    Py_VISIT(h->empty);
+    Py_VISIT(h->keywords);
     Py_VISIT(h->kind);
     Py_VISIT(h->key);
     return 0;
@@ -514,7 +573,10 @@ static int hook_clear(Hook *h) {
     Py_CLEAR(h->drain_drops);
     Py_CLEAR(h->lock);
     Py_CLEAR(h->raised);
+    Py_CLEAR(h->names);
     Py_CLEAR(h->defaults);
+    Py_CLEAR(h->empty);
+    Py_CLEAR(h->keywords);
     Py_CLEAR(h->kind);
     Py_CLEAR(h->key);
     return 0;
@@ -540,7 +602,7 @@ static PyGetSetDef hook_getset[] = {
 static PyTypeObject HookType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "wgtrace.tracer._fast.Hook",
-    .tp_doc = "A recording wrapper of a wgpu method: instrument.py's template, for positional calls.",
+    .tp_doc = "A recording wrapper of a wgpu method: instrument.py's template, for the calls it can bind.",
     .tp_basicsize = sizeof(Hook),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
     .tp_new = hook_new,

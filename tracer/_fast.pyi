@@ -14,8 +14,9 @@ class RLock:
 class Hook:
     __signature__: Any
     def __init__(self, wrapper: Callable[..., Any], real: Callable[..., Any], handler: Callable[..., None], rec: Any,
-                 required: int, defaults: tuple[Any, ...], result_only: bool,
-                 raised: Callable[[Any, Any, BaseException], None]) -> None: ...
+                 positional: int, names: tuple[str, ...], defaults: tuple[Any, ...], empty: Any, result_only: bool,
+                 raised: Callable[[Any, Any, BaseException], None], listed: int, kind: int | None = None,
+                 spec: str = "") -> None: ...
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
 class Lookup:

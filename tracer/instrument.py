@@ -17,10 +17,11 @@ from the wrapper, before wgpu is reached, so no note of it is written.) The few 
 an argument wgpu-py changes (see ``handlers.snapshots``) get a shallow copy taken before the call.
 
 Where the package was built with its C extension (``_fast.c``, optional: setup.py), a method whose
-parameters are all positional-or-keyword, and whose handler needs no snapshot, listed sequence or
-provisional record, gets a ``_fast.Hook`` instead: the same template in C, for calls made with
-positional arguments only (the hot path: ``dispatch_workgroups(1)``), which hands any other call to
-the Python wrapper. It takes the recorder's lock (then a ``_fast.RLock``) without a method call,
+parameters are positional-or-keyword or keyword-only, and whose handler needs no snapshot or
+provisional record, gets a ``_fast.Hook`` instead: the same template in C, which binds the call
+itself (the hot path: ``dispatch_workgroups(1)``, ``create_buffer(size=..., usage=...)``) and hands
+the Python wrapper any call it cannot bind (arguments that do not fit, a sequence given other than
+as a list or a tuple). It takes the recorder's lock (then a ``_fast.RLock``) without a method call,
 passes the handler the same objects, the method's defaults included, and has no frame of its own,
 so the call site is the same. A handler marked ``handlers.plain_event`` (set_pipeline,
 set_bind_group, dispatch_workgroups, draw, end) has its event written by the Hook itself when the
@@ -292,23 +293,36 @@ def _wrap(rec: Recorder, cls: type, name: str, handler: Handler, exact: bool = T
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
     wrapper = functools.update_wrapper(namespace[name], real)
-    marks = ("takes_sequences", "snapshots")
-    if sites.FAST is None or pre_call is not None or any(getattr(handler, m, ()) for m in marks) \
-            or not _positional(signature):
+    snapshots: tuple[str, ...] = getattr(handler, "snapshots", ())
+    if sites.FAST is None or pre_call is not None or snapshots or not _bindable(signature):
         return wrapper
-    params = list(signature.parameters.values())
-    fixed = tuple(p.default for p in params if p.default is not p.empty)
-    hook = sites.FAST.Hook(wrapper, real, handler, rec, len(params) - len(fixed), fixed,
-                           getattr(handler, "result_only", False), raised, *getattr(handler, "plain_event", ()))
+    return _hook(rec, real, handler, signature, wrapper, raised)
+
+
+def _hook(rec: Recorder, real: Callable, handler: Handler, signature: inspect.Signature, wrapper: Callable,
+          raised: Callable[[Any, Any, BaseException], None]) -> Callable:
+    """The ``_fast.Hook`` of a method, which hands ``wrapper`` the calls it cannot bind."""
+    assert sites.FAST is not None
+    params = list(signature.parameters.values())[1:]
+    sequences = getattr(handler, "takes_sequences", ())
+    kind, spec = getattr(handler, "plain_event", (None, ""))
+    hook = sites.FAST.Hook(
+        wrapper=wrapper, real=real, handler=handler, rec=rec, raised=raised,
+        positional=1 + sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in params), names=tuple(p.name for p in params),
+        defaults=tuple(p.default for p in params), empty=inspect.Parameter.empty,
+        listed=sum(1 << i for i, p in enumerate(params, 1) if p.name in sequences),
+        result_only=getattr(handler, "result_only", False), kind=kind, spec=spec)
     functools.update_wrapper(hook, real)
     hook.__signature__ = signature  # what inspect reports for it: the method's own parameters, as the wrapper's
     return hook
 
 
-def _positional(signature: inspect.Signature) -> bool:
-    """Whether every parameter is positional-or-keyword (a ``_fast.Hook`` binds positional calls itself)."""
+def _bindable(signature: inspect.Signature) -> bool:
+    """Whether a ``_fast.Hook`` binds calls of ``signature`` itself: parameters positional-or-keyword or
+    keyword-only, at most 16 (no ``*args``, ``**kwargs`` or positional-only ones)."""
     params = signature.parameters.values()
-    return signature is not _GENERIC and len(params) <= 16 and all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+    return signature is not _GENERIC and len(params) <= 16 \
+        and all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
 
 
 def _signature(method: Callable) -> inspect.Signature:
