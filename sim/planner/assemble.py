@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...traces import Kind, Trace
+from ...traces.columns import Column, Table
 from ...traces.schema import BUFFER_ACCESSES, Access
 from ..plan import Allocations, Plan
 from ..policies import PassPolicy
@@ -55,7 +56,7 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
     header = dict(trace.header)
     if em.limits is not None:
         header["limits"] = dict(em.limits)
-    planned = Trace(header=header, kind=kind.astype(np.uint8), t=trace.t[cur], site=site,
+    planned = Trace(header=header, kind=kind.astype(np.uint8), t=_gather(trace.t, cur), site=site,
                     args=args, nrows=nrows.astype(np.int32), rows=rows, strings=strings,
                     blobs=blobs, end=dict(trace.end) if trace.end is not None else None,
                     cut_short=trace.cut_short)
@@ -70,12 +71,15 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
 
 def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
     """Rows src, kind, a0, cur, origin of the plan: the loop's records and the placed events, each placed
-    event before every record emitted while handling it or a later source event."""
+    event before every record emitted while handling it or a later source event (positions counted per
+    source event, not searched: there are many more records than placed events)."""
     trace = em.trace
     rec = np.frombuffer(em.out, dtype=np.int64).reshape(-1, REC)
-    m = len(placed) + len(rec)
-    at_placed = np.searchsorted(rec[:, 3], placed, side="left") + np.arange(len(placed))
-    at_rec = np.arange(len(rec)) + np.searchsorted(placed, rec[:, 3], side="right")
+    m, n = len(placed) + len(rec), len(trace)
+    handled = rec[:, 3]
+    per_event = np.bincount(handled, minlength=n)
+    at_placed = (np.cumsum(per_event) - per_event)[placed] + np.arange(len(placed))
+    at_rec = np.arange(len(rec)) + np.cumsum(np.bincount(placed, minlength=n))[handled]
     columns = np.empty((5, m), dtype=np.int64)
     columns[:, at_rec] = rec.T
     placed_kind = trace.kind[placed].astype(np.int64)
@@ -83,7 +87,7 @@ def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
     placed_kind[mapped_writes[em.pooled[trace.args[placed[mapped_writes], 0]]]] = Kind.WRITE_BUFFER
     columns[0, at_placed] = placed
     columns[1, at_placed] = placed_kind
-    columns[2, at_placed] = trace.args[placed, 0]
+    columns[2, at_placed] = _gather(_columns(trace.args)[0], placed)
     columns[3, at_placed] = placed
     columns[4, at_placed] = placed
     return columns
@@ -92,35 +96,66 @@ def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
 def _fill(em: Emitter, src_args: np.ndarray, src_rows: np.ndarray, src: np.ndarray, a0: np.ndarray,
           cur: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """args, nrows, rows and site of every plan event: copied from its source event, or from its synthetic row
-    (whose rows are a source event's or synthetic ones, and whose site is its origin's, else the handled event's)."""
+    (whose rows are a source event's or synthetic ones, and whose site is its origin's, else the handled event's).
+
+    Column by column, by index (a boolean mask over two-dimensional rows costs several times more); ``args`` is
+    laid out by column, as a loaded trace's widened ``args`` is."""
     trace = em.trace
     syn = np.frombuffer(em.syn, dtype=np.int64).reshape(-1, SYN)
     m = len(src)
     copied = src >= 0
-    s = src[copied]
-    k = -1 - src[~copied]
-    args = np.empty((m, 6), dtype=np.int64)
-    args[:, 0] = a0
-    args[copied, 1:] = src_args[s, 1:]
-    args[~copied, 1:] = syn[k, :5]
+    ci, ki = np.flatnonzero(copied), np.flatnonzero(~copied)
+    s, k = src[ci], -1 - src[ki]
+    syn_k = syn[k]
+    args = np.empty((6, m), dtype=np.int64)
+    args[0] = a0
+    for j, source in enumerate(_columns(src_args)[1:], 1):
+        column = args[j]
+        column[ci] = _gather(source, s)
+        column[ki] = syn_k[:, j - 1]
     nrows = np.empty(m, dtype=np.int64)
-    nrows[copied] = trace.nrows[s]
-    nrows[~copied] = syn[k, 5]
+    nrows[ci] = _gather(trace.nrows, s)
+    nrows[ki] = syn_k[:, 5]
     row_from = np.empty(m, dtype=np.int64)
-    row_from[copied] = trace.row_start[s]
-    rowsrc = syn[k, 6]
-    row_from[~copied] = np.where(rowsrc >= 0, trace.row_start[np.maximum(rowsrc, 0)] if len(trace) else 0,
-                                 len(trace.rows) - 2 - rowsrc)
+    row_from[ci] = _gather(trace.row_start, s)
+    rowsrc = syn_k[:, 6]
+    row_from[ki] = np.where(rowsrc >= 0, _gather(trace.row_start, np.maximum(rowsrc, 0)) if len(trace) else 0,
+                            len(trace.rows) - 2 - rowsrc)
     site = np.empty(m, dtype=np.int32)
-    site[copied] = trace.site[s]
-    syn_origin = origin[~copied]
-    site[~copied] = trace.site[np.where(syn_origin >= 0, syn_origin, cur[~copied])]
+    site[ci] = _gather(trace.site, s)
+    syn_origin = origin[ki]
+    site[ki] = _gather(trace.site, np.where(syn_origin >= 0, syn_origin, cur[ki]))
+    return args.T, nrows, _gather_rows(em, src_rows, row_from, nrows), site
+
+
+def _gather_rows(em: Emitter, src_rows: np.ndarray, row_from: np.ndarray, nrows: np.ndarray) -> np.ndarray:
+    """The plan's rows: each event's ``nrows`` rows from ``row_from`` on, an index past the source's rows naming
+    a synthetic row. Only the source rows taken are widened."""
     has = np.flatnonzero(nrows)
-    all_rows = src_rows
-    if len(em.syn_rows):
-        all_rows = np.concatenate([src_rows, np.frombuffer(em.syn_rows, dtype=np.int64).reshape(-1, ROW)])
-    rows = all_rows[np.repeat(row_from[has], nrows[has]) + _ranks(nrows[has])]
-    return args, nrows, rows, site
+    at = np.repeat(row_from[has], nrows[has]) + _ranks(nrows[has])
+    n_src = len(src_rows)
+    own = np.flatnonzero(at < n_src)
+    rows = np.empty((ROW, len(at)), dtype=np.int64)
+    for j, source in enumerate(_columns(src_rows)):
+        rows[j, own] = _gather(source, at[own])
+    if len(own) == len(at):
+        return rows.T
+    added = np.flatnonzero(at >= n_src)
+    rows[:, added] = np.frombuffer(em.syn_rows, dtype=np.int64).reshape(-1, ROW)[at[added] - n_src].T
+    return rows.T
+
+
+def _columns(table: np.ndarray | Table) -> list:
+    """The columns of a two-dimensional table: a loaded trace's narrow ``Column`` objects, else array views."""
+    return table.columns if isinstance(table, Table) else [table[:, j] for j in range(table.shape[1])]
+
+
+def _gather(column: np.ndarray | Column, idx: np.ndarray) -> np.ndarray:
+    """``column[idx]``, widening a narrow column whole first where ``idx`` takes a good share of it: its own
+    gather searches the values it keeps aside once per index taken."""
+    if isinstance(column, Column) and 4 * len(idx) >= len(column):
+        return np.asarray(column)[idx]
+    return column[idx]
 
 
 def _storage_spans(em: Emitter, placed: np.ndarray, kind: np.ndarray,
@@ -152,24 +187,25 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
 def _remap(kind: np.ndarray, args: np.ndarray, rows: np.ndarray, nrows: np.ndarray, phys: np.ndarray,
            offset: np.ndarray) -> None:
     """Logical buffer ids and offsets -> physical (page, slice offset + offset), in place."""
+    present = np.bincount(kind, minlength=256)
     for k, col, off in _BUFFER_FIELDS:
-        idx = np.flatnonzero(kind == k)
-        if not len(idx):
+        if not present[k]:
             continue
+        idx = np.flatnonzero(kind == k)
         logical = args[idx, col]
         if off >= 0:
             args[idx, off] += offset[logical]
         args[idx, col] = phys[logical]
-    bg = np.flatnonzero(np.repeat(kind == Kind.BIND_GROUP, nrows))
-    if len(bg):
+    if present[Kind.BIND_GROUP]:
+        bg = np.flatnonzero(np.repeat(kind == Kind.BIND_GROUP, nrows))
         bg = bg[np.isin(rows[bg, 4], _BUFFER_BINDINGS)]  # not the texture views and samplers
         logical = rows[bg, 1]
         rows[bg, 2] += offset[logical]
         rows[bg, 1] = phys[logical]
     for k, col, position in _TEXTURE_COPY_BUFFERS:
-        idx = np.flatnonzero(kind == k)
-        if not len(idx):
+        if not present[k]:
             continue
+        idx = np.flatnonzero(kind == k)
         row_start = np.cumsum(nrows) - nrows
         logical = args[idx, col]
         rows[row_start[idx] + position, 0] += offset[logical]
