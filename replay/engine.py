@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from time import perf_counter, thread_time
+from time import perf_counter, perf_counter_ns, thread_time
 
 import numpy as np
 import wgpu
@@ -301,11 +301,13 @@ class Engine(RenderMethods):
             raise InputError(refusal_text(trace, decoded.render.unreplayable))
 
     def run(self, decoded: DecodedPlan, data: dict[int, bytes],
-            progress: Callable[[int], None] | None = None, mark: int | None = None) -> Run:
+            progress: Callable[[int], None] | None = None, mark: int | None = None,
+            clock: np.ndarray | None = None) -> Run:
         """Execute ``decoded`` once, from nothing, and release everything it created.
 
         ``mark``: an event index; the run's ``cpu_to_mark_s`` is the CPU time spent before that event (the
-        chunks of the loop end there, so no event pays for the mark)."""
+        chunks of the loop end there, so no event pays for the mark). ``clock``: an int64 array as long as the
+        plan, which gets each event's wall nanoseconds (what one call costs among the program's others)."""
         table, args = self._table, decoded.args
         self._refuse_unknown(decoded)
         self._start(decoded, data)
@@ -321,8 +323,14 @@ class Engine(RenderMethods):
                 if lo == mark:
                     c_mark = thread_time()
                 self.at = lo
-                for i, op, a in zip(range(lo, hi), ops[lo:hi], args[lo:hi], strict=True):
-                    op(i, a)
+                if clock is None:
+                    for i, op, a in zip(range(lo, hi), ops[lo:hi], args[lo:hi], strict=True):
+                        op(i, a)
+                else:
+                    for i, op, a in zip(range(lo, hi), ops[lo:hi], args[lo:hi], strict=True):
+                        start = perf_counter_ns()
+                        op(i, a)
+                        clock[i] = perf_counter_ns() - start
                 if progress is not None:
                     progress(hi)
             i = n
