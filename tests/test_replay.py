@@ -107,6 +107,15 @@ def test_synthetic_data_is_keyed_by_source_event(engine):
     assert a.ok and b.ok and c.ok
 
 
+def test_a_timed_run_times_every_call_and_reads_the_same(engine):
+    trace = synthetic.build(random_program(3), seed=3)
+    decoded, data = DecodedPlan.of(trace), _data(trace, 3)
+    clock = np.zeros(len(trace), dtype=np.int64)
+    timed, plain = engine.run(decoded, data, clock=clock), engine.run(decoded, data)
+    assert timed.error is None and timed.reads == plain.reads
+    assert (clock > 0).all() and clock.sum() / 1e9 <= timed.wall_s
+
+
 def _data(trace: Trace, seed: int) -> dict[int, bytes]:
     from wgtrace.replay.data import payloads
 
