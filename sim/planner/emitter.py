@@ -30,7 +30,7 @@ NO_ARGS = (0, 0, 0, 0, 0)
 DROP = (1, 0, 0, 0, 0)
 # Records go into the arrays packed (native int64, as array("q") holds them): array.extend of a tuple converts
 # item by item, at twice the cost of struct's pack and frombytes.
-_pack_rec = struct.Struct(f"{REC}q").pack
+pack_rec = struct.Struct(f"{REC}q").pack
 _pack_syn = struct.Struct(f"{SYN}q").pack
 _pack_staging = (struct.Struct(f"{3 * REC}q").pack, struct.Struct(f"{3 * SYN}q").pack)
 
@@ -130,28 +130,32 @@ class Emitter:
 
     def copy_event(self, i: int, kind: int, a0: int) -> None:
         """Emit source event ``i`` with this kind and first argument, at its own time."""
-        self.out.frombytes(_pack_rec(i, kind, a0, i, i))
+        self.out.frombytes(pack_rec(i, kind, a0, i, i))
 
     def copy_set(self, s: int, kind: int, a0: int) -> None:
         """Emit the program's set call ``s`` again, into pass ``a0``, at the time of the event being handled."""
-        self.out.frombytes(_pack_rec(s, kind, a0, self.cur, s))
+        self.out.frombytes(pack_rec(s, kind, a0, self.cur, s))
 
     def synth(self, kind: int, a0: int, rest: tuple[int, int, int, int, int], origin: int, nrows: int = 0,
               rowsrc: int = -1) -> None:
         """Emit an event that copies no source event."""
         syn = self.syn
-        self.out.frombytes(_pack_rec(-1 - len(syn) // SYN, kind, a0, self.cur, origin))
+        self.out.frombytes(pack_rec(-1 - len(syn) // SYN, kind, a0, self.cur, origin))
         syn.frombytes(_pack_syn(*rest, nrows, rowsrc))
 
     def synth_staging(self, size: int, payload: tuple[int, int, int], origin: int) -> int:
         """A staging buffer the plan adds, filled: created mapped, written (``payload``: blob, digest hi and lo of
-        write ``origin``) and unmapped; returns its allocation. Three ``synth`` calls in one (a staged upload's
-        cost is mostly these)."""
-        sid = self.add_buffer()
+        write ``origin``) and unmapped; returns its allocation. Three ``synth`` calls and ``add_buffer`` in one (a
+        staged upload's cost is mostly these)."""
+        page, phys = self.next_buffer, self.phys
+        self.next_buffer = page + 1
+        sid = len(phys)
+        phys.append(page)
+        self.offset.append(0)
         syn, cur = self.syn, self.cur
         k = -1 - len(syn) // SYN
         records, rows = _pack_staging
-        self.out.frombytes(records(k, CREATE, self.phys[sid], cur, -1, k - 1, MAPPED_WRITE, sid, cur, origin,
+        self.out.frombytes(records(k, CREATE, page, cur, -1, k - 1, MAPPED_WRITE, sid, cur, origin,
                                    k - 2, UNMAP, sid, cur, -1))
         syn.frombytes(rows(size, MAP_WRITE | COPY_SRC, -1, 1, 0, 0, -1, 0, size, *payload, 0, -1, 0, 0, 0, 0, 0, 0, -1))
         return sid

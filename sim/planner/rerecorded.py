@@ -36,7 +36,7 @@ from ...traces.errors import InputError
 from ...traces.schema import KIND_NAMES
 from ..footprint.state import PASS_NAMES, Passes
 from ..policies import PassPolicy
-from .emitter import DROP, NO_ARGS, Emitter
+from .emitter import DROP, NO_ARGS, Emitter, pack_rec
 from .kinds import (
     BUNDLE_ENCODER_CREATE,
     BUNDLE_FINISH,
@@ -108,6 +108,7 @@ class RerecordingLoop(Loop):
             p.pipeline, p.pipeline_set, p.group_set, p.bind_key)
         self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_submit)), strict=True))
         self.synth, self.copy_event, self.copy_set = emitter.synth, emitter.copy_event, emitter.copy_set
+        self.emit = emitter.out.frombytes
         render = p.render
         n_resources = len(emitter.sizes) + (render.n_textures if render is not None else 0)  # textures after buffers
         self.used_epoch = [-1] * n_resources
@@ -185,26 +186,28 @@ class RerecordingLoop(Loop):
 
     def dispatch(self, i: int) -> None:
         """Into the open pass (a new one under pass-per-dispatch), after the set calls its pass state needs
-        that the pass lacks; under max-tasks, the Nth dispatch submits the encoder."""
-        c, per_dispatch = self.command_of[i], self.pass_per_dispatch
+        that the pass lacks; under max-tasks, the Nth dispatch submits the encoder. Records packed here, not
+        through ``copy_set`` / ``copy_event``: most re-recorded events are dispatches and their set calls."""
+        c = self.command_of[i]
         if self.enc < 0:
             self.open_encoder()
-        if per_dispatch or self.cpass < 0:
+        if self.pass_per_dispatch or self.cpass < 0:
             self.begin_pass()
-        cpass, copy_set = self.cpass, self.copy_set
+        cpass, emit, cur = self.cpass, self.emit, self.emitter.cur
         pipe = self.pipeline[c]
         if pipe >= 0 and pipe != self.pass_pipeline:
-            copy_set(self.pipeline_set[c], SET_PIPELINE, cpass)
+            s = self.pipeline_set[c]
+            emit(pack_rec(s, SET_PIPELINE, cpass, cur, s))
             self.pass_pipeline = pipe
         pass_groups, bind_key = self.pass_groups, self.bind_key
         for g, sets in enumerate(self.group_set):
             s = sets[c]
             if s >= 0 and pass_groups[g] != bind_key[s]:
-                copy_set(s, SET_BIND_GROUP, cpass)
+                emit(pack_rec(s, SET_BIND_GROUP, cpass, cur, s))
                 pass_groups[g] = bind_key[s]
-        self.copy_event(i, self.kinds[i], cpass)
+        emit(pack_rec(i, self.kinds[i], cpass, i, i))
         self.use(c)
-        if per_dispatch:
+        if self.pass_per_dispatch:
             self.end_pass()
         n_disp = self.n_disp = self.n_disp + 1
         if n_disp == self.max_tasks:
@@ -422,7 +425,8 @@ class RerecordingLoop(Loop):
         sid = em.synth_staging(size, self.payloads[i], i)
         if self.enc < 0:
             self.open_encoder()
-        self.end_pass()
+        if self.cpass >= 0:
+            self.end_pass()
         self.synth(COPY, self.enc, (sid, 0, b, self.a1[i], size), i)
         self.staging_drops.append(em.phys[sid])
         if self.used_epoch[b] != self.epoch:

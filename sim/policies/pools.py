@@ -287,14 +287,8 @@ class SizeClassPool(Pool):
         b = self.bucket(size)
         stack = self.free_slots.get(b)
         if stack:
-            k = len(stack) - 1
-            if exclude is not None:  # the last freed slot the open encoder does not use
-                blocks, need = exclude.blocks, max(size, 1)
-                while k >= 0:
-                    page, offset = stack[k]
-                    if not blocks(page, offset, offset + need):
-                        break
-                    k -= 1
+            # the last freed slot the open encoder does not use
+            k = len(stack) - 1 if exclude is None else exclude.last_free(stack, max(size, 1))
             if k >= 0:
                 page, offset = stack.pop(k)
                 return self._use(page, offset, b)
