@@ -297,7 +297,7 @@ static PyObject *event(Hook *h, PyObject *frame, PyObject *const *bound) {
     long long slot[SLOT_WIDTH] = {0};
     Py_ssize_t n = 2, nowned = 0;
     PyObject *result = NOT_TAKEN;
-    int plain = 1;
+    int plain;
     values[0] = h->kind;
     for (Py_ssize_t i = 0; i < h->total; i++) {
         PyObject *arg = bound[i];
@@ -328,17 +328,20 @@ static PyObject *event(Hook *h, PyObject *frame, PyObject *const *bound) {
         result = PyErr_Occurred() ? NULL : NOT_TAKEN;  /* no writer yet: the handler's to open */
         goto done;
     }
+    Py_INCREF(site);  /* the Python lookup may change the recorder's dict */
     Py_INCREF(append);
     values[1] = lookup_site((Lookup *)site, frame);
+    Py_DECREF(site);
     if (values[1] == NULL) {
         Py_DECREF(append);
         result = NULL;
         goto done;
     }
     owned[nowned++] = values[1];
+    plain = n <= SLOT_WIDTH - 3;  /* kind, site, a0 ... a5 */
     for (Py_ssize_t i = 0; i < n && plain; i++)
         plain = int64_of(values[i], &slot[i == 0 ? 0 : i + 1]);  /* kind, then t, then site, a0 ... a5 */
-    int written = plain && n <= 8 ? append_plain((Appender *)append, slot, NULL, 0) : 0;
+    int written = plain ? append_plain((Appender *)append, slot, NULL, 0) : 0;
     if (written < 0)
         result = NULL;
     else if (written)
