@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import gc
 import inspect
+import json
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +62,25 @@ def program(device: wgpu.GPUDevice) -> bytes:
     device.queue.submit([encoder.finish()])
     gc.collect()
     return bytes(device.queue.read_buffer(data))
+
+
+# Records ``program`` in a process of its own, its C extension importable or not (argv: the tests'
+# directory, "C" or "Python", the trace's path); prints what ``recorded`` returns, the hot path first.
+_RECORD_IN_A_PROCESS = """
+import json, sys
+if sys.argv[2] == "Python":
+    class _Missing:
+        def find_spec(self, name, path=None, target=None):
+            if name == "wgtrace.tracer._fast":
+                raise ImportError("no C extension here")
+    sys.meta_path.insert(0, _Missing())
+sys.path.insert(0, sys.argv[1])
+from gpu_program import request_device
+from test_tracer_fast import recorded
+from wgtrace.tracer import sites
+result, events, strings = recorded(sys.argv[3], request_device())
+print(json.dumps(["C" if sites.FAST else "Python", result.hex(), events, strings], default=str))
+"""
 
 
 def recorded(path, device: wgpu.GPUDevice) -> tuple[bytes, list[dict], list[str]]:
@@ -111,3 +134,16 @@ def test_the_recorders_lock_is_reentrant_and_held_by_one_thread():
     lock.acquire()
     lock._at_fork_reinit()  # a forked child's: free, whoever held it
     assert not lock._is_owned()
+
+
+def test_a_recorder_built_without_the_c_extension_records_the_same_trace(tmp_path):
+    """The pure-Python fallback as a machine without a compiler has it: no ``_fast`` at import, so the writer
+    keeps its cursors in slots of its own (tracer/journal.py) and the lock is threading's."""
+    runs = {}
+    for hot_path in ("C", "Python") if sites.FAST else ("Python",):
+        done = subprocess.run([sys.executable, "-c", _RECORD_IN_A_PROCESS, str(Path(__file__).parent), hot_path,
+                               str(tmp_path / f"{hot_path}.wgtrace")], capture_output=True, text=True, check=True)
+        ran, *runs[hot_path] = json.loads(done.stdout)
+        assert ran == hot_path
+    assert all(run == runs["Python"] for run in runs.values())
+    assert bytes.fromhex(runs["Python"][0]) == (np.arange(64, dtype=np.uint32) + 21).tobytes()
