@@ -4,11 +4,12 @@
  * (Cursors, a base of tracer/journal.py's writer) and the append of an event into the writer's
  * journal (Appender). Each does exactly what its Python version does (instrument.py, sites.py,
  * traces/writer.py's TraceWriter.append) and hands every other case to it: a Hook runs the Python
- * wrapper for a call made with keywords or with a number of arguments its fast path cannot bind, a
- * Lookup the Python lookup for a frame whose token does not know the offset yet, an Appender the
- * writer's append for rows that are not a list or tuple of at most 64 tuples of ints, rows or a slot
- * with no room left, a given time, or a value that is not a 64-bit integer. A Hook that writes an
- * event itself calls the Lookup and the Appender in C, with no int object made for its values. */
+ * wrapper for a call it cannot bind (arguments that do not fit the method's parameters, a sequence
+ * given other than as a list or a tuple), a Lookup the Python lookup for a frame whose token does
+ * not know the offset yet, an Appender the writer's append for rows that are not a list or tuple of
+ * at most 64 tuples of ints, rows or a slot with no room left, a given time, or a value that is not
+ * a 64-bit integer. A Hook that writes an event itself calls the Lookup and the Appender in C, with no
+ * int object made for its values. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
