@@ -190,7 +190,7 @@ typedef struct {
     Py_ssize_t total;      /* every parameter, self included */
     unsigned listed;       /* bit i: parameter i must be a list or tuple (handlers.takes_sequences) */
     int result_only;
-    PyObject *kind;        /* the event a positional call of plain values makes, else NULL: see event() */
+    PyObject *kind;        /* the event a call of plain values makes, else NULL: see event() */
     PyObject *key;         /* rec.key, the attribute that holds an object's id */
     char spec[17];
     vectorcallfunc vectorcall;
