@@ -165,7 +165,9 @@ def merged_runs(documents: dict[str, dict]) -> dict:
     try:
         first = documents[where]["provenance"]
         device = [first.get(k) for k in ("adapter", "backend", "driver")]
-        runs, traces, commands = [], {}, []
+        runs: list[dict] = []
+        traces: dict[str, str] = {}
+        commands: list[str | None] = []
         for name, document in documents.items():
             provenance = document["provenance"]
             if [provenance.get(k) for k in ("adapter", "backend", "driver")] != device:
