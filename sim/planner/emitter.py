@@ -20,7 +20,20 @@ import numpy as np
 from ...traces import Trace
 from ..policies import Device, Exclusion, PoolPolicy
 from .guard import Guard, GuardedAllocator, Trusted
-from .kinds import COPY_DST, COPY_SRC, CREATE, DESTROY, MAP_WRITE, MAPPABLE, MAPPED_WRITE, SUBMIT, UNIFORM, UNMAP
+from .kinds import (
+    COPY,
+    COPY_DST,
+    COPY_SRC,
+    CREATE,
+    DESTROY,
+    MAP_WRITE,
+    MAPPABLE,
+    MAPPED_WRITE,
+    PASS_END,
+    SUBMIT,
+    UNIFORM,
+    UNMAP,
+)
 from .program import LogicalProgram
 
 REC = 5  # loop record: source event to copy (or -1 - synthetic row), kind, a0, source event being handled, origin
@@ -33,6 +46,11 @@ DROP = (1, 0, 0, 0, 0)
 pack_rec = struct.Struct(f"{REC}q").pack
 _pack_syn = struct.Struct(f"{SYN}q").pack
 _pack_staging = (struct.Struct(f"{3 * REC}q").pack, struct.Struct(f"{3 * SYN}q").pack)
+# a staged write's records in one pack: the staging buffer's three, then the copy (4), or an end of pass and it (5)
+_pack_staged_copy = {n: (struct.Struct(f"{n * REC}q").pack, struct.Struct(f"{n * SYN}q").pack) for n in (4, 5)}
+# the synthetic rows of events whose arguments never vary, packed once
+NO_ARGS_ROW = _pack_syn(*NO_ARGS, 0, -1)
+DROP_ROW = _pack_syn(*DROP, 0, -1)
 
 
 class Emitter:
@@ -110,7 +128,7 @@ class Emitter:
         if self.window_open:
             self.pending_destroys.append(page)
         else:
-            self.synth(DESTROY, page, DROP, -1)
+            self.synth_fixed(DESTROY, page, DROP_ROW, -1)
 
     def new_buffer(self) -> int:
         """The id of the next physical buffer: ids follow creation order in the plan."""
@@ -142,6 +160,37 @@ class Emitter:
         syn = self.syn
         self.out.frombytes(pack_rec(-1 - len(syn) // SYN, kind, a0, self.cur, origin))
         syn.frombytes(_pack_syn(*rest, nrows, rowsrc))
+
+    def synth_fixed(self, kind: int, a0: int, row: bytes, origin: int) -> None:
+        """``synth`` of an event whose synthetic row is packed already (``NO_ARGS_ROW``, ``DROP_ROW``)."""
+        syn = self.syn
+        self.out.frombytes(pack_rec(-1 - len(syn) // SYN, kind, a0, self.cur, origin))
+        syn.frombytes(row)
+
+    def synth_staged_copy(self, size: int, payload: tuple[int, int, int], origin: int, encoder: int, cpass: int,
+                          dst: int, dst_offset: int) -> int:
+        """``synth_staging``, then the end of pass ``cpass`` unless it is -1, then the copy of the staging buffer
+        into ``dst`` at ``dst_offset``, recorded in ``encoder``: a staged write into an open encoder in one call
+        (``synth_staging`` and a ``synth`` per event cost about twice as much)."""
+        page, phys = self.next_buffer, self.phys
+        self.next_buffer = page + 1
+        sid = len(phys)
+        phys.append(page)
+        self.offset.append(0)
+        syn, cur = self.syn, self.cur
+        k = -1 - len(syn) // SYN
+        staging = (k, CREATE, page, cur, -1, k - 1, MAPPED_WRITE, sid, cur, origin, k - 2, UNMAP, sid, cur, -1)
+        rows = (size, MAP_WRITE | COPY_SRC, -1, 1, 0, 0, -1, 0, size, *payload, 0, -1, *NO_ARGS, 0, -1)
+        copy = (sid, 0, dst, dst_offset, size, 0, -1)
+        if cpass < 0:
+            records, pack = _pack_staged_copy[4]
+            self.out.frombytes(records(*staging, k - 3, COPY, encoder, cur, origin))
+            syn.frombytes(pack(*rows, *copy))
+        else:
+            records, pack = _pack_staged_copy[5]
+            self.out.frombytes(records(*staging, k - 3, PASS_END, cpass, cur, -1, k - 4, COPY, encoder, cur, origin))
+            syn.frombytes(pack(*rows, *NO_ARGS, 0, -1, *copy))
+        return sid
 
     def synth_staging(self, size: int, payload: tuple[int, int, int], origin: int) -> int:
         """A staging buffer the plan adds, filled: created mapped, written (``payload``: blob, digest hi and lo of
@@ -191,7 +240,7 @@ class Emitter:
         if self.exclusion is not None:
             self.exclusion.clear()
         for page in self.pending_destroys:
-            self.synth(DESTROY, page, DROP, -1)
+            self.synth_fixed(DESTROY, page, DROP_ROW, -1)
         self.pending_destroys = []
         if self.guard is not None:
             self.guard.submitted()

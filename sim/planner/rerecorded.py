@@ -36,7 +36,7 @@ from ...traces.errors import InputError
 from ...traces.schema import KIND_NAMES
 from ..footprint.state import PASS_NAMES, Passes
 from ..policies import PassPolicy
-from .emitter import DROP, NO_ARGS, Emitter, pack_rec
+from .emitter import DROP_ROW, NO_ARGS_ROW, Emitter, pack_rec
 from .kinds import (
     BUNDLE_ENCODER_CREATE,
     BUNDLE_FINISH,
@@ -400,7 +400,7 @@ class RerecordingLoop(Loop):
     def end_pass(self) -> None:
         """End the open pass, if any: copies, clears and submits happen outside passes."""
         if self.cpass >= 0:
-            self.synth(PASS_END, self.cpass, NO_ARGS, -1)
+            self.emitter.synth_fixed(PASS_END, self.cpass, NO_ARGS_ROW, -1)
             self.cpass = -1
 
     def flush(self, origin: int = -1) -> None:
@@ -409,25 +409,26 @@ class RerecordingLoop(Loop):
             return
         em = self.emitter
         self.end_pass()
-        self.synth(ENCODER_FINISH, self.enc, NO_ARGS, -1)
+        em.synth_fixed(ENCODER_FINISH, self.enc, NO_ARGS_ROW, -1)
         em.synth_submit(self.enc, origin)
         self.enc = -1
         self.n_disp = 0
         self.epoch += 1
         for page in self.staging_drops:
-            self.synth(DESTROY, page, DROP, -1)
+            em.synth_fixed(DESTROY, page, DROP_ROW, -1)
         self.staging_drops.clear()
         em.close_window()
 
     def staged_write(self, i: int, b: int) -> None:
         """Write ``i`` into ``b`` through a staging buffer: created mapped, written, unmapped, copied."""
         em, size = self.emitter, self.a2[i]
-        sid = em.synth_staging(size, self.payloads[i], i)
-        if self.enc < 0:
+        if self.enc >= 0:
+            sid = em.synth_staged_copy(size, self.payloads[i], i, self.enc, self.cpass, b, self.a1[i])
+            self.cpass = -1
+        else:
+            sid = em.synth_staging(size, self.payloads[i], i)
             self.open_encoder()
-        if self.cpass >= 0:
-            self.end_pass()
-        self.synth(COPY, self.enc, (sid, 0, b, self.a1[i], size), i)
+            self.synth(COPY, self.enc, (sid, 0, b, self.a1[i], size), i)
         self.staging_drops.append(em.phys[sid])
         if self.used_epoch[b] != self.epoch:
             self.used_epoch[b] = self.epoch
