@@ -19,13 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...traces import Kind, Trace
-from ...traces.columns import Column, Table
 from ...traces.schema import BUFFER_ACCESSES, Access
 from ..plan import Allocations, Plan
 from ..policies import PassPolicy
 from .bindings import read_write_bindings
 from .emitter import REC, ROW, SYN, Emitter
 from .kinds import is_kind
+from .program import columns_of, gather
 
 # (kind, buffer column, offset column or -1): every event field naming a buffer, except BUFFER_CREATE and
 # BUFFER_DESTROY, which the planner writes with physical ids already
@@ -56,7 +56,7 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
     header = dict(trace.header)
     if em.limits is not None:
         header["limits"] = dict(em.limits)
-    planned = Trace(header=header, kind=kind.astype(np.uint8), t=_gather(trace.t, cur), site=site,
+    planned = Trace(header=header, kind=kind.astype(np.uint8), t=gather(trace.t, cur), site=site,
                     args=args, nrows=nrows.astype(np.int32), rows=rows, strings=strings,
                     blobs=blobs, end=dict(trace.end) if trace.end is not None else None,
                     cut_short=trace.cut_short)
@@ -87,7 +87,7 @@ def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
     placed_kind[mapped_writes[em.pooled[trace.args[placed[mapped_writes], 0]]]] = Kind.WRITE_BUFFER
     columns[0, at_placed] = placed
     columns[1, at_placed] = placed_kind
-    columns[2, at_placed] = _gather(_columns(trace.args)[0], placed)
+    columns[2, at_placed] = gather(columns_of(trace.args)[0], placed)
     columns[3, at_placed] = placed
     columns[4, at_placed] = placed
     return columns
@@ -109,22 +109,22 @@ def _fill(em: Emitter, src_args: np.ndarray, src_rows: np.ndarray, src: np.ndarr
     syn_k = syn[k]
     args = np.empty((6, m), dtype=np.int64)
     args[0] = a0
-    for j, source in enumerate(_columns(src_args)[1:], 1):
+    for j, source in enumerate(columns_of(src_args)[1:], 1):
         column = args[j]
-        column[ci] = _gather(source, s)
+        column[ci] = gather(source, s)
         column[ki] = syn_k[:, j - 1]
     nrows = np.empty(m, dtype=np.int64)
-    nrows[ci] = _gather(trace.nrows, s)
+    nrows[ci] = gather(trace.nrows, s)
     nrows[ki] = syn_k[:, 5]
     row_from = np.empty(m, dtype=np.int64)
-    row_from[ci] = _gather(trace.row_start, s)
+    row_from[ci] = gather(trace.row_start, s)
     rowsrc = syn_k[:, 6]
-    row_from[ki] = np.where(rowsrc >= 0, _gather(trace.row_start, np.maximum(rowsrc, 0)) if len(trace) else 0,
+    row_from[ki] = np.where(rowsrc >= 0, gather(trace.row_start, np.maximum(rowsrc, 0)) if len(trace) else 0,
                             len(trace.rows) - 2 - rowsrc)
     site = np.empty(m, dtype=np.int32)
-    site[ci] = _gather(trace.site, s)
+    site[ci] = gather(trace.site, s)
     syn_origin = origin[ki]
-    site[ki] = _gather(trace.site, np.where(syn_origin >= 0, syn_origin, cur[ki]))
+    site[ki] = gather(trace.site, np.where(syn_origin >= 0, syn_origin, cur[ki]))
     return args.T, nrows, _gather_rows(em, src_rows, row_from, nrows), site
 
 
@@ -136,26 +136,13 @@ def _gather_rows(em: Emitter, src_rows: np.ndarray, row_from: np.ndarray, nrows:
     n_src = len(src_rows)
     own = np.flatnonzero(at < n_src)
     rows = np.empty((ROW, len(at)), dtype=np.int64)
-    for j, source in enumerate(_columns(src_rows)):
-        rows[j, own] = _gather(source, at[own])
+    for j, source in enumerate(columns_of(src_rows)):
+        rows[j, own] = gather(source, at[own])
     if len(own) == len(at):
         return rows.T
     added = np.flatnonzero(at >= n_src)
     rows[:, added] = np.frombuffer(em.syn_rows, dtype=np.int64).reshape(-1, ROW)[at[added] - n_src].T
     return rows.T
-
-
-def _columns(table: np.ndarray | Table) -> list:
-    """The columns of a two-dimensional table: a loaded trace's narrow ``Column`` objects, else array views."""
-    return table.columns if isinstance(table, Table) else [table[:, j] for j in range(table.shape[1])]
-
-
-def _gather(column: np.ndarray | Column, idx: np.ndarray) -> np.ndarray:
-    """``column[idx]``, widening a narrow column whole first where ``idx`` takes a good share of it: its own
-    gather searches the values it keeps aside once per index taken."""
-    if isinstance(column, Column) and 4 * len(idx) >= len(column):
-        return np.asarray(column)[idx]
-    return column[idx]
 
 
 def _storage_spans(em: Emitter, placed: np.ndarray, kind: np.ndarray,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...traces import Kind, Trace
+from ...traces.columns import Column, Table
 from ...traces.schema import Access
 from ..footprint import Commands, Footprints, commands_and_footprints
 from .kinds import events_of
@@ -88,6 +89,7 @@ class LogicalProgram:
     @classmethod
     def _lift(cls, trace: Trace) -> LogicalProgram:
         n, args = len(trace), trace.args
+        a0, a1, a2 = (np.asarray(c) for c in columns_of(args)[:3])
         creates = events_of(trace, Kind.BUFFER_CREATE)
         commands, fp = commands_and_footprints(trace)
         render = None
@@ -100,8 +102,8 @@ class LogicalProgram:
                                                                                      render is not None)
         pipeline, pipeline_set, group_set, bind_key = _pass_state(trace, commands)
         return cls(
-            n=n, kinds=trace.kind.tolist(), a0=args[:, 0].tolist(), a1=args[:, 1].tolist(), a2=args[:, 2].tolist(),
-            n_devices=trace.count_kind(Kind.DEVICE), creates=creates, size=args[creates, 1], usage=args[creates, 2],
+            n=n, kinds=trace.kind.tolist(), a0=a0.tolist(), a1=a1.tolist(), a2=a2.tolist(),
+            n_devices=trace.count_kind(Kind.DEVICE), creates=creates, size=a1[creates], usage=a2[creates],
             mapped=args[creates, 4] != 0, first_destroy=first_destroy, last_use=last_use,
             last_command_use=last_command_use, uploaded=uploaded, read_mapped=read_mapped,
             cmd_event=commands.event, cmd_submit=cmd_submit.tolist(), fp_lo=lo.tolist(), fp_hi=hi.tolist(),
@@ -242,3 +244,16 @@ def _bind_keys(trace: Trace, sets: np.ndarray) -> dict[int, int]:
     for s in sets[trace.nrows[sets] > 0].tolist():
         keys[s] = base + distinct.setdefault((keys[s], *trace.rows_of(s)[:, 0].tolist()), len(distinct))
     return keys
+
+
+def columns_of(table: np.ndarray | Table) -> list:
+    """The columns of a two-dimensional table: a loaded trace's narrow ``Column`` objects, else array views."""
+    return table.columns if isinstance(table, Table) else [table[:, j] for j in range(table.shape[1])]
+
+
+def gather(column: np.ndarray | Column, idx: np.ndarray) -> np.ndarray:
+    """``column[idx]``, widening a narrow column whole first where ``idx`` takes a good share of it: its own
+    gather searches the values it keeps aside once per index taken."""
+    if isinstance(column, Column) and 4 * len(idx) >= len(column):
+        return np.asarray(column)[idx]
+    return column[idx]
