@@ -69,6 +69,26 @@ class Exclusion:
             k -= 1
         return -1
 
+    def first_free(self, blocks: list[tuple[int, int, int]], i: int, end: int, need: int) -> int:
+        """Index of the first (size, page, offset) of ``blocks[i:end]`` whose bytes [offset, offset + need)
+        ``blocks`` lets through; ``end`` if none (``last_free``, searching forward)."""
+        if not self.by_range:
+            pages = self.pages
+            while i < end and blocks[i][1] in pages:
+                i += 1
+            return i
+        ranges = self.ranges
+        while i < end:
+            _, page, lo = blocks[i]
+            flat = ranges.get(page)
+            if not flat:
+                return i
+            j = bisect_right(flat, lo)
+            if not (j % 2 or (j < len(flat) and flat[j] < lo + need)):
+                return i
+            i += 1
+        return end
+
     def first_fit(self, page: int, lo: int, hi: int, need: int, alignment: int) -> int:
         """Lowest aligned offset x >= lo with [x, x + need) inside [lo, hi) and unused; -1 if none."""
         if not self.by_range:

@@ -120,16 +120,15 @@ class CachingAllocator:
         request, and that ``exclude`` allows; taken off the free list."""
         free = self.free_blocks[small]
         i = bisect_left(free, (rounded, -1, -1))
-        while i < len(free):
-            size, page, offset = free[i]
-            if self.max_split is not None and (size >= self.max_split if rounded < self.max_split
-                                               else size >= rounded + K_LARGE_BUFFER):
-                return None  # larger blocks are more oversized still
-            if exclude is None or not exclude.blocks(page, offset, offset + rounded):
-                del free[i]
-                return page, offset
-            i += 1
-        return None
+        end = len(free)
+        if self.max_split is not None:  # blocks from this size on are oversized
+            end = bisect_left(free, (self.max_split if rounded < self.max_split else rounded + K_LARGE_BUFFER, -1, -1))
+        if exclude is not None:
+            i = exclude.first_free(free, i, end, rounded)
+        if i >= end:
+            return None
+        _, page, offset = free.pop(i)
+        return page, offset
 
     def should_split(self, small: bool, remaining: int, rounded: int) -> bool:
         if small:
