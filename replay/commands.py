@@ -189,6 +189,8 @@ def _read_lines(r: Report) -> list[str]:
 def calibrate(args: argparse.Namespace) -> int:
     from .calibrate import calibrate
 
+    if args.runs and args.save_runs:
+        raise InputError("--save-runs keeps the runs a calibration measures; with --runs it measures none")
     prior = load_costs(args.prior) if args.prior else Costs(source="none")
     paths = list(dict.fromkeys([*args.traces, *args.holdout]))
     traces = {path: load_file(path) for path in paths}
