@@ -167,16 +167,20 @@ class Emitter:
         self.out.frombytes(pack_rec(-1 - len(syn) // SYN, kind, a0, self.cur, origin))
         syn.frombytes(row)
 
+    def _staging_buffer(self) -> tuple[int, int]:
+        """A new page for a staging buffer and its allocation, which starts at offset 0 of it."""
+        page = self.next_buffer
+        self.next_buffer = page + 1
+        self.phys.append(page)
+        self.offset.append(0)
+        return page, len(self.phys) - 1
+
     def synth_staged_copy(self, size: int, payload: tuple[int, int, int], origin: int, encoder: int, cpass: int,
                           dst: int, dst_offset: int) -> int:
         """``synth_staging``, then the end of pass ``cpass`` unless it is -1, then the copy of the staging buffer
         into ``dst`` at ``dst_offset``, recorded in ``encoder``: a staged write into an open encoder in one call
         (``synth_staging`` and a ``synth`` per event cost about twice as much)."""
-        page, phys = self.next_buffer, self.phys
-        self.next_buffer = page + 1
-        sid = len(phys)
-        phys.append(page)
-        self.offset.append(0)
+        page, sid = self._staging_buffer()
         syn, cur = self.syn, self.cur
         k = -1 - len(syn) // SYN
         staging = (k, CREATE, page, cur, -1, k - 1, MAPPED_WRITE, sid, cur, origin, k - 2, UNMAP, sid, cur, -1)
@@ -196,11 +200,7 @@ class Emitter:
         """A staging buffer the plan adds, filled: created mapped, written (``payload``: blob, digest hi and lo of
         write ``origin``) and unmapped; returns its allocation. Three ``synth`` calls and ``add_buffer`` in one (a
         staged upload's cost is mostly these)."""
-        page, phys = self.next_buffer, self.phys
-        self.next_buffer = page + 1
-        sid = len(phys)
-        phys.append(page)
-        self.offset.append(0)
+        page, sid = self._staging_buffer()
         syn, cur = self.syn, self.cur
         k = -1 - len(syn) // SYN
         records, rows = _pack_staging
