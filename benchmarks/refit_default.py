@@ -1,13 +1,13 @@
-"""Make the shipped default cost file again from the measured runs it was fitted on, with no GPU.
+"""Make the shipped cost files again from the measured runs they were fitted on, with no GPU.
 
-`sim/metrics/costs_h100.json` is a calibration (issue 21): the replays measured on an H100 through
-`benchmarks/gpu_batch.sh OUT calibrate` and a render-only `wgtrace calibrate` (their runs and the
-microbenchmark prior are in `benchmarks/calibration/h100/`), fitted on nine traces, judged on four
-held out. This script makes the four random programs again (they are generated, byte for byte the
-same), fits those runs with this version's model and writes the file. Run it after changing the cost
-model; `tests/test_calibrate.py` fails while the shipped file is not what it gives.
+`sim/metrics/costs_h100.json` (the default) and `costs_lavapipe.json` are calibrations: replays measured
+on an H100 (issue 21: `benchmarks/gpu_batch.sh OUT calibrate` and a render-only `wgtrace calibrate`) and
+on lavapipe (issue 19), their runs and priors in `benchmarks/calibration/`, each fitted on nine traces
+and judged on four held out. This script makes the four random programs again (they are generated,
+byte for byte the same), fits the runs with this version's model and writes the files. Run it after
+changing the cost model; `tests/test_calibrate.py` fails while a shipped file is not what it gives.
 
-    python benchmarks/refit_default.py [-o sim/metrics/costs_h100.json]
+    python benchmarks/refit_default.py [--device h100|lavapipe] [-o FILE]
 """
 
 from __future__ import annotations
@@ -23,16 +23,23 @@ from wgtrace.sim.workloads.random_program import generate
 from wgtrace.traces.writer import save
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ROOT / "benchmarks" / "calibration" / "h100"
+CALIBRATION = ROOT / "benchmarks" / "calibration"
+# per device: its runs files and the microbenchmark figures they were fitted against
+DEVICES = {
+    "h100": ((CALIBRATION / "h100" / "runs_compute.json", CALIBRATION / "h100" / "runs_render.json"),
+             CALIBRATION / "h100" / "micro.json"),
+    "lavapipe": ((CALIBRATION / "lavapipe" / "runs.json",), ROOT / "benchmarks" / "costs_lavapipe.json"),
+}
 CORPUS = ROOT / "traces" / "corpus"
 FIT = ("mlp_train", "mlp_train_full", "prefix_sum", "frame_loop", "pygfx_scene")
 HELD_OUT = ("image_filters", "nbody", "mlp_train_hazard", "fastplotlib_figure")
 RANDOM = 4
 
 
-def refit(output: Path) -> subprocess.CompletedProcess:
-    """Fit the committed runs into ``output``; the recorded command names the generated traces by how they are
-    made rather than by a temporary path."""
+def refit(output: Path, device: str = "h100") -> subprocess.CompletedProcess:
+    """Fit ``device``'s committed runs into ``output``; the recorded command names the generated traces by how
+    they are made rather than by a temporary path."""
+    runs, prior = DEVICES[device]
     with tempfile.TemporaryDirectory() as tmp:
         generated = []
         for seed in range(RANDOM):
@@ -42,8 +49,8 @@ def refit(output: Path) -> subprocess.CompletedProcess:
         corpus = [str(CORPUS / f"{name}.wgtrace") for name in FIT]
         held = [str(CORPUS / f"{name}.wgtrace") for name in HELD_OUT]
         run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *corpus, *generated, "--holdout",
-                              *held, "--prior", str(RUNS / "micro.json"), "--runs", str(RUNS / "runs_compute.json"),
-                              str(RUNS / "runs_render.json"), "-o", str(output)], capture_output=True, text=True)
+                              *held, "--prior", str(prior), "--runs", *map(str, runs), "-o", str(output)],
+                             capture_output=True, text=True)
         if run.returncode == 0:
             costs = json.loads(output.read_text())
             command = costs["calibration"]["command"].replace(f"{tmp}/", "<random_program.generate>/")
@@ -54,9 +61,10 @@ def refit(output: Path) -> subprocess.CompletedProcess:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-o", "--output", type=Path, default=ROOT / "sim" / "metrics" / "costs_h100.json")
+    parser.add_argument("--device", choices=sorted(DEVICES), default="h100")
+    parser.add_argument("-o", "--output", type=Path, help="default: sim/metrics/costs_DEVICE.json")
     args = parser.parse_args()
-    run = refit(args.output)
+    run = refit(args.output or ROOT / "sim" / "metrics" / f"costs_{args.device}.json", args.device)
     sys.stdout.write(run.stdout)
     sys.stderr.write(run.stderr)
     return run.returncode

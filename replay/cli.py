@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=natural, default=1, help="untimed runs first (default 1)")
     p.add_argument("--no-reference", dest="reference", action="store_false",
                    help="skip the program-order reference replay")
-    p.add_argument("--costs", help="cost parameters for the prediction, as benchmarks/measure_costs.py prints them")
+    p.add_argument("--costs", help="cost parameters for the prediction, a calibration or measure_costs.py's figures "
+                                   "(default: the shipped calibration of this adapter if one ships, else the H100's)")
     p.add_argument("--read-digests", action="store_true", help=argparse.SUPPRESS)  # for a side-by-side parent
     add_quiet_option(p)
     p.set_defaults(run=on_backends("replay_traces", several=True))

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..sim.metrics import Costs, load_costs
+from ..sim.metrics.cost import for_adapter
 from ..tracer.backends import implementation
 from ..traces import Kind, Trace
 from ..traces.cli import load_file
@@ -60,8 +61,8 @@ def replay_traces(args: argparse.Namespace) -> int:
         with progress.step(f"loading and validating {args.trace}"):
             trace = load_file(args.trace)
         policies = _policies(args)
-        costs = load_costs(args.costs)
         engine, adapter = _open(args)
+        costs = load_costs(args.costs) if args.costs else for_adapter(str(engine.device.adapter.info.get("device")))
         reports = []
         for pool, passes in policies:
             with progress.step(f"replaying {pool} x {passes}"):
@@ -163,7 +164,7 @@ def _time_lines(r: Report) -> list[str]:
            f"synchronised {ms('wall_s')}" + ("; " + "; ".join(per) if per else "")]
     if t["prediction_error"] is not None:
         out.append(f"model    sim's cost model predicts {t['predicted_cpu_s'] * 1e3:.2f} ms cpu "
-                   f"({t['prediction_error']:+.0%} of the measured median)")
+                   f"({t['prediction_error']:+.0%} of the measured median; costs {r.figures['costs']})")
     return out
 
 

@@ -34,6 +34,7 @@ def figures(plan: Plan, costs: Costs = DEFAULT) -> dict[str, Any]:
     out["created_bytes"] = int(plan.trace.args[plan.trace.where(Kind.BUFFER_CREATE), 1].sum())
     out["opaque"] = plan.trace.count_kind(Kind.OPAQUE)
     out["predicted_cpu_s"] = metrics.cost_us.get("total", 0.0) / 1e6
+    out["costs"] = costs.source
     out.update(render_figures(plan.trace))
     return out
 

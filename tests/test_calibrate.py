@@ -147,18 +147,27 @@ def test_saved_runs_fit_again_without_a_device_to_the_same_costs(tmp_path):
     assert "Traceback" not in missing.stderr + broken.stderr
 
 
-def test_the_shipped_default_is_what_its_runs_give(tmp_path):
-    """The default cost file is a fit of committed measurements: a change to the model must make it again
-    (``python benchmarks/refit_default.py``)."""
-    from wgtrace.sim.metrics.cost import DEFAULT_FILE
+@pytest.mark.parametrize("device", ["h100", "lavapipe"])
+def test_the_shipped_calibrations_are_what_their_runs_give(tmp_path, device):
+    """The shipped cost files are fits of committed measurements: a change to the model must make them again
+    (``python benchmarks/refit_default.py --device DEVICE``)."""
+    from wgtrace.sim.metrics.cost import SHIPPED
 
     sys.path.insert(0, str(CORPUS.parents[1] / "benchmarks"))
     from refit_default import refit
 
-    run = refit(tmp_path / "costs.json")
+    run = refit(tmp_path / "costs.json", device)
     assert run.returncode == 0, run.stderr
-    again, shipped = load_costs(tmp_path / "costs.json"), load_costs(DEFAULT_FILE)
+    again, shipped = load_costs(tmp_path / "costs.json"), load_costs(next(p for p in SHIPPED if device in p.name))
     assert again.values.keys() == shipped.values.keys()
     for name, value in shipped.values.items():
         assert again[name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
     assert again.calibration["holdout"] == shipped.calibration["holdout"]
+
+
+def test_a_replay_predicts_with_the_calibration_of_its_adapter():
+    from wgtrace.sim.metrics.cost import DEFAULT, for_adapter
+
+    assert for_adapter("llvmpipe (LLVM 19.1.7, 256 bits)").source.startswith("calibrated on llvmpipe")
+    assert for_adapter("NVIDIA H100 80GB HBM3") is DEFAULT and for_adapter("Some GPU") is DEFAULT
+    assert DEFAULT.source.startswith("calibrated on NVIDIA H100")

@@ -196,6 +196,22 @@ def load_costs(path: str | os.PathLike | None) -> Costs:
         raise InputError(f"{path}: not a JSON object of cost parameters ({e})") from None
 
 
-# the shipped default: a calibration on an H100 (benchmarks/refit_default.py makes it; its provenance is in the file)
-DEFAULT_FILE = Path(__file__).with_name("costs_h100.json")
+# the shipped calibrations (benchmarks/refit_default.py makes them; their provenance is in the files), the first the
+# default: an H100's
+SHIPPED = tuple(Path(__file__).with_name(f"costs_{device}.json") for device in ("h100", "lavapipe"))
+DEFAULT_FILE = SHIPPED[0]
 DEFAULT = load_costs(DEFAULT_FILE)
+
+
+def _device(adapter: str) -> str:
+    return adapter.split(" (")[0].strip()
+
+
+def for_adapter(adapter: str) -> Costs:
+    """The shipped calibration measured on an adapter of this name (``llvmpipe (LLVM 15.0.6, 256 bits)`` matches
+    any llvmpipe), else ``DEFAULT``: a replay predicts with the costs of the device it runs on where one ships."""
+    for path in SHIPPED[1:]:
+        costs = load_costs(path)
+        if costs.calibration and _device(str(costs.calibration.get("adapter", ""))) == _device(adapter):
+            return costs
+    return DEFAULT
