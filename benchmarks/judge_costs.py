@@ -1,0 +1,69 @@
+"""How a cost file predicts replays measured elsewhere: the shipped calibration against another machine start.
+
+`wgtrace calibrate --runs` fits runs again; this script fits nothing. It prices the steady part of every
+replay in the runs files (as `--save-runs` wrote them) with the given costs and prints, apart for the
+programs the costs were fitted on and for the others, how many land within 20 % and whether the policies
+come out in the measured order. The traces the runs name are found among the TRACEs given (the corpus,
+and the random programs `refit_default.py` generates, made again here).
+
+    python benchmarks/judge_costs.py RUNS.json [RUNS.json ...] [--costs sim/metrics/costs_h100.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from refit_default import CORPUS, RANDOM
+
+from wgtrace.replay.calibrate import TOLERANCE, Row, from_runs, merged_runs, predicted, ranking, sha256
+from wgtrace.sim.metrics import load_costs
+from wgtrace.sim.metrics.cost import DEFAULT_FILE
+from wgtrace.sim.workloads.random_program import generate
+from wgtrace.traces import load
+from wgtrace.traces.writer import save
+
+
+def summary(rows: list[Row]) -> str:
+    within = sum(abs(r.error) <= TOLERANCE for r in rows)
+    agree, pairs = ranking(rows)
+    median = statistics.median(abs(r.error) for r in rows)
+    return (f"{within} of {len(rows)} within {TOLERANCE:.0%}, median error {median:.0%}, policies ordered as measured "
+            f"in {agree} of {pairs} separable pairs")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--costs", type=Path, default=DEFAULT_FILE)
+    args = parser.parse_args()
+    costs = load_costs(args.costs)
+    document = merged_runs({str(p): json.loads(p.read_text()) for p in args.runs})
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = sorted(CORPUS.glob("*.wgtrace"))
+        for seed in range(RANDOM):
+            paths.append(Path(tmp) / f"random_{seed}.wgtrace")
+            save(generate(1500 + 500 * seed, seed=seed), paths[-1])
+        measured = document["provenance"]["traces"]
+        found = {p.name: p for p in paths if p.name in measured}
+        traces = {name: load(path) for name, path in found.items()}
+        runs = from_runs(document, traces, {name: sha256(str(path)) for name, path in found.items()}, "runs")
+    rows = predicted([m for m in runs if m.error is None], costs)
+    fitted_on = set((costs.calibration or {}).get("trained_on", []))
+    print(f"costs: {costs.source}\nruns:  {document['provenance'].get('adapter')}, {len(rows)} replays")
+    for title, chosen in (("fitted on", [r for r in rows if r.m.trace in fitted_on]),
+                          ("never seen", [r for r in rows if r.m.trace not in fitted_on])):
+        if chosen:
+            print(f"{title}: {summary(chosen)}")
+    for r in rows:
+        print(f"  {r.m.trace:26} {r.m.pool:20} {r.m.passes:32} measured {r.m.median / 1e3:8.3f} ms "
+              f"({r.m.low / 1e3:.3f}-{r.m.high / 1e3:.3f}) predicted {r.predicted_us / 1e3:8.3f} ms {r.error:+.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
