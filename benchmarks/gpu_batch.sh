@@ -36,11 +36,8 @@ elif [ "$part" = calibrate ]; then
   # the cost model fitted on replays of the compute corpus and random programs, judged on held-out traces
   # (RENDER=1 adds the render traces); the per-call microbenchmark is the prior
   run $py benchmarks/measure_costs.py --calls 200 --trials 5 >"$out/micro.json"
-  rand=()
-  for s in 0 1 2 3; do
-    $py -c "from wgtrace.sim.workloads.random_program import generate; from wgtrace.traces.writer import save; \
-save(generate(1500 + 500 * $s, seed=$s), '$out/random_$s.wgtrace')" && rand+=("$out/random_$s.wgtrace")
-  done
+  read -ra rand < <($py -c "import sys; sys.path.insert(0, 'benchmarks'); from refit_default import random_programs; \
+from pathlib import Path; print(*random_programs(Path('$out')))")
   c=traces/corpus
   fit=($c/mlp_train.wgtrace $c/mlp_train_full.wgtrace $c/prefix_sum.wgtrace "${rand[@]}")
   held=($c/image_filters.wgtrace $c/nbody.wgtrace $c/mlp_train_hazard.wgtrace)

@@ -12,20 +12,17 @@ and the random programs `refit_default.py` generates, made again here).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from refit_default import CORPUS, RANDOM
+from refit_default import CORPUS, random_programs
 
-from wgtrace.replay.calibrate import TOLERANCE, Row, from_runs, merged_runs, predicted, ranking, sha256
+from wgtrace.replay.calibrate import TOLERANCE, Row, from_runs, predicted, ranking, read_runs, sha256
 from wgtrace.sim.metrics import load_costs
 from wgtrace.sim.metrics.cost import DEFAULT_FILE
-from wgtrace.sim.workloads.random_program import generate
 from wgtrace.traces import load
-from wgtrace.traces.writer import save
 
 
 def summary(rows: list[Row]) -> str:
@@ -42,12 +39,9 @@ def main() -> int:
     parser.add_argument("--costs", type=Path, default=DEFAULT_FILE)
     args = parser.parse_args()
     costs = load_costs(args.costs)
-    document = merged_runs({str(p): json.loads(p.read_text()) for p in args.runs})
+    document = read_runs([str(p) for p in args.runs])
     with tempfile.TemporaryDirectory() as tmp:
-        paths = sorted(CORPUS.glob("*.wgtrace"))
-        for seed in range(RANDOM):
-            paths.append(Path(tmp) / f"random_{seed}.wgtrace")
-            save(generate(1500 + 500 * seed, seed=seed), paths[-1])
+        paths = sorted(CORPUS.glob("*.wgtrace")) + random_programs(Path(tmp))
         measured = document["provenance"]["traces"]
         found = {p.name: p for p in paths if p.name in measured}
         traces = {name: load(path) for name, path in found.items()}

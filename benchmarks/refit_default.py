@@ -36,16 +36,20 @@ HELD_OUT = ("image_filters", "nbody", "mlp_train_hazard", "fastplotlib_figure")
 RANDOM = 4
 
 
+def random_programs(directory: Path) -> list[Path]:
+    """The random programs the calibrations train on, written into ``directory`` (the same bytes each time)."""
+    paths = [directory / f"random_{seed}.wgtrace" for seed in range(RANDOM)]
+    for seed, path in enumerate(paths):
+        save(generate(1500 + 500 * seed, seed=seed), path)
+    return paths
+
+
 def refit(output: Path, device: str = "h100") -> subprocess.CompletedProcess:
     """Fit ``device``'s committed runs into ``output``; the recorded command names the generated traces by how
     they are made rather than by a temporary path."""
     runs, prior = DEVICES[device]
     with tempfile.TemporaryDirectory() as tmp:
-        generated = []
-        for seed in range(RANDOM):
-            path = Path(tmp) / f"random_{seed}.wgtrace"
-            save(generate(1500 + 500 * seed, seed=seed), path)
-            generated.append(str(path))
+        generated = [str(p) for p in random_programs(Path(tmp))]
         corpus = [str(CORPUS / f"{name}.wgtrace") for name in FIT]
         held = [str(CORPUS / f"{name}.wgtrace") for name in HELD_OUT]
         run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *corpus, *generated, "--holdout",

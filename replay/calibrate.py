@@ -26,6 +26,7 @@ by measurement wherever their measured ranges do not overlap. Whole runs are sho
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import statistics
@@ -156,6 +157,20 @@ def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str],
         return out
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None
+
+
+def read_runs(paths: list[str]) -> dict:
+    """The runs files ``runs_document`` wrote, read and merged (``merged_runs``)."""
+    documents = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                documents[path] = json.loads(f.read(64 << 20))
+        except (OSError, ValueError) as e:
+            raise InputError(f"{path}: cannot read calibration runs ({e})") from None
+        if not isinstance(documents[path], dict) or not isinstance(documents[path].get("provenance"), dict):
+            raise InputError(f"{path}: not a calibration runs file")
+    return merged_runs(documents)
 
 
 def merged_runs(documents: dict[str, dict]) -> dict:

@@ -239,18 +239,9 @@ def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[s
 def _runs(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
     """The runs other calibrations measured (--runs), fitted again with no device: their provenance, this
     command beside the ones that measured."""
-    from .calibrate import from_runs, merged_runs, sha256
+    from .calibrate import from_runs, read_runs, sha256
 
-    documents = {}
-    for path in args.runs:
-        try:
-            with open(path, "rb") as f:
-                documents[path] = json.loads(f.read(64 << 20))
-        except (OSError, ValueError) as e:
-            raise InputError(f"{path}: cannot read calibration runs ({e})") from None
-        if not isinstance(documents[path], dict) or not isinstance(documents[path].get("provenance"), dict):
-            raise InputError(f"{path}: not a calibration runs file")
-    document = merged_runs(documents)
+    document = read_runs(args.runs)
     names = {os.path.basename(p): t for p, t in traces.items()}
     runs = " ".join(args.runs)
     measurements = from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, runs)
