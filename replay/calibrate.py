@@ -30,9 +30,11 @@ import json
 import os
 import platform
 import statistics
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
+from time import thread_time
 
 import numpy as np
 
@@ -72,6 +74,7 @@ class Measurement:
     setup_us: tuple[float, ...] = ()
     steady_us: tuple[float, ...] = ()
     error: str | None = None
+    floor_us: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
@@ -110,21 +113,57 @@ def _measurement(trace: Trace, name: str, pool: str, passes: str, limits: dict) 
     return Measurement(name, pool, passes, features(plan.trace, 0, mark), features(plan.trace, mark)), plan
 
 
-def measure(engine: Engine, trace: Trace, name: str, pool: str, passes: str, *, repeat: int = 5, warmup: int = 1,
-            seed: int = 0) -> Measurement:
-    """Replay ``trace`` under one policy ``warmup`` + ``repeat`` times; a run's error ends it (``error``)."""
-    m, plan = _measurement(trace, name, pool, passes, dict(engine.device.limits))
-    decoded, data = DecodedPlan.of(plan.trace), payloads(plan, seed).data
-    mark = steady_from(plan.trace)
-    setup, steady = [], []
+def floor_us() -> float:
+    """The replaying thread's CPU microseconds for a fixed piece of Python work, timed just before a run: how
+    fast the host ran then. A host shared with others runs the same calls up to 1.6x slower for seconds at
+    a time; kept beside each run (``floor_us``), it tells a slow run from an expensive policy."""
+    c0 = thread_time()
+    x = 0
+    for i in range(FLOOR_LOOP):
+        x ^= i * i
+    return (thread_time() - c0) * 1e6
+
+
+FLOOR_LOOP = 20_000
+
+
+@dataclass
+class _Replay:
+    m: Measurement
+    decoded: DecodedPlan
+    data: dict
+    mark: int
+    setup: list[float] = field(default_factory=list)
+    steady: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+
+    def measurement(self) -> Measurement:
+        return replace(self.m, setup_us=tuple(self.setup), steady_us=tuple(self.steady), floor_us=tuple(self.floor))
+
+
+def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: int = 5, warmup: int = 1,
+            seed: int = 0, each_round: Callable[[list[Measurement]], None] | None = None) -> list[Measurement]:
+    """Replay each job (a trace, its name, a pool, a pass policy) ``warmup`` + ``repeat`` times, in rounds: every
+    job once per round, so a spell of slow host hits every policy alike instead of one policy's runs. A run's
+    error ends that job (``error``); ``each_round`` is given what was measured so far after every round."""
+    limits = dict(engine.device.limits)
+    replays = []
+    for trace, name, pool, passes in jobs:
+        m, plan = _measurement(trace, name, pool, passes, limits)
+        replays.append(_Replay(m, DecodedPlan.of(plan.trace), payloads(plan, seed).data, steady_from(plan.trace)))
     for k in range(warmup + repeat):
-        run = engine.run(decoded, data, mark=mark)
-        if run.error is not None:
-            return replace(m, error=run.error.line())
-        if k >= warmup:
-            setup.append(run.cpu_to_mark_s * 1e6)
-            steady.append((run.cpu_s - run.cpu_to_mark_s) * 1e6)
-    return replace(m, setup_us=tuple(setup), steady_us=tuple(steady))
+        for r in (r for r in replays if r.m.error is None):
+            floor = floor_us()
+            run = engine.run(r.decoded, r.data, mark=r.mark)
+            if run.error is not None:
+                r.m = replace(r.m, error=run.error.line())
+            elif k >= warmup:
+                r.setup.append(run.cpu_to_mark_s * 1e6)
+                r.steady.append((run.cpu_s - run.cpu_to_mark_s) * 1e6)
+                r.floor.append(floor)
+        if each_round is not None and k >= warmup:
+            each_round([r.measurement() for r in replays])
+    return [r.measurement() for r in replays]
 
 
 RUNS_FORMAT = "wgtrace calibration runs 1"
@@ -135,7 +174,8 @@ def runs_document(measurements: list[Measurement], provenance: dict, limits: dic
     device's limits (which lay pooled pages out) and where it was measured."""
     return {"format": RUNS_FORMAT, "provenance": provenance, "limits": limits,
             "runs": [{"trace": m.trace, "pool": m.pool, "passes": m.passes, "setup_us": list(m.setup_us),
-                      "steady_us": list(m.steady_us), "error": m.error} for m in measurements]}
+                      "steady_us": list(m.steady_us), "floor_us": list(m.floor_us), "error": m.error}
+                     for m in measurements]}
 
 
 def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str], where: str) -> list[Measurement]:
@@ -153,7 +193,8 @@ def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str],
             for run in (r for r in runs if r["trace"] == name):
                 m, _ = _measurement(trace, name, str(run["pool"]), str(run["passes"]), limits)
                 out.append(replace(m, setup_us=tuple(map(float, run["setup_us"])),
-                                   steady_us=tuple(map(float, run["steady_us"])), error=run["error"]))
+                                   steady_us=tuple(map(float, run["steady_us"])), error=run["error"],
+                                   floor_us=tuple(map(float, run.get("floor_us", ())))))
         return out
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None

@@ -216,22 +216,22 @@ def calibrate(args: argparse.Namespace) -> int:
 
 
 def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
-    """Replay each trace under each policy of the design. --save-runs is written after every measurement,
-    so a device that hangs (the process then ends) leaves what was measured before it."""
+    """Replay each trace under each policy of the design, a round of every replay at a time. --save-runs is
+    written after every round, so a device that hangs (the process then ends) leaves the rounds before it."""
     from .calibrate import DESIGN, measure, provenance, runs_document
 
     design = _policies(args) if args.pool or args.passes else list(DESIGN)
     engine, adapter = _open(args)
     info, limits = dict(engine.device.adapter.info), dict(engine.device.limits)
     where = provenance(info, command, list(traces))
-    measurements = []
-    for path, trace in traces.items():
-        for pool, passes in design:
-            measurements.append(measure(engine, trace, os.path.basename(path), pool, passes, repeat=args.repeat,
-                                        warmup=args.warmup, seed=args.seed))
-            if args.save_runs:
-                document = runs_document(measurements, where, limits)
-                write_file(args.save_runs, json.dumps(document, indent=1, sort_keys=True) + "\n")
+
+    def save(measurements: list) -> None:
+        if args.save_runs:
+            write_file(args.save_runs, json.dumps(runs_document(measurements, where, limits), indent=1, sort_keys=True)
+                       + "\n")
+
+    jobs = [(trace, os.path.basename(path), pool, passes) for path, trace in traces.items() for pool, passes in design]
+    measurements = measure(engine, jobs, repeat=args.repeat, warmup=args.warmup, seed=args.seed, each_round=save)
     engine.close()
     return measurements, where, adapter
 
