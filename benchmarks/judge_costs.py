@@ -19,7 +19,7 @@ from pathlib import Path
 
 from refit_default import CORPUS, random_programs
 
-from wgtrace.replay.calibrate import TOLERANCE, Row, from_runs, predicted, ranking, read_runs, sha256
+from wgtrace.replay.calibrate import TOLERANCE, Row, from_runs, predicted, quiet, ranking, read_runs, sha256
 from wgtrace.sim.metrics import load_costs
 from wgtrace.sim.metrics.cost import DEFAULT_FILE
 from wgtrace.traces import load
@@ -46,9 +46,12 @@ def main() -> int:
         found = {p.name: p for p in paths if p.name in measured}
         traces = {name: load(path) for name, path in found.items()}
         runs = from_runs(document, traces, {name: sha256(str(path)) for name, path in found.items()}, "runs")
-    rows = predicted([m for m in runs if m.error is None], costs)
+    ok, kept = quiet([m for m in runs if m.error is None])
+    rows = predicted(ok, costs)
     fitted_on = set((costs.calibration or {}).get("trained_on", []))
     print(f"costs: {costs.source}\nruns:  {document['provenance'].get('adapter')}, {len(rows)} replays")
+    if kept:
+        print(f"quiet: {kept['runs_kept']} of {kept['runs']} runs, floor at most {kept['floor_limit_us']} us")
     for title, chosen in (("fitted on", [r for r in rows if r.m.trace in fitted_on]),
                           ("never seen", [r for r in rows if r.m.trace not in fitted_on])):
         if chosen:

@@ -11,7 +11,8 @@ what every policy of a trace shares) and the *steady* part from it on (the progr
 policies change). A program that builds pipelines as its first frames need them (pygfx does) would
 otherwise count their compiling, which depends on the shader rather than on any call count, as steps.
 Both parts are rows of the fit, each with its own features; a measurement keeps the median over
-``repeat`` timed runs after ``warmup``.
+``repeat`` timed runs after ``warmup``, measured in rounds (each replay once per round) with a floor timing
+before each run, and only the runs made while the host ran at its usual speed count (``quiet``).
 
 The measured runs can be kept (``runs_document``) and fitted again later without a GPU
 (``from_runs``): the features are recomputed from the traces, so a changed model is judged on the
@@ -91,6 +92,33 @@ class Measurement:
     @property
     def whole(self) -> float:
         return statistics.median(a + b for a, b in zip(self.setup_us, self.steady_us, strict=True))
+
+    def runs_within(self, floor_limit: float) -> Measurement:
+        """Only the runs whose floor timing is at most ``floor_limit``, where at least ``MIN_QUIET`` are; else all."""
+        kept = [k for k, f in enumerate(self.floor_us) if f <= floor_limit]
+        if len(kept) < MIN_QUIET or len(kept) == len(self.steady_us):
+            return self
+        return replace(self, setup_us=tuple(self.setup_us[k] for k in kept),
+                       steady_us=tuple(self.steady_us[k] for k in kept), floor_us=tuple(self.floor_us[k] for k in kept))
+
+
+QUIET = 1.25
+MIN_QUIET = 3
+
+
+def quiet(measurements: list[Measurement]) -> tuple[list[Measurement], dict]:
+    """The runs made while the host ran at its usual speed: those whose floor timing is within ``QUIET`` of the
+    host's fast floor (the 10th percentile of all runs'). On a shared host the floor comes in two modes
+    about 2x apart and a replay's CPU follows it; the median of the quiet runs is then what a policy
+    costs rather than how often a slow spell met it. A replay with fewer than ``MIN_QUIET`` quiet runs keeps
+    all of them; runs measured without a floor are kept as they are. Also says what was kept."""
+    floors = [f for m in measurements for f in m.floor_us]
+    if not floors:
+        return measurements, {}
+    limit = QUIET * float(np.percentile(floors, 10))
+    kept = [m.runs_within(limit) for m in measurements]
+    return kept, {"floor_limit_us": round(limit, 1), "runs_kept": sum(len(m.steady_us) for m in kept),
+                  "runs": sum(len(m.steady_us) for m in measurements)}
 
 
 COMPILES = (Kind.SHADER_MODULE, Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE)
@@ -286,8 +314,8 @@ class Calibration:
 
 
 def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, provenance: dict) -> Calibration:
-    """Fit on the measurements of traces not in ``holdout``; predict every measurement."""
-    ok = [m for m in measurements if m.error is None]
+    """Fit on the quiet runs (``quiet``) of traces not in ``holdout``; predict every measurement."""
+    ok, kept = quiet([m for m in measurements if m.error is None])
     train = [m for m in ok if m.trace not in holdout]
     if not train:
         raise InputError("no replay to fit on: every trace is held out or every replay failed")
@@ -304,6 +332,7 @@ def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, 
         "stderr_us": {k: (round(v, 4) if v == v else None) for k, v in result.stderr.items()},
         "fitted_terms": list(result.fitted),
         "prior": prior.source,
+        **({"quiet_runs": kept} if kept else {}),
         "train": _summary(train_rows),
         "holdout": _summary(held_rows),
     }

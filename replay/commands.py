@@ -206,6 +206,9 @@ def calibrate(args: argparse.Namespace) -> int:
     console = Console(width=None if sys.stdout.isatty() else 160)
     saved = f" and {args.save_runs}" if args.save_runs else ""
     console.print(f"adapter  {adapter}\nwrote    {args.output}{saved}")
+    if kept := (result.costs.calibration or {}).get("quiet_runs"):
+        console.print(f"quiet    {kept['runs_kept']} of {kept['runs']} runs, those whose floor timing was at most "
+                      f"{kept['floor_limit_us']} us (the host at its usual speed)")
     console.print(_terms_table(result))
     for title, rows in (("fitted on", result.train), ("out of sample", result.holdout)):
         if rows:

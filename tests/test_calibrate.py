@@ -149,6 +149,40 @@ def test_saved_runs_fit_again_without_a_device_to_the_same_costs(tmp_path):
     assert "Traceback" not in missing.stderr + broken.stderr
 
 
+def test_runs_made_while_the_host_was_slow_do_not_count():
+    from wgtrace.replay.calibrate import Measurement, quiet
+
+    zero = np.zeros(len(TERM_NAMES))
+    slow_spell = Measurement("a", "exclusive", "batched", zero, zero, setup_us=(1.0,) * 6,
+                             steady_us=(100.0, 101.0, 99.0, 190.0, 200.0, 210.0),
+                             floor_us=(900.0, 910.0, 905.0, 1800.0, 1850.0, 1900.0))
+    mostly_slow = Measurement("b", "exclusive", "batched", zero, zero, setup_us=(1.0,) * 4,
+                              steady_us=(50.0, 90.0, 95.0, 99.0), floor_us=(900.0, 1800.0, 1800.0, 1800.0))
+    kept, said = quiet([slow_spell, mostly_slow])
+    assert kept[0].steady_us == (100.0, 101.0, 99.0) and kept[0].median == 100.0
+    assert kept[1] is mostly_slow  # one quiet run is too few to judge by: all are kept
+    assert said == {"floor_limit_us": pytest.approx(1.25 * np.percentile([*slow_spell.floor_us, *mostly_slow.floor_us],
+                                                                            10), abs=0.1), "runs_kept": 7, "runs": 10}
+    unfloored = Measurement("c", "exclusive", "batched", zero, zero, setup_us=(1.0,), steady_us=(5.0,))
+    assert quiet([unfloored]) == ([unfloored], {})
+
+
+def test_replays_are_measured_in_rounds_with_a_floor_before_each_run():
+    from wgtrace.replay.calibrate import measure
+    from wgtrace.replay.device import open_device
+    from wgtrace.replay.engine import Engine
+    from wgtrace.traces import load
+
+    trace = load(CORPUS / "nbody.wgtrace")
+    seen: list[list[int]] = []
+    engine = Engine(open_device())
+    out = measure(engine, [(trace, "nbody", "exclusive", "batched"), (trace, "nbody", "exclusive", "as-recorded")],
+                  repeat=3, warmup=1, each_round=lambda ms: seen.append([len(m.steady_us) for m in ms]))
+    engine.close()
+    assert seen == [[1, 1], [2, 2], [3, 3]]  # every replay once per round
+    assert all(len(m.floor_us) == 3 and min(m.floor_us) > 0 and m.error is None for m in out)
+
+
 @pytest.mark.parametrize("device", ["h100", "lavapipe"])
 def test_the_shipped_calibrations_are_what_their_runs_give(tmp_path, device):
     """The shipped cost files are fits of committed measurements: a change to the model must make them again
