@@ -2,9 +2,11 @@
 
 `sim/metrics/costs_h100.json` (the default) and `costs_lavapipe.json` are calibrations: replays measured
 on an H100 (issue 21: `benchmarks/gpu_batch.sh OUT calibrate` and a render-only `wgtrace calibrate`) and
-on lavapipe (issue 19), their runs and priors in `benchmarks/calibration/`, each fitted on nine traces
-and judged on four held out. This script makes the four random programs again (they are generated,
-byte for byte the same), fits the runs with this version's model and writes the files. Run it after
+on lavapipe (issue 19), their runs and priors in `benchmarks/calibration/`, each fitted on the corpus
+traces of ``FIT``, four random compute programs and, where the device's runs have them, the six random
+pygfx scenes of ``benchmarks/calibration/traces/`` (``RENDER``), and judged on four corpus traces held
+out. This script makes the four random programs again (they are generated, byte for byte the same),
+fits the runs with this version's model and writes the files. Run it after
 changing the cost model; `tests/test_calibrate.py` fails while a shipped file is not what it gives.
 
     python benchmarks/refit_default.py [--device h100|lavapipe] [-o FILE]
@@ -19,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from wgtrace.replay.calibrate import read_runs
 from wgtrace.sim.workloads.random_program import generate
 from wgtrace.traces.writer import save
 
@@ -35,6 +38,9 @@ CORPUS = ROOT / "traces" / "corpus"
 FIT = ("mlp_train", "mlp_train_full", "prefix_sum", "frame_loop", "pygfx_scene")
 HELD_OUT = ("image_filters", "nbody", "mlp_train_hazard", "fastplotlib_figure")
 RANDOM = 4
+# recorded on lavapipe: wgtrace record -o benchmarks/calibration/traces/pygfx_random_S.wgtrace --
+#   python -m examples.pygfx_random --seed S --frames F, for S in 0..5 and F = 3 + 2 * (S % 3)
+RENDER = tuple(CALIBRATION / "traces" / f"pygfx_random_{seed}.wgtrace" for seed in range(6))
 
 
 def random_programs(directory: Path) -> list[Path]:
@@ -49,9 +55,10 @@ def refit(output: Path, device: str = "h100") -> subprocess.CompletedProcess:
     """Fit ``device``'s committed runs into ``output``; the recorded command names the generated traces by how
     they are made rather than by a temporary path."""
     runs, prior = DEVICES[device]
+    measured = read_runs([str(p) for p in runs])["provenance"]["traces"]
     with tempfile.TemporaryDirectory() as tmp:
         generated = [str(p) for p in random_programs(Path(tmp))]
-        corpus = [str(CORPUS / f"{name}.wgtrace") for name in FIT]
+        corpus = [str(CORPUS / f"{name}.wgtrace") for name in FIT] + [str(p) for p in RENDER if p.name in measured]
         held = [str(CORPUS / f"{name}.wgtrace") for name in HELD_OUT]
         run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *corpus, *generated, "--holdout",
                               *held, "--prior", str(prior), "--runs", *map(str, runs), "-o", str(output)],
