@@ -38,6 +38,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 """
+RENDER_SHADER = """
+@vertex
+fn vs(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
+    return vec4<f32>(f32(i % 2u), f32(i / 2u), 0.0, 1.0);
+}
+@fragment
+fn fs() -> @location(0) vec4<f32> {
+    return vec4<f32>(1.0, 0.5, 0.25, 1.0);
+}
+"""
+TARGET = "rgba8unorm"
+TEXTURE = wgpu.TextureUsage.RENDER_ATTACHMENT | wgpu.TextureUsage.COPY_SRC | wgpu.TextureUsage.COPY_DST | \
+    wgpu.TextureUsage.TEXTURE_BINDING
 STORAGE = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST | wgpu.BufferUsage.INDIRECT
 
 
@@ -173,6 +186,54 @@ def measure(device: wgpu.GPUDevice, calls: int, trials: int) -> dict:
     out["queue_read_call"] = bench.per_call(lambda: None, lambda _: q.read_buffer(a, 0, SMALL))
     large = bench.per_call(lambda: None, lambda _: q.read_buffer(large_buffer, 0, LARGE))
     out["queue_read_per_mib"] = bench.per_mib(out["queue_read_call"], large)
+    out.update(measure_render(bench, large_buffer))
+    return out
+
+
+def measure_render(bench: Bench, large_buffer: wgpu.GPUBuffer) -> dict[str, float]:
+    """The render side's calls: textures, views, samplers, render passes and what is recorded in them, texture
+    uploads and copies out (per-MiB figures: a 1024 x 1024 RGBA upload over a 8 x 8 one)."""
+    d, q = bench.device, bench.device.queue
+    module = d.create_shader_module(code=RENDER_SHADER)
+    pipeline = d.create_render_pipeline(layout="auto", vertex={"module": module, "entry_point": "vs"},
+                                        fragment={"module": module, "entry_point": "fs",
+                                                  "targets": [{"format": TARGET}]})
+    target = d.create_texture(size=(64, 64, 1), format=TARGET, usage=TEXTURE)
+    view = target.create_view()
+    vertices = d.create_buffer(size=SMALL, usage=wgpu.BufferUsage.VERTEX)
+    attachment = [{"view": view, "load_op": "clear", "store_op": "store", "clear_value": (0, 0, 0, 1)}]
+
+    def texture(size: int = 64) -> wgpu.GPUTexture:
+        return d.create_texture(size=(size, size, 1), format=TARGET, usage=TEXTURE)
+
+    def in_render_pass(call: Callable[[wgpu.GPURenderPassEncoder], object]) -> float:
+        def begun() -> tuple[wgpu.GPUCommandEncoder, wgpu.GPURenderPassEncoder]:
+            encoder = d.create_command_encoder()
+            render = encoder.begin_render_pass(color_attachments=attachment)
+            render.set_pipeline(pipeline)
+            return encoder, render
+        return bench.per_call(begun, lambda s: call(s[1]), lambda s: s[1].end())
+
+    out = {"texture_create": bench.per_call(lambda: None, lambda _: texture()),
+           "texture_view": bench.per_call(texture, lambda t: t.create_view()),
+           "texture_destroy": bench.per_call(texture, lambda t: t.destroy()),
+           "sampler": bench.per_call(lambda: None, lambda _: d.create_sampler()),
+           "render_pass_begin": bench.per_call(d.create_command_encoder,
+                                               lambda e: e.begin_render_pass(color_attachments=attachment)),
+           "draw": in_render_pass(lambda r: r.draw(3)),
+           "render_state": in_render_pass(lambda r: r.set_viewport(0, 0, 32, 32, 0, 1)),
+           "set_vertex_or_index_buffer": in_render_pass(lambda r: r.set_vertex_buffer(0, vertices)),
+           "texture_copy": bench.per_call(d.create_command_encoder, lambda e: e.copy_texture_to_buffer(
+               {"texture": target}, {"buffer": large_buffer, "bytes_per_row": 256}, (64, 1, 1)))}
+    small, large = texture(8), texture(1024)
+    pixels = {n: np.ones((n, n, 4), np.uint8) for n in (8, 1024)}
+
+    def upload(t: wgpu.GPUTexture, n: int) -> None:
+        q.write_texture({"texture": t}, pixels[n], {"bytes_per_row": 4 * n}, (n, n, 1))
+
+    out["write_texture_call"] = bench.per_call(lambda: None, lambda _: upload(small, 8))
+    big = bench.per_call(lambda: None, lambda _: upload(large, 1024))
+    out["write_texture_per_mib"] = round(max(big - out["write_texture_call"], 0.0) * MIB / (4 * (1024**2 - 64)), 3)
     return out
 
 
