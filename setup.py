@@ -1,9 +1,12 @@
-"""Build glue for wgtrace's one compiled part, the recorder's hot path (tracer/_fast.c; pyproject.toml has the rest).
+"""Build glue for wgtrace's compiled parts (pyproject.toml has the rest): the recorder's hot path (tracer/_fast.c)
+and the planner's re-recording loop (sim/planner/_loop.c).
 
-Optional: where it does not build (no C compiler, no Python headers) the package installs without it, and
-the recorder runs its pure-Python wrappers (tracer/instrument.py says how the two relate).
+Both optional: where they do not build (no C compiler, no Python headers) the package installs without them, and
+the recorder and the planner run their pure-Python paths (tracer/instrument.py and sim/planner/fast.py say how the
+two relate).
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("wgtrace.tracer._fast", ["tracer/_fast.c"], optional=True)])
+setup(ext_modules=[Extension("wgtrace.tracer._fast", ["tracer/_fast.c"], optional=True),
+                   Extension("wgtrace.sim.planner._loop", ["sim/planner/_loop.c"], optional=True)])

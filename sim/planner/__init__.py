@@ -30,7 +30,8 @@ physical program is emitted in program order:
 ``schedule.py`` splits the work between numpy and the loop, ``emitter.py`` holds what the loops
 emit (and gives the pools their pages), ``loop.py`` what both loops share, ``assemble.py`` turns
 the records into the plan's columns; ``kinds.py`` has the codes as plain ints for the loops;
-``render.py`` lifts the render side, ``uploads.py`` lays out staged texture uploads.
+``render.py`` lifts the render side, ``uploads.py`` lays out staged texture uploads; ``fast.py`` runs the
+re-recording loop in C (``_loop.c``) where the package was built with it.
 
 ``plan(trace, "as-recorded", "as-recorded")`` (``exclusive`` is the same pool) reproduces the
 trace event for event. Every policy is deterministic: same trace, same policies, same plan.

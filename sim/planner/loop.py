@@ -23,7 +23,7 @@ class Loop(ABC):
 
     def __init__(self, emitter: Emitter, schedule: Schedule, windows: list[bool] | None):
         self.emitter = emitter
-        self.free_at = schedule.free_at
+        self.free_at, self.free_buffer = schedule.free_at, schedule.free_buffer
         self.fi = 0
         # what release() reads, in one tuple: it runs before most visits, and often frees just one allocation
         self.release_state = (schedule.free_at, schedule.free_buffer, windows, emitter.exclusion, emitter.managers,

@@ -36,6 +36,7 @@ from ...traces.errors import InputError
 from ...traces.schema import KIND_NAMES
 from ..footprint.state import PASS_NAMES, Passes
 from ..policies import PassPolicy
+from . import fast
 from .emitter import DROP_ROW, NO_ARGS_ROW, Emitter, pack_rec
 from .kinds import (
     BUNDLE_ENCODER_CREATE,
@@ -98,10 +99,10 @@ class RerecordingLoop(Loop):
         self.visits = schedule.visits
         self.pass_per_dispatch, self.max_tasks = passes.pass_per_dispatch, passes.max_tasks
         self.flush_write, self.staged = passes.upload.flushes_first, passes.upload.staged
-        if self.staged:  # each write's payload and digest, read from the trace once (by column: a third the cost)
-            writes = np.flatnonzero(is_kind(emitter.trace.kind, (WRITE_BUFFER, MAPPED_WRITE)))
-            blob, hi, lo = emitter.trace.args[writes, 3:6].T.tolist()
-            self.payloads = dict(zip(writes.tolist(), zip(blob, hi, lo, strict=True), strict=True))
+        self.honours_submits = passes.honours_submits
+        if self.staged:  # each write's payload and digest (blob, hi, lo), read from the trace once
+            self.write_events = np.flatnonzero(is_kind(emitter.trace.kind, (WRITE_BUFFER, MAPPED_WRITE)))
+            self.write_payloads = np.ascontiguousarray(emitter.trace.args[self.write_events, 3:6], dtype=np.int64)
         self.kinds, self.a0, self.a1, self.a2, self.n = p.kinds, p.a0, p.a1, p.a2, p.n
         self.cmd_submit, self.fp_lo, self.fp_hi, self.fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer
         self.pipeline, self.pipeline_set, self.group_set, self.bind_key = (
@@ -110,9 +111,9 @@ class RerecordingLoop(Loop):
         self.synth, self.copy_event, self.copy_set = emitter.synth, emitter.copy_event, emitter.copy_set
         self.emit = emitter.out.frombytes
         render = p.render
-        n_resources = len(emitter.sizes) + (render.n_textures if render is not None else 0)  # textures after buffers
-        self.used_epoch = [-1] * n_resources
-        self.sub_min = [0] * n_resources
+        self.n_resources = len(emitter.sizes) + (render.n_textures if render is not None else 0)  # textures after
+        self.used_epoch = [-1] * self.n_resources
+        self.sub_min = [0] * self.n_resources
         self.staging_drops: list[int] = []
         self.epoch = 0
         self.enc = -1
@@ -171,7 +172,14 @@ class RerecordingLoop(Loop):
         return self.used_epoch[b] == self.epoch
 
     def run(self) -> None:
-        """Visit the scheduled events in order; storage given back before each; the last encoder submitted."""
+        """Visit the scheduled events in order; storage given back before each; the last encoder submitted. In C
+        (``fast.py``) where the package has it and the program no render side."""
+        if fast.LOOP is not None and self.emitter.program.render is None:
+            fast.LOOP.rerecord(self, fast.CODES)
+            return
+        if self.staged:  # by column: a third the cost of by row
+            blob, hi, lo = self.write_payloads.T.tolist()
+            self.payloads = dict(zip(self.write_events.tolist(), zip(blob, hi, lo, strict=True), strict=True))
         em, handlers, kinds, release, next_free = self.emitter, self.handlers, self.kinds, self.release, self.free_at[0]
         for i in self.visits:
             if next_free < i:

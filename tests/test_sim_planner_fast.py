@@ -1,0 +1,111 @@
+"""The re-recording loop in C (sim/planner/_loop.c) against its Python reference: every pool x re-recording pass
+policy plans the same program byte for byte either way, a user's own pool and pass policy included, and an
+error a user's pool raises inside the C loop is the same PolicyError."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from wgtrace.sim import plan, synthetic
+from wgtrace.sim.plan import Plan
+from wgtrace.sim.planner import fast
+from wgtrace.sim.policies import PolicyError, pass_names, pool_names
+from wgtrace.sim.workloads import eager_loop
+from wgtrace.traces import Trace, load
+
+CORPUS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "traces", "corpus", "*.wgtrace")))
+PASSES = [p for p in pass_names() if p != "as-recorded"] + ["max-tasks:3", "max-tasks:3/staging-copy"]
+USER_POOLS = ["user_policies:Bucketed(keep=2)+fix", "user_policies:Reckless"]
+C = fast.LOOP
+
+needs_c = pytest.mark.skipif(C is None, reason="built without the C extension")
+
+# Plans a small program with the C loop hidden, as on a machine without a compiler; prints the loop's module
+_WITHOUT_C = """
+import sys
+class _Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name == "wgtrace.sim.planner._loop":
+            raise ImportError("no C extension here")
+sys.meta_path.insert(0, _Missing())
+from wgtrace.sim import plan
+from wgtrace.sim.planner import fast
+from wgtrace.sim.workloads import eager_loop
+p = plan(eager_loop.generate(2000), "sliced+fix-range", "max-tasks:16/staging-copy")
+print(fast.LOOP, len(p.trace))
+"""
+
+
+def columns(p: Plan) -> list[np.ndarray]:
+    t = p.trace
+    return [t.kind, t.t, t.site, t.args, t.nrows, t.rows, p.origin, *vars(p.allocations).values()]
+
+
+def both_ways(trace: Trace, pool: str, passes: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Plan, Plan]:
+    """The plan of ``trace`` by the C loop, then by the Python loop."""
+    plans = []
+    for loop in (C, None):
+        monkeypatch.setattr(fast, "LOOP", loop)
+        trace._cache.clear()
+        plans.append(plan(trace, pool, passes))
+    return plans[0], plans[1]
+
+
+def assert_same(c: Plan, python: Plan) -> None:
+    for x, y in zip(columns(c), columns(python), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert c.trace.strings == python.trace.strings and c.trace.blobs == python.trace.blobs
+    assert c.trace.header == python.trace.header
+
+
+def compute_traces() -> list[Trace]:
+    """Programs without a render side (the C loop's): seeded synthetic ones, an eager loop, the corpus's."""
+    traces = [synthetic.build(synthetic.random_ops(np.random.default_rng(seed), 60), seed=seed) for seed in range(3)]
+    traces.append(eager_loop.generate(4000, seed=3))
+    corpus = [load(path) for path in CORPUS]
+    return traces + [t for t in corpus if not any(int(k) >= 27 for k in np.unique(t.kind))]
+
+
+@pytest.fixture(scope="module")
+def traces() -> list[Trace]:
+    return compute_traces()
+
+
+@needs_c
+@pytest.mark.parametrize("pool", pool_names() + USER_POOLS)
+def test_the_c_loop_plans_every_pass_policy_as_the_python_loop(pool, traces, monkeypatch):
+    for trace in traces:
+        for passes in PASSES + ["user_policies:EveryFew(max_tasks=2)/write-buffer"]:
+            assert_same(*both_ways(trace, pool, passes, monkeypatch))
+
+
+@needs_c
+def test_a_program_with_a_render_side_plans_in_python_and_the_same(monkeypatch):
+    render = [load(path) for path in CORPUS if "pygfx" in path or "frame_loop" in path]
+    assert render
+    for trace in render:
+        for passes in ("batched/staging-copy", "max-tasks:3", "tfjs"):
+            assert_same(*both_ways(trace, "sliced+fix-range", passes, monkeypatch))
+
+
+@needs_c
+def test_an_error_of_a_users_pool_inside_the_c_loop_is_the_same_policy_error(monkeypatch):
+    trace = synthetic.build(synthetic.random_ops(np.random.default_rng(0), 60))
+    messages = []
+    for loop in (C, None):
+        monkeypatch.setattr(fast, "LOOP", loop)
+        with pytest.raises(PolicyError) as error:
+            plan(trace, "user_policies:Raising", "batched")
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] and "raised RuntimeError: out of buckets" in messages[0]
+
+
+def test_without_the_c_extension_the_planner_runs_its_python_loop():
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_C], capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == "None" and int(out.split()[1]) > 2000
