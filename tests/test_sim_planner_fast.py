@@ -1,6 +1,6 @@
 """The re-recording loop in C (sim/planner/_loop.c) against its Python reference: every pool x re-recording pass
-policy plans the same program byte for byte either way, a user's own pool and pass policy included, and an
-error a user's pool raises inside the C loop is the same PolicyError."""
+policy plans the same program byte for byte either way, a user's own pool and pass policy included, an error a
+user's pool raises inside the C loop is the same PolicyError, and the C Exclusion answers as the Python one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from wgtrace.sim import plan, synthetic
 from wgtrace.sim.plan import Plan
 from wgtrace.sim.planner import fast
-from wgtrace.sim.policies import PolicyError, pass_names, pool_names
+from wgtrace.sim.policies import Exclusion, PolicyError, pass_names, pool_names
 from wgtrace.sim.workloads import eager_loop
 from wgtrace.traces import Trace, load
 
@@ -109,3 +109,31 @@ def test_an_error_of_a_users_pool_inside_the_c_loop_is_the_same_policy_error(mon
 def test_without_the_c_extension_the_planner_runs_its_python_loop():
     out = subprocess.run([sys.executable, "-c", _WITHOUT_C], capture_output=True, text=True, check=True).stdout
     assert out.split()[0] == "None" and int(out.split()[1]) > 2000
+
+
+@needs_c
+@pytest.mark.parametrize("by_range", [False, True])
+def test_the_c_exclusion_answers_as_the_python_one(by_range):
+    rng = np.random.default_rng(7)
+    c, python = C.Exclusion(by_range), Exclusion(by_range)
+    assert c.by_range == python.by_range
+    for _ in range(20000):
+        page, lo = int(rng.integers(0, 6)), int(rng.integers(0, 64)) * 16
+        hi, need, alignment = lo + int(rng.integers(1, 200)), int(rng.integers(1, 300)), int(rng.choice([1, 16, 256]))
+        op = rng.integers(0, 10)
+        if op < 4:
+            c.add(page, lo, hi)
+            python.add(page, lo, hi)
+        elif op == 4 and rng.random() < 0.2:
+            c.clear()
+            python.clear()
+        elif op < 7:
+            assert c.blocks(page, lo, hi) == python.blocks(page, lo, hi)
+            assert c.first_fit(page, lo, hi + 600, need, alignment) == python.first_fit(page, lo, hi + 600, need,
+                                                                                        alignment)
+        else:
+            slots = [(int(p), int(o) * 16) for p, o in rng.integers(0, [6, 64], size=(int(rng.integers(0, 8)), 2))]
+            blocks = [(int(rng.integers(0, 999)), p, o) for p, o in slots]
+            assert c.last_free(slots, need) == python.last_free(slots, need)
+            assert c.first_free(blocks, 0, len(blocks), need) == python.first_free(blocks, 0, len(blocks), need)
+    assert c.pages == python.pages

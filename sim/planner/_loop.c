@@ -11,6 +11,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <structmember.h>
 
 enum { REC = 5, SYN = 7, ROW = 5 };
 
@@ -30,6 +31,8 @@ typedef struct {
     PyObject *kinds, *a0, *a1, *a2, *command_of, *cmd_submit, *fp_lo, *fp_hi, *fp_buffer;
     PyObject *pipeline, *pipeline_set, *group_set, *bind_key;
     PyObject *visits, *free_at, *free_buffer, *managers, *phys, *offset, *sizes, *pooled, *end_rec, *end_at, *exclusion;
+    PyObject *uploaded, *reserved, *start_rec, *start_at, *trusted, *last_manager, *last_allocator;
+    int last_direct, exclude_all;
     Py_buffer writes, payloads;
     int have_payloads;
     Py_ssize_t n_writes, wi, fi;
@@ -43,7 +46,8 @@ typedef struct {
     int64_t epoch, enc, n_enc, cpass, n_pass, pass_pipeline, n_disp;
 } State;
 
-static PyObject *s_frombytes, *s_cur, *s_window_open, *s_next_buffer, *s_close_window, *s_create, *s_free, *s_add;
+static PyObject *s_frombytes, *s_cur, *s_window_open, *s_next_buffer, *s_close_window, *s_reserve, *s_free, *s_add,
+    *s_allocator;
 
 static int grow(Buf *b, Py_ssize_t need) {
     if (b->len + need <= b->cap) return 0;
@@ -380,19 +384,80 @@ static int destroy(State *st, int64_t i) {
     return rec(st, i, st->code[K_DESTROY], page, i, i);
 }
 
-static int create(State *st, PyObject *event, int64_t i) {
-    int64_t b, pooled;
+/* the allocator to call for allocation b's manager: a shipped pool's own behind ``Trusted`` (which only
+ * forwards), else the manager (the guard's, which takes the allocation too); *direct: which of the two */
+static PyObject *allocator_of(State *st, int64_t b, int *direct) {
+    if (b < 0 || b >= PyList_GET_SIZE(st->managers)) {
+        PyErr_SetString(PyExc_IndexError, "re-recording loop: allocation without a manager");
+        return NULL;
+    }
+    PyObject *m = PyList_GET_ITEM(st->managers, b);
+    if (m != st->last_manager) {
+        Py_XDECREF(st->last_allocator);
+        st->last_allocator = NULL;
+        st->last_manager = m;
+        st->last_direct = Py_TYPE(m) == (PyTypeObject *)st->trusted;
+        st->last_allocator = st->last_direct ? PyObject_GetAttr(m, s_allocator) : Py_NewRef(m);
+        if (st->last_allocator == NULL) {
+            st->last_manager = NULL;
+            return NULL;
+        }
+    }
+    *direct = st->last_direct;
+    return st->last_allocator;
+}
+
+static int set_object(PyObject *list, int64_t i, PyObject *x) {
+    if (i < 0 || i >= PyList_GET_SIZE(list)) {
+        PyErr_Format(PyExc_IndexError, "re-recording loop: index %lld out of range", (long long)i);
+        return -1;
+    }
+    return PyList_SetItem(list, i, Py_NewRef(x));
+}
+
+/* Emitter.create: a pooled allocation reserves its slice (the exclusion passed where a queue write fills it, or
+ * for every allocation of a pool that defers reuse); any other buffer is created as recorded */
+static int create(State *st, int64_t i) {
+    int64_t b, pooled, uploaded;
+    int direct;
     if (item(st->a0, i, &b) < 0 || item(st->pooled, b, &pooled) < 0) return -1;
     if (!pooled) {
         int64_t page = st->next_buffer++;
         if (set_item(st->phys, b, page) < 0) return -1;
         return rec(st, i, st->code[K_CREATE], page, i, i);
     }
-    if (sync_out(st) < 0) return -1;
-    PyObject *r = PyObject_CallMethodOneArg(st->em, s_create, event);
-    if (r == NULL) return -1;
-    Py_DECREF(r);
-    return sync_in(st);
+    if (item(st->uploaded, b, &uploaded) < 0 || set_item(st->start_rec, b, st->n_out) < 0
+        || set_item(st->start_at, b, i) < 0)
+        return -1;
+    PyObject *allocator = allocator_of(st, b, &direct), *size = NULL, *ab = NULL, *got = NULL;
+    if (allocator == NULL || sync_out(st) < 0) return -1;
+    if (b >= PyList_GET_SIZE(st->sizes)) {
+        PyErr_SetString(PyExc_IndexError, "re-recording loop: allocation without a size");
+        return -1;
+    }
+    size = PyList_GET_ITEM(st->sizes, b);
+    PyObject *exclude = uploaded || st->exclude_all ? st->exclusion : Py_None;
+    if (direct) {
+        PyObject *args[3] = {allocator, size, exclude};
+        got = PyObject_VectorcallMethod(s_reserve, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    } else if ((ab = PyLong_FromLongLong(b)) != NULL) {
+        PyObject *args[4] = {allocator, ab, size, exclude};
+        got = PyObject_VectorcallMethod(s_reserve, args, 4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_DECREF(ab);
+    }
+    if (got == NULL) return -1;
+    PyObject *fields = PySequence_Tuple(got);
+    Py_DECREF(got);
+    if (fields == NULL) return -1;
+    int r = -1;
+    if (PyTuple_GET_SIZE(fields) != 3)
+        PyErr_Format(PyExc_ValueError, "too %s values to unpack (expected 3)", PyTuple_GET_SIZE(fields) > 3 ? "many" : "few");
+    else if (set_object(st->phys, b, PyTuple_GET_ITEM(fields, 0)) == 0
+             && set_object(st->offset, b, PyTuple_GET_ITEM(fields, 1)) == 0
+             && set_object(st->reserved, b, PyTuple_GET_ITEM(fields, 2)) == 0)
+        r = 0;
+    Py_DECREF(fields);
+    return r < 0 ? -1 : sync_in(st);
 }
 
 static PyObject *call3(PyObject *obj, PyObject *name, int64_t x, int64_t y, int64_t z) {
@@ -403,6 +468,18 @@ static PyObject *call3(PyObject *obj, PyObject *name, int64_t x, int64_t y, int6
     Py_XDECREF(args[1]);
     Py_XDECREF(args[2]);
     Py_XDECREF(args[3]);
+    return r;
+}
+
+static int exclude(State *st, int64_t page, int64_t lo, int64_t hi);
+
+static PyObject *call2(PyObject *obj, PyObject *name, int64_t x, int64_t y) {
+    PyObject *args[3] = {obj, PyLong_FromLongLong(x), PyLong_FromLongLong(y)};
+    PyObject *r = NULL;
+    if (args[1] != NULL && args[2] != NULL)
+        r = PyObject_VectorcallMethod(name, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_XDECREF(args[1]);
+    Py_XDECREF(args[2]);
     return r;
 }
 
@@ -417,19 +494,16 @@ static int release(State *st, int64_t stop, int64_t *next) {
         st->cur = f;
         if (set_item(st->end_rec, b, st->n_out) < 0 || set_item(st->end_at, b, f) < 0) return -1;
         if (item(st->phys, b, &page) < 0 || item(st->offset, b, &off) < 0 || sync_out(st) < 0) return -1;
-        if (b >= PyList_GET_SIZE(st->managers)) {
-            PyErr_SetString(PyExc_IndexError, "re-recording loop: allocation without a manager");
-            return -1;
-        }
-        PyObject *r = call3(PyList_GET_ITEM(st->managers, b), s_free, b, page, off);
+        int direct;
+        PyObject *allocator = allocator_of(st, b, &direct);
+        if (allocator == NULL) return -1;
+        PyObject *r = direct ? call2(allocator, s_free, page, off) : call3(allocator, s_free, b, page, off);
         if (r == NULL) return -1;
         Py_DECREF(r);
         if (sync_in(st) < 0) return -1;
         if (st->exclusion != Py_None && st->window_open && st->used_epoch[b] == st->epoch) {
             if (item(st->sizes, b, &size) < 0) return -1;
-            r = call3(st->exclusion, s_add, page, off, off + (size > 1 ? size : 1));
-            if (r == NULL) return -1;
-            Py_DECREF(r);
+            if (exclude(st, page, off, off + (size > 1 ? size : 1)) < 0) return -1;
         }
     }
     *next = f;
@@ -443,7 +517,7 @@ static int visit(State *st, PyObject *event, int64_t i) {
     if (kind == k[K_DISPATCH] || kind == k[K_DISPATCH_INDIRECT]) return dispatch(st, event, i, kind);
     if (kind == k[K_COPY] || kind == k[K_CLEAR]) return command(st, event, i, kind);
     if (kind == k[K_WRITE_BUFFER] || kind == k[K_MAPPED_WRITE]) return queue_write(st, i);
-    if (kind == k[K_CREATE]) return create(st, event, i);
+    if (kind == k[K_CREATE]) return create(st, i);
     if (kind == k[K_QUEUE_READ] || kind == k[K_MAP]) return queue_read(st, i, kind);
     if (kind == k[K_DESTROY]) return destroy(st, i);
     if (kind == k[K_SUBMIT] && st->honours_submits) return flush(st, i);
@@ -511,7 +585,12 @@ static int int64_buffer(PyObject *obj, Py_buffer *view, const char *name) {
     return 0;
 }
 
-static int setup(State *st, PyObject *loop, PyObject *codes, PyObject *keep) {
+static int setup(State *st, PyObject *loop, PyObject *codes, PyObject *trusted, PyObject *keep) {
+    if (!PyType_Check(trusted)) {
+        PyErr_SetString(PyExc_TypeError, "re-recording loop: trusted must be the class of a shipped pool's manager");
+        return -1;
+    }
+    st->trusted = trusted;
     if (!PyTuple_Check(codes) || PyTuple_GET_SIZE(codes) != N_CODES) {
         PyErr_SetString(PyExc_TypeError, "re-recording loop: codes must be a tuple of the kind codes");
         return -1;
@@ -542,6 +621,17 @@ static int setup(State *st, PyObject *loop, PyObject *codes, PyObject *keep) {
     }
     st->end_rec = PyTuple_GET_ITEM(ends, 0);
     st->end_at = PyTuple_GET_ITEM(ends, 1);
+    PyObject *starts = attr(em, "start_mark", keep, 1);
+    if (starts == NULL || !(st->uploaded = attr(em, "uploaded", keep, 0))
+        || !(st->reserved = attr(em, "reserved", keep, 0)) || bool_attr(em, "exclude_all", &st->exclude_all) < 0)
+        return -1;
+    if (!PyTuple_Check(starts) || PyTuple_GET_SIZE(starts) != 2 || !PyList_Check(PyTuple_GET_ITEM(starts, 0))
+        || !PyList_Check(PyTuple_GET_ITEM(starts, 1))) {
+        PyErr_SetString(PyExc_TypeError, "re-recording loop: start_mark is two lists");
+        return -1;
+    }
+    st->start_rec = PyTuple_GET_ITEM(starts, 0);
+    st->start_at = PyTuple_GET_ITEM(starts, 1);
     if (int_attr(loop, "n", &st->n) < 0 || int_attr(loop, "max_tasks", &st->max_tasks) < 0
         || int_attr(loop, "n_resources", &st->n_resources) < 0 || int_attr(em, "next_buffer", &st->next_buffer) < 0
         || int_attr(em, "cur", &st->cur) < 0 || bool_attr(loop, "pass_per_dispatch", &st->pass_per_dispatch) < 0
@@ -585,13 +675,13 @@ static int setup(State *st, PyObject *loop, PyObject *codes, PyObject *keep) {
 }
 
 static PyObject *rerecord(PyObject *self, PyObject *args) {
-    PyObject *loop, *codes;
-    if (!PyArg_ParseTuple(args, "OO", &loop, &codes)) return NULL;
+    PyObject *loop, *codes, *trusted;
+    if (!PyArg_ParseTuple(args, "OOO", &loop, &codes, &trusted)) return NULL;
     PyObject *keep = PyList_New(0);
     if (keep == NULL) return NULL;
     State st;
     memset(&st, 0, sizeof st);
-    int ok = setup(&st, loop, codes, keep) == 0 && run(&st) == 0;
+    int ok = setup(&st, loop, codes, trusted, keep) == 0 && run(&st) == 0;
     if (st.have_payloads) {
         PyBuffer_Release(&st.writes);
         PyBuffer_Release(&st.payloads);
@@ -603,14 +693,295 @@ static PyObject *rerecord(PyObject *self, PyObject *args) {
     PyMem_Free(st.used_epoch);
     PyMem_Free(st.sub_min);
     PyMem_Free(st.pass_groups);
+    Py_XDECREF(st.last_allocator);
     Py_DECREF(keep);
     if (!ok) return NULL;
     Py_RETURN_NONE;
 }
 
+/* -- Exclusion: sim/policies/exclusion.py's, in C (the same methods and answers; ``pages`` the same set) -------- */
+
+typedef struct {
+    int64_t *flat;  /* sorted, merged [lo, hi) bounds */
+    Py_ssize_t len, cap;
+} Ranges;
+
+typedef struct {
+    PyObject_HEAD
+    int by_range;
+    PyObject *pages;          /* page mode: the pages, a set */
+    Ranges *ranges;           /* range mode: per page id */
+    Py_ssize_t n_ranges;
+    Buf touched;              /* pages whose ranges are not empty */
+} ExclusionObject;
+
+static Py_ssize_t bisect_left(const int64_t *a, Py_ssize_t n, int64_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (a[mid] < x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static Py_ssize_t bisect_right(const int64_t *a, Py_ssize_t n, int64_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (x < a[mid]) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+}
+
+static Ranges *ranges_of(ExclusionObject *ex, int64_t page) {
+    return page >= 0 && page < ex->n_ranges && ex->ranges[page].len ? &ex->ranges[page] : NULL;
+}
+
+/* whether [lo, hi) of these ranges is used (Exclusion.blocks in range mode) */
+static int flat_blocks(const Ranges *r, int64_t lo, int64_t hi) {
+    if (r == NULL) return 0;
+    Py_ssize_t i = bisect_right(r->flat, r->len, lo);
+    return i % 2 == 1 || (i < r->len && r->flat[i] < hi);
+}
+
+static int page_in(ExclusionObject *ex, PyObject *page) {
+    return PySet_GET_SIZE(ex->pages) ? PySet_Contains(ex->pages, page) : 0;
+}
+
+static PyObject *Exclusion_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"by_range", NULL};
+    int by_range;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "p", kwlist, &by_range)) return NULL;
+    ExclusionObject *ex = (ExclusionObject *)type->tp_alloc(type, 0);
+    if (ex == NULL) return NULL;
+    ex->by_range = by_range;
+    if ((ex->pages = PySet_New(NULL)) == NULL) {
+        Py_DECREF(ex);
+        return NULL;
+    }
+    return (PyObject *)ex;
+}
+
+static void Exclusion_dealloc(ExclusionObject *ex) {
+    Py_XDECREF(ex->pages);
+    for (Py_ssize_t p = 0; p < ex->n_ranges; p++) PyMem_Free(ex->ranges[p].flat);
+    PyMem_Free(ex->ranges);
+    PyMem_Free(ex->touched.data);
+    Py_TYPE(ex)->tp_free((PyObject *)ex);
+}
+
+static int range_add(ExclusionObject *ex, int64_t page, int64_t lo, int64_t hi) {
+    if (page < 0) {
+        PyErr_SetString(PyExc_ValueError, "Exclusion.add: a page id is not negative");
+        return -1;
+    }
+    if (page >= ex->n_ranges) {
+        Py_ssize_t n = ex->n_ranges ? ex->n_ranges : 64;
+        while (n <= page) n *= 2;
+        Ranges *r = PyMem_Realloc(ex->ranges, n * sizeof(Ranges));
+        if (r == NULL) { PyErr_NoMemory(); return -1; }
+        memset(r + ex->n_ranges, 0, (n - ex->n_ranges) * sizeof(Ranges));
+        ex->ranges = r;
+        ex->n_ranges = n;
+    }
+    Ranges *r = &ex->ranges[page];
+    if (r->len == 0 && push(&ex->touched, &page, 1) < 0) return -1;
+    Py_ssize_t i = bisect_left(r->flat, r->len, lo), j = bisect_right(r->flat, r->len, hi);
+    if (i % 2) lo = r->flat[--i];
+    if (j % 2) hi = r->flat[j++];
+    Py_ssize_t len = r->len - (j - i) + 2;
+    if (len > r->cap) {
+        Py_ssize_t cap = r->cap ? r->cap * 2 : 8;
+        while (cap < len) cap *= 2;
+        int64_t *flat = PyMem_Realloc(r->flat, cap * sizeof(int64_t));
+        if (flat == NULL) { PyErr_NoMemory(); return -1; }
+        r->flat = flat;
+        r->cap = cap;
+    }
+    memmove(r->flat + i + 2, r->flat + j, (r->len - j) * sizeof(int64_t));
+    r->flat[i] = lo;
+    r->flat[i + 1] = hi;
+    r->len = len;
+    return 0;
+}
+
+static PyObject *Exclusion_add(ExclusionObject *ex, PyObject *const *args, Py_ssize_t nargs) {
+    long long page, lo, hi;
+    if (nargs != 3) return PyErr_Format(PyExc_TypeError, "add() takes 3 arguments (%zd given)", nargs);
+    if (!ex->by_range) {
+        if (PySet_Add(ex->pages, args[0]) < 0) return NULL;
+        Py_RETURN_NONE;
+    }
+    if ((page = PyLong_AsLongLong(args[0])) == -1 && PyErr_Occurred()) return NULL;
+    if ((lo = PyLong_AsLongLong(args[1])) == -1 && PyErr_Occurred()) return NULL;
+    if ((hi = PyLong_AsLongLong(args[2])) == -1 && PyErr_Occurred()) return NULL;
+    if (range_add(ex, page, lo, hi) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Exclusion_clear(ExclusionObject *ex, PyObject *unused) {
+    if (PySet_GET_SIZE(ex->pages) && PySet_Clear(ex->pages) < 0) return NULL;
+    for (Py_ssize_t k = 0; k < ex->touched.len; k++) ex->ranges[ex->touched.data[k]].len = 0;
+    ex->touched.len = 0;
+    Py_RETURN_NONE;
+}
+
+static int as_int(PyObject *x, int64_t *v) {
+    long long y = PyLong_AsLongLong(x);
+    if (y == -1 && PyErr_Occurred()) return -1;
+    *v = y;
+    return 0;
+}
+
+static PyObject *Exclusion_blocks(ExclusionObject *ex, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t page, lo, hi;
+    if (nargs != 3) return PyErr_Format(PyExc_TypeError, "blocks() takes 3 arguments (%zd given)", nargs);
+    if (!ex->by_range) {
+        int in = page_in(ex, args[0]);
+        return in < 0 ? NULL : PyBool_FromLong(in);
+    }
+    if (as_int(args[0], &page) < 0 || as_int(args[1], &lo) < 0 || as_int(args[2], &hi) < 0) return NULL;
+    return PyBool_FromLong(flat_blocks(ranges_of(ex, page), lo, hi));
+}
+
+/* field ``k`` of a (page, offset) or (size, page, offset) entry */
+static PyObject *field(PyObject *entry, Py_ssize_t k) {
+    if (PyTuple_Check(entry) && k < PyTuple_GET_SIZE(entry)) return Py_NewRef(PyTuple_GET_ITEM(entry, k));
+    return PySequence_GetItem(entry, k);
+}
+
+/* whether entry ``e`` of a pool's list ((page, offset) at field ``at``) is blocked for ``need`` bytes */
+static int entry_blocked(ExclusionObject *ex, PyObject *e, Py_ssize_t at, int64_t need) {
+    PyObject *page = field(e, at);
+    if (page == NULL) return -1;
+    if (!ex->by_range) {
+        int in = page_in(ex, page);
+        Py_DECREF(page);
+        return in;
+    }
+    int64_t p, lo;
+    int r = as_int(page, &p);
+    Py_DECREF(page);
+    PyObject *offset = r < 0 ? NULL : field(e, at + 1);
+    if (offset == NULL) return -1;
+    r = as_int(offset, &lo);
+    Py_DECREF(offset);
+    return r < 0 ? -1 : flat_blocks(ranges_of(ex, p), lo, lo + need);
+}
+
+static PyObject *Exclusion_last_free(ExclusionObject *ex, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t need;
+    if (nargs != 2 || !PyList_Check(args[0]))
+        return PyErr_Format(PyExc_TypeError, "last_free(slots, need) takes a list and an int");
+    if (as_int(args[1], &need) < 0) return NULL;
+    Py_ssize_t k = PyList_GET_SIZE(args[0]) - 1;
+    for (; k >= 0; k--) {
+        int b = entry_blocked(ex, PyList_GET_ITEM(args[0], k), 0, need);
+        if (b < 0) return NULL;
+        if (!b) break;
+    }
+    return PyLong_FromSsize_t(k);
+}
+
+static PyObject *Exclusion_first_free(ExclusionObject *ex, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t i, end, need;
+    if (nargs != 4 || !PyList_Check(args[0]))
+        return PyErr_Format(PyExc_TypeError, "first_free(blocks, i, end, need) takes a list and three ints");
+    if (as_int(args[1], &i) < 0 || as_int(args[2], &end) < 0 || as_int(args[3], &need) < 0) return NULL;
+    for (; i < end; i++) {
+        if (i < 0 || i >= PyList_GET_SIZE(args[0])) {
+            PyErr_SetString(PyExc_IndexError, "list index out of range");
+            return NULL;
+        }
+        int b = entry_blocked(ex, PyList_GET_ITEM(args[0], i), 1, need);
+        if (b < 0) return NULL;
+        if (!b) break;
+    }
+    return PyLong_FromLongLong(i);
+}
+
+/* ``x`` rounded up to a multiple of ``alignment`` (offsets are not negative) */
+static int align(int64_t x, int64_t alignment, int64_t *out) {
+    if (alignment <= 0) {
+        PyErr_Format(PyExc_ValueError, "first_fit: alignment %lld is not positive", (long long)alignment);
+        return -1;
+    }
+    *out = x % alignment ? x + alignment - x % alignment : x;
+    return 0;
+}
+
+static PyObject *Exclusion_first_fit(ExclusionObject *ex, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t page, lo, hi, need, alignment;
+    if (nargs != 5) return PyErr_Format(PyExc_TypeError, "first_fit() takes 5 arguments (%zd given)", nargs);
+    if (as_int(args[1], &lo) < 0 || as_int(args[2], &hi) < 0 || as_int(args[3], &need) < 0
+        || as_int(args[4], &alignment) < 0)
+        return NULL;
+    if (!ex->by_range) {
+        int in = page_in(ex, args[0]);
+        if (in < 0) return NULL;
+        return PyLong_FromLongLong(in || hi - lo < need ? -1 : lo);
+    }
+    if (as_int(args[0], &page) < 0) return NULL;
+    int64_t x = lo;
+    const Ranges *r = ranges_of(ex, page);
+    if (r != NULL) {
+        Py_ssize_t i = bisect_right(r->flat, r->len, x);
+        if (i % 2) {
+            if (align(r->flat[i], alignment, &x) < 0) return NULL;
+            i++;
+        }
+        while (i < r->len && r->flat[i] < x + need) {
+            if (align(r->flat[i + 1], alignment, &x) < 0) return NULL;
+            i += 2;
+        }
+    }
+    return PyLong_FromLongLong(x + need <= hi ? x : -1);
+}
+
+static PyMethodDef Exclusion_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))Exclusion_add, METH_FASTCALL, "add(page, lo, hi)"},
+    {"clear", (PyCFunction)Exclusion_clear, METH_NOARGS, "clear()"},
+    {"blocks", (PyCFunction)(void (*)(void))Exclusion_blocks, METH_FASTCALL, "blocks(page, lo, hi)"},
+    {"last_free", (PyCFunction)(void (*)(void))Exclusion_last_free, METH_FASTCALL, "last_free(slots, need)"},
+    {"first_free", (PyCFunction)(void (*)(void))Exclusion_first_free, METH_FASTCALL,
+     "first_free(blocks, i, end, need)"},
+    {"first_fit", (PyCFunction)(void (*)(void))Exclusion_first_fit, METH_FASTCALL,
+     "first_fit(page, lo, hi, need, alignment)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Exclusion_members[] = {
+    {"by_range", T_BOOL, offsetof(ExclusionObject, by_range) , READONLY, "ranges (True) or whole pages"},
+    {"pages", T_OBJECT, offsetof(ExclusionObject, pages), READONLY, "page mode: the pages"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject ExclusionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.sim.planner._loop.Exclusion",
+    .tp_basicsize = sizeof(ExclusionObject),
+    .tp_dealloc = (destructor)Exclusion_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "sim/policies/exclusion.py's Exclusion, in C.",
+    .tp_methods = Exclusion_methods,
+    .tp_members = Exclusion_members,
+    .tp_new = Exclusion_new,
+};
+
+/* Exclusion.add of the emitter's exclusion: in place where it is the C one */
+static int exclude(State *st, int64_t page, int64_t lo, int64_t hi) {
+    if (Py_TYPE(st->exclusion) == &ExclusionType && ((ExclusionObject *)st->exclusion)->by_range)
+        return range_add((ExclusionObject *)st->exclusion, page, lo, hi);
+    PyObject *r = call3(st->exclusion, s_add, page, lo, hi);
+    if (r == NULL) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 static PyMethodDef methods[] = {
     {"rerecord", rerecord, METH_VARARGS,
-     "rerecord(loop, codes): RerecordingLoop.run for a program without a render side (codes: the kind codes)."},
+     "rerecord(loop, codes, trusted): RerecordingLoop.run for a program without a render side (codes: the kind "
+     "codes; trusted: the class whose instances forward to a shipped pool's allocator)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -622,8 +993,15 @@ PyMODINIT_FUNC PyInit__loop(void) {
         || !(s_window_open = PyUnicode_InternFromString("window_open"))
         || !(s_next_buffer = PyUnicode_InternFromString("next_buffer"))
         || !(s_close_window = PyUnicode_InternFromString("close_window"))
-        || !(s_create = PyUnicode_InternFromString("create")) || !(s_free = PyUnicode_InternFromString("free"))
-        || !(s_add = PyUnicode_InternFromString("add")))
+        || !(s_reserve = PyUnicode_InternFromString("reserve")) || !(s_free = PyUnicode_InternFromString("free"))
+        || !(s_add = PyUnicode_InternFromString("add")) || !(s_allocator = PyUnicode_InternFromString("allocator")))
         return NULL;
-    return PyModule_Create(&module);
+    if (PyType_Ready(&ExclusionType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddObjectRef(m, "Exclusion", (PyObject *)&ExclusionType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

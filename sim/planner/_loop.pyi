@@ -2,4 +2,10 @@
 
 from typing import Any
 
-def rerecord(loop: Any, codes: tuple[int, ...]) -> None: ...
+from ..policies.exclusion import Exclusion as _Exclusion
+
+class Exclusion(_Exclusion):
+    """sim/policies/exclusion.py's Exclusion in C: the same methods and answers (``ranges`` is not kept). Typed as
+    that class, whose place it takes; not a subclass of it."""
+
+def rerecord(loop: Any, codes: tuple[int, ...], trusted: type) -> None: ...

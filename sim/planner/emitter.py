@@ -19,6 +19,7 @@ import numpy as np
 
 from ...traces import Trace
 from ..policies import Device, Exclusion, PoolPolicy
+from . import fast
 from .guard import Guard, GuardedAllocator, Trusted
 from .kinds import (
     COPY,
@@ -96,7 +97,7 @@ class Emitter:
         # pooled buffers whose read-only storage bindings the plan makes read-write (see read_write_bindings)
         self.read_write = self.pooled & ~uniform if pool.read_write_bindings else None
         self.exclude_all = pool.pooled and pool.defers_reuse
-        self.exclusion = Exclusion(pool.fix == "range") if pool.pooled and (pool.fix or self.exclude_all) else None
+        self.exclusion = _exclusion(pool.fix == "range") if pool.pooled and (pool.fix or self.exclude_all) else None
 
     def _device(self) -> Device:
         return Device.from_limits(self.limits if self.limits is not None else self.trace.limits)
@@ -244,3 +245,8 @@ class Emitter:
         self.pending_destroys = []
         if self.guard is not None:
             self.guard.submitted()
+
+
+def _exclusion(by_range: bool) -> Exclusion:
+    """An empty Exclusion: the C one where the planner has its compiled part (``fast.py``; the same answers)."""
+    return fast.LOOP.Exclusion(by_range) if fast.LOOP is not None else Exclusion(by_range)

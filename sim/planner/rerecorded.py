@@ -38,6 +38,7 @@ from ..footprint.state import PASS_NAMES, Passes
 from ..policies import PassPolicy
 from . import fast
 from .emitter import DROP_ROW, NO_ARGS_ROW, Emitter, pack_rec
+from .guard import Trusted
 from .kinds import (
     BUNDLE_ENCODER_CREATE,
     BUNDLE_FINISH,
@@ -175,7 +176,7 @@ class RerecordingLoop(Loop):
         """Visit the scheduled events in order; storage given back before each; the last encoder submitted. In C
         (``fast.py``) where the package has it and the program no render side."""
         if fast.LOOP is not None and self.emitter.program.render is None:
-            fast.LOOP.rerecord(self, fast.CODES)
+            fast.LOOP.rerecord(self, fast.CODES, Trusted)
             return
         if self.staged:  # by column: a third the cost of by row
             blob, hi, lo = self.write_payloads.T.tolist()
