@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CALIBRATION = ROOT / "benchmarks" / "calibration"
 # per device: its runs files and the microbenchmark figures they were fitted against
 DEVICES = {
-    "h100": ((CALIBRATION / "h100" / "eighth_start" / "runs_compute.json",
-              CALIBRATION / "h100" / "eighth_start" / "runs_render.json"),
-             CALIBRATION / "h100" / "micro.json"),
+    "h100": ((CALIBRATION / "h100" / "ninth_start" / "runs_compute.json",
+              CALIBRATION / "h100" / "ninth_start" / "runs_render.json"),
+             CALIBRATION / "h100" / "ninth_start" / "micro.json"),
     "lavapipe": ((CALIBRATION / "lavapipe" / "runs.json",), ROOT / "benchmarks" / "costs_lavapipe.json"),
 }
 CORPUS = ROOT / "traces" / "corpus"

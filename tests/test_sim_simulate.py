@@ -92,11 +92,11 @@ def test_cost_model_prices_every_call_and_reads_measured_parameters():
     trace = trace_of()
     cost = predict(trace)
     counts = trace.counts()
-    assert cost["dispatch"] == pytest.approx(counts["dispatch"] * DEFAULT["dispatch"])
+    assert cost["dispatch"] == pytest.approx(counts["dispatch"] * DEFAULT["dispatch"], abs=1e-3)  # rounded to 1e-3 us
     assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"))
     doubled = Costs.from_json(json.dumps({"dispatch": 2 * DEFAULT["dispatch"], "unknown_field": 1, "source": "test"}))
     assert doubled.source == "test"
-    assert predict(trace, doubled)["dispatch"] == pytest.approx(2 * cost["dispatch"])
+    assert predict(trace, doubled)["dispatch"] == pytest.approx(2 * cost["dispatch"], abs=2e-3)
     assert predict(trace, doubled)["submit"] == 0  # a file stands alone: a term it does not give costs nothing
 
 
