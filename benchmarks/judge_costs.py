@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from refit_default import CORPUS, random_programs
+from refit_default import CORPUS, RENDER, random_programs
 
 from wgtrace.replay.calibrate import TOLERANCE, Row, from_runs, predicted, quiet, ranking, read_runs, sha256
 from wgtrace.sim.metrics import load_costs
@@ -41,7 +41,7 @@ def main() -> int:
     costs = load_costs(args.costs)
     document = read_runs([str(p) for p in args.runs])
     with tempfile.TemporaryDirectory() as tmp:
-        paths = sorted(CORPUS.glob("*.wgtrace")) + random_programs(Path(tmp))
+        paths = sorted(CORPUS.glob("*.wgtrace")) + random_programs(Path(tmp)) + list(RENDER)
         measured = document["provenance"]["traces"]
         found = {p.name: p for p in paths if p.name in measured}
         traces = {name: load(path) for name, path in found.items()}
