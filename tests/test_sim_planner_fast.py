@@ -1,6 +1,7 @@
 """The re-recording loop in C (sim/planner/_loop.c) against its Python reference: every pool x re-recording pass
 policy plans the same program byte for byte either way, a user's own pool and pass policy included, an error a
-user's pool raises inside the C loop is the same PolicyError, and the C Exclusion answers as the Python one."""
+user's pool raises inside the C loop is the same PolicyError, and the C Exclusion and caches answer as the Python
+ones."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import pytest
 from wgtrace.sim import plan, synthetic
 from wgtrace.sim.plan import Plan
 from wgtrace.sim.planner import fast
-from wgtrace.sim.policies import Exclusion, PolicyError, pass_names, pool_names
+from wgtrace.sim.policies import Device, Exclusion, PolicyError, pass_names, pool_names
+from wgtrace.sim.policies.runtimes import OrtBucket, OrtSimple, TfjsBuffers, TinygradLru
 from wgtrace.sim.workloads import eager_loop
 from wgtrace.traces import Trace, load
+
+from test_sim_pools import Pages
 
 CORPUS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "traces", "corpus", "*.wgtrace")))
 PASSES = [p for p in pass_names() if p != "as-recorded"] + ["max-tasks:3", "max-tasks:3/staging-copy"]
@@ -137,3 +141,39 @@ def test_the_c_exclusion_answers_as_the_python_one(by_range):
             assert c.last_free(slots, need) == python.last_free(slots, need)
             assert c.first_free(blocks, 0, len(blocks), need) == python.first_free(blocks, 0, len(blocks), need)
     assert c.pages == python.pages
+
+
+@needs_c
+@pytest.mark.parametrize("policy", [TfjsBuffers(), TinygradLru(), OrtSimple(), OrtBucket()], ids=lambda p: p.name)
+@pytest.mark.parametrize("by_range", [False, True])
+def test_the_c_caches_answer_as_the_python_ones(policy, by_range):
+    """The same reservations, frees and submits, with an exclusion: the same answers and the same pages made and
+    given back (a tight size range, so buffers are reused, and onnxruntime's bucket limits are reached)."""
+    rng = np.random.default_rng(3)
+    python_pages, c_pages = Pages(), Pages()
+    python = policy.manager(Device(), python_pages)
+    c = fast.twin(policy.manager(Device(), c_pages))
+    assert type(c) is C.Cache
+    exclusions = [Exclusion(by_range), C.Exclusion(by_range)]
+    live: list[tuple[int, int, int]] = []
+    for _ in range(20000):
+        op = rng.integers(0, 10)
+        if op < 4:
+            size = int(rng.choice([0, 1, 60, 64, 100, 250, 600, 4096]))
+            exclude = None if rng.random() < 0.3 else exclusions
+            got = python.reserve(size, exclude[0] if exclude else None)
+            assert c.reserve(size, exclude[1] if exclude else None) == got
+            live.append(got)
+        elif op < 7 and live:
+            page, offset, _ = live.pop(int(rng.integers(0, len(live))))
+            python.free(page, offset)
+            c.free(page, offset)
+            if rng.random() < 0.5:
+                for exclusion in exclusions:
+                    exclusion.add(page, 0, 64)
+        elif op == 7:
+            python.submitted()
+            c.submitted()
+            for exclusion in exclusions:
+                exclusion.clear()
+    assert c_pages.size == python_pages.size and c_pages.made == python_pages.made

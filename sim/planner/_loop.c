@@ -968,6 +968,248 @@ static PyTypeObject ExclusionType = {
     .tp_new = Exclusion_new,
 };
 
+/* -- Cache: sim/policies/runtimes/buffer_cache.py's whole-buffer caches, in C (tfjs, onnxruntime, tinygrad) ------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *storage;
+    int64_t key_round, size_round;   /* a request's key and made size: rounded up to these (1: exact; size 0: the key) */
+    int64_t *buckets;                /* with limits: the bucket sizes, ascending (a key is the first that holds it) */
+    Py_ssize_t n_buckets;
+    PyObject *limits;                /* None, or most buffers kept per size (onnxruntime's Bucket mode) */
+    int deferred;                    /* a freed buffer waits for the next submit */
+    PyObject *free_lists;            /* key -> list of pages, the last freed last */
+    Buf size_of, key_of, in_use;     /* per page id (-1: not the cache's) */
+    Buf pending;
+} CacheObject;
+
+static int64_t round_up(int64_t x, int64_t r) { return r > 1 && x % r ? x + r - x % r : x; }
+
+static int64_t cache_key(CacheObject *c, int64_t size) {
+    if (c->buckets != NULL) {
+        Py_ssize_t i = bisect_left(c->buckets, c->n_buckets, size);
+        if (i < c->n_buckets) return c->buckets[i];
+    }
+    return round_up(size, c->key_round);
+}
+
+static int page_fields(CacheObject *c, int64_t page) {
+    if (page < 0) {
+        PyErr_SetString(PyExc_ValueError, "a page id is not negative");
+        return -1;
+    }
+    while (c->size_of.len <= page) {
+        int64_t none = -1, zero = 0;
+        if (push(&c->size_of, &none, 1) < 0 || push(&c->key_of, &none, 1) < 0 || push(&c->in_use, &zero, 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int page_known(CacheObject *c, int64_t page) {
+    if (page < 0 || page >= c->size_of.len || c->size_of.data[page] < 0) {
+        PyErr_Format(PyExc_KeyError, "%lld", (long long)page);
+        return 0;
+    }
+    return 1;
+}
+
+/* whether ``exclude`` blocks the first ``need`` bytes of ``page`` */
+static int blocked(PyObject *exclude, PyObject *page_obj, int64_t page, int64_t need) {
+    if (Py_TYPE(exclude) == &ExclusionType) {
+        ExclusionObject *ex = (ExclusionObject *)exclude;
+        return ex->by_range ? flat_blocks(ranges_of(ex, page), 0, need) : page_in(ex, page_obj);
+    }
+    PyObject *r = PyObject_CallMethod(exclude, "blocks", "OLL", page_obj, (long long)0, (long long)need);
+    if (r == NULL) return -1;
+    int b = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return b;
+}
+
+/* BufferCache.take: the most recently freed page of ``key`` that ``exclude`` allows, off its list; *page -1 if none */
+static int cache_take(CacheObject *c, PyObject *key, int64_t size, PyObject *exclude, int64_t *page) {
+    *page = -1;
+    PyObject *stack = PyDict_GetItemWithError(c->free_lists, key);
+    if (stack == NULL) return PyErr_Occurred() ? -1 : 0;
+    Py_ssize_t k = PyList_GET_SIZE(stack) - 1;
+    if (exclude != Py_None) {
+        for (; k >= 0; k--) {
+            PyObject *p = PyList_GET_ITEM(stack, k);
+            int64_t id;
+            if (as_int(p, &id) < 0) return -1;
+            int b = blocked(exclude, p, id, size > 1 ? size : 1);
+            if (b < 0) return -1;
+            if (!b) break;
+        }
+    }
+    if (k < 0) return 0;
+    if (as_int(PyList_GET_ITEM(stack, k), page) < 0) return -1;
+    return PyList_SetSlice(stack, k, k + 1, NULL);
+}
+
+static PyObject *Cache_reserve(CacheObject *c, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t size, page;
+    if (nargs < 1 || nargs > 2) return PyErr_Format(PyExc_TypeError, "reserve(size, exclude=None)");
+    if (as_int(args[0], &size) < 0) return NULL;
+    PyObject *exclude = nargs > 1 ? args[1] : Py_None;
+    int64_t key = cache_key(c, size);
+    PyObject *key_obj = PyLong_FromLongLong(key);
+    if (key_obj == NULL) return NULL;
+    int r = cache_take(c, key_obj, size, exclude, &page);
+    Py_DECREF(key_obj);
+    if (r < 0) return NULL;
+    if (page < 0) {
+        int64_t made = c->size_round ? round_up(size, c->size_round) : key;
+        PyObject *got = PyObject_CallMethod(c->storage, "alloc", "L", (long long)made);
+        if (got == NULL) return NULL;
+        r = as_int(got, &page);
+        Py_DECREF(got);
+        if (r < 0 || page_fields(c, page) < 0) return NULL;
+        c->size_of.data[page] = made;
+        c->key_of.data[page] = key;
+    }
+    c->in_use.data[page] = 1;
+    return Py_BuildValue("(LiL)", (long long)page, 0, (long long)c->size_of.data[page]);
+}
+
+static int append_page(PyObject *lists, int64_t key, int64_t page) {
+    PyObject *key_obj = PyLong_FromLongLong(key), *page_obj = PyLong_FromLongLong(page);
+    int r = -1;
+    if (key_obj != NULL && page_obj != NULL) {
+        PyObject *stack = PyDict_GetItemWithError(lists, key_obj);
+        if (stack == NULL && !PyErr_Occurred()) {
+            stack = PyList_New(0);
+            if (stack != NULL && PyDict_SetItem(lists, key_obj, stack) == 0) r = PyList_Append(stack, page_obj);
+            Py_XDECREF(stack);
+        } else if (stack != NULL) {
+            r = PyList_Append(stack, page_obj);
+        }
+    }
+    Py_XDECREF(key_obj);
+    Py_XDECREF(page_obj);
+    return r;
+}
+
+static PyObject *Cache_free(CacheObject *c, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t page;
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "free(page, offset)");
+    if (as_int(args[0], &page) < 0) return NULL;
+    if (!page_known(c, page)) return NULL;
+    c->in_use.data[page] = 0;
+    if (c->deferred ? push(&c->pending, &page, 1) < 0 : append_page(c->free_lists, c->key_of.data[page], page) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* PendingCache.submitted: the held pages join their size's list (within its limit), or go back to the device */
+static PyObject *Cache_submitted(CacheObject *c, PyObject *unused) {
+    for (Py_ssize_t k = 0; k < c->pending.len; k++) {
+        int64_t page = c->pending.data[k], size = c->size_of.data[page], limit = 0;
+        PyObject *size_obj = PyLong_FromLongLong(size);
+        if (size_obj == NULL) return NULL;
+        PyObject *kept = PyDict_GetItemWithError(c->free_lists, size_obj);
+        if (kept == NULL && PyErr_Occurred()) {
+            Py_DECREF(size_obj);
+            return NULL;
+        }
+        Py_ssize_t n_kept = kept != NULL ? PyList_GET_SIZE(kept) : 0;
+        if (c->limits != Py_None) {
+            PyObject *l = PyDict_GetItemWithError(c->limits, size_obj);
+            if ((l == NULL && PyErr_Occurred()) || (l != NULL && as_int(l, &limit) < 0)) {
+                Py_DECREF(size_obj);
+                return NULL;
+            }
+        }
+        Py_DECREF(size_obj);
+        if (c->limits == Py_None || n_kept < limit) {
+            if (append_page(c->free_lists, size, page) < 0) return NULL;
+        } else {
+            PyObject *r = PyObject_CallMethod(c->storage, "dealloc", "L", (long long)page);
+            if (r == NULL) return NULL;
+            Py_DECREF(r);
+            c->size_of.data[page] = c->key_of.data[page] = -1;
+        }
+    }
+    c->pending.len = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Cache_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"storage", "key_round", "size_round", "buckets", "limits", "deferred", NULL};
+    PyObject *storage, *buckets, *limits;
+    long long key_round, size_round;
+    int deferred;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLLOOp", kwlist, &storage, &key_round, &size_round, &buckets,
+                                     &limits, &deferred))
+        return NULL;
+    if (limits != Py_None && !PyDict_Check(limits)) return PyErr_Format(PyExc_TypeError, "limits: a dict or None");
+    CacheObject *c = (CacheObject *)type->tp_alloc(type, 0);
+    if (c == NULL) return NULL;
+    c->storage = Py_NewRef(storage);
+    c->limits = Py_NewRef(limits);
+    c->key_round = key_round;
+    c->size_round = size_round;
+    c->deferred = deferred;
+    if ((c->free_lists = PyDict_New()) == NULL) goto error;
+    if (buckets != Py_None) {
+        PyObject *seq = PySequence_Fast(buckets, "buckets: a sequence of sizes");
+        if (seq == NULL) goto error;
+        c->n_buckets = PySequence_Fast_GET_SIZE(seq);
+        c->buckets = PyMem_Malloc((c->n_buckets + 1) * sizeof(int64_t));
+        for (Py_ssize_t k = 0; c->buckets != NULL && k < c->n_buckets; k++)
+            if (as_int(PySequence_Fast_GET_ITEM(seq, k), &c->buckets[k]) < 0) {
+                Py_DECREF(seq);
+                goto error;
+            }
+        Py_DECREF(seq);
+        if (c->buckets == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
+    }
+    return (PyObject *)c;
+error:
+    Py_DECREF(c);
+    return NULL;
+}
+
+static void Cache_dealloc(CacheObject *c) {
+    Py_XDECREF(c->storage);
+    Py_XDECREF(c->limits);
+    Py_XDECREF(c->free_lists);
+    PyMem_Free(c->buckets);
+    PyMem_Free(c->size_of.data);
+    PyMem_Free(c->key_of.data);
+    PyMem_Free(c->in_use.data);
+    PyMem_Free(c->pending.data);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static PyMethodDef Cache_methods[] = {
+    {"reserve", (PyCFunction)(void (*)(void))Cache_reserve, METH_FASTCALL, "reserve(size, exclude=None)"},
+    {"free", (PyCFunction)(void (*)(void))Cache_free, METH_FASTCALL, "free(page, offset)"},
+    {"submitted", (PyCFunction)Cache_submitted, METH_NOARGS, "submitted()"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Cache_members[] = {
+    {"free_lists", T_OBJECT, offsetof(CacheObject, free_lists), READONLY, "key -> free pages, the last freed last"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject CacheType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.sim.planner._loop.Cache",
+    .tp_basicsize = sizeof(CacheObject),
+    .tp_dealloc = (destructor)Cache_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "sim/policies/runtimes/buffer_cache.py's caches, in C.",
+    .tp_methods = Cache_methods,
+    .tp_members = Cache_members,
+    .tp_new = Cache_new,
+};
+
 /* Exclusion.add of the emitter's exclusion: in place where it is the C one */
 static int exclude(State *st, int64_t page, int64_t lo, int64_t hi) {
     if (Py_TYPE(st->exclusion) == &ExclusionType && ((ExclusionObject *)st->exclusion)->by_range)
@@ -996,10 +1238,11 @@ PyMODINIT_FUNC PyInit__loop(void) {
         || !(s_reserve = PyUnicode_InternFromString("reserve")) || !(s_free = PyUnicode_InternFromString("free"))
         || !(s_add = PyUnicode_InternFromString("add")) || !(s_allocator = PyUnicode_InternFromString("allocator")))
         return NULL;
-    if (PyType_Ready(&ExclusionType) < 0) return NULL;
+    if (PyType_Ready(&ExclusionType) < 0 || PyType_Ready(&CacheType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
-    if (PyModule_AddObjectRef(m, "Exclusion", (PyObject *)&ExclusionType) < 0) {
+    if (PyModule_AddObjectRef(m, "Exclusion", (PyObject *)&ExclusionType) < 0
+        || PyModule_AddObjectRef(m, "Cache", (PyObject *)&CacheType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -6,13 +6,22 @@ give byte-identical plans (tests/test_sim_planner_fast.py plans every policy bot
 one is the reference, and a change to the loop's rules goes into both.
 
 The C loop keeps the encoder, the pass and the per-allocation epochs itself and calls back into
-Python only where a pool decides: a pooled creation (``Emitter.create``), a free (the allocation's
-manager), ``Exclusion.add`` and ``Emitter.close_window``; so every pool, a user's own included, runs
-as it does under the Python loop.
+Python where a pool decides: a pooled creation (the allocation's manager, ``reserve``), a free
+(``free``) and ``Emitter.close_window``; so every pool, a user's own included, runs as it does under
+the Python loop. The module also has two of the pools' parts in C, each answering as its Python
+original (the reference, and the fallback): ``Exclusion`` (sim/policies/exclusion.py), which the
+emitter makes, and ``Cache``, the whole-buffer caches of tfjs, onnxruntime and tinygrad
+(sim/policies/runtimes/buffer_cache.py), which ``twin`` puts in place of the Python one a shipped
+policy builds.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..policies.runtimes.buffer_cache import BufferCache
+from ..policies.runtimes.onnxruntime import BUCKET_SIZES, NORMALIZE, PendingCache
+from ..policies.runtimes.tinygrad import WEBGPU_SIZE_ALIGNMENT, LruCache
 from .kinds import (
     CLEAR,
     COPY,
@@ -45,3 +54,18 @@ except ImportError:
 CODES = (CREATE, DESTROY, ENCODER_CREATE, ENCODER_FINISH, PASS_BEGIN, PASS_END, SET_PIPELINE, SET_BIND_GROUP, DISPATCH,
          DISPATCH_INDIRECT, COPY, CLEAR, WRITE_BUFFER, SUBMIT, MAP, UNMAP, MAPPED_WRITE, QUEUE_READ,
          MAP_WRITE | COPY_SRC)
+
+
+def twin(allocator: Any) -> Any:
+    """The C twin of a shipped pool's fresh allocator where the module has one, else the allocator itself."""
+    if LOOP is None:
+        return allocator
+    kind = type(allocator)
+    if kind is BufferCache:  # tfjs: exact sizes
+        return LOOP.Cache(allocator.storage, 1, 1, None, None, False)
+    if kind is LruCache:  # tinygrad: keyed by exact size, buffers rounded up to 4 bytes
+        return LOOP.Cache(allocator.storage, 1, WEBGPU_SIZE_ALIGNMENT, None, None, False)
+    if kind is PendingCache:  # onnxruntime: buffers of 16-byte sizes (or buckets), reused after the next submit
+        buckets = BUCKET_SIZES if allocator.limits is not None else None
+        return LOOP.Cache(allocator.storage, NORMALIZE, 0, buckets, allocator.limits, True)
+    return allocator

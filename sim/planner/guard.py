@@ -29,6 +29,7 @@ from ...traces import BufferUsage
 from ..policies import Device, Exclusion, PolicyError, PoolPolicy
 from ..policies.pages import Reservation, Storage
 from ..policies.registry import shipped
+from . import fast
 from .kinds import UNIFORM
 
 STORAGE = int(BufferUsage.STORAGE)
@@ -95,7 +96,7 @@ class Guard:
         """The policy's allocator for this plan (``PoolPolicy.manager``), behind the guard (a shipped pool's
         drawing pages from the planner itself)."""
         if not self.checked:
-            trusted = Trusted(self.policy.manager(self.device, self.storage))
+            trusted = Trusted(fast.twin(self.policy.manager(self.device, self.storage)))
             self.allocators.append(trusted)
             return trusted
         allocator = self.call(lambda: self.policy.manager(self.device, self), "building its allocator")
