@@ -1,7 +1,7 @@
 """The re-recording loop in C (sim/planner/_loop.c) against its Python reference: every pool x re-recording pass
 policy plans the same program byte for byte either way, a user's own pool and pass policy included, an error a
-user's pool raises inside the C loop is the same PolicyError, and the C Exclusion and caches answer as the Python
-ones."""
+user's pool raises inside the C loop is the same PolicyError, and the C Exclusion, caches and caching allocator
+answer as the Python ones."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from wgtrace.sim import plan, synthetic
 from wgtrace.sim.plan import Plan
 from wgtrace.sim.planner import fast
 from wgtrace.sim.policies import Device, Exclusion, PolicyError, pass_names, pool_names
-from wgtrace.sim.policies.runtimes import OrtBucket, OrtSimple, TfjsBuffers, TinygradLru
+from wgtrace.sim.policies.runtimes import OrtBucket, OrtSimple, TfjsBuffers, TinygradLru, TorchCaching
 from wgtrace.sim.workloads import eager_loop
 from wgtrace.traces import Trace, load
 
@@ -25,6 +25,7 @@ from test_sim_pools import Pages
 
 CORPUS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "traces", "corpus", "*.wgtrace")))
 PASSES = [p for p in pass_names() if p != "as-recorded"] + ["max-tasks:3", "max-tasks:3/staging-copy"]
+KIB, MIB = 1 << 10, 1 << 20
 USER_POOLS = ["user_policies:Bucketed(keep=2)+fix", "user_policies:Reckless"]
 C = fast.LOOP
 
@@ -177,3 +178,37 @@ def test_the_c_caches_answer_as_the_python_ones(policy, by_range):
             for exclusion in exclusions:
                 exclusion.clear()
     assert c_pages.size == python_pages.size and c_pages.made == python_pages.made
+
+
+@needs_c
+@pytest.mark.parametrize("policy", [TorchCaching(), TorchCaching(max_split_size=64 * MIB, roundup_power2_divisions=4)],
+                         ids=["default", "max-split-divisions"])
+@pytest.mark.parametrize("by_range", [False, True])
+def test_the_c_caching_allocator_answers_as_torchs(policy, by_range):
+    """Small and large requests, splits and merges, oversized blocks, an exclusion: the same answers and pages."""
+    rng = np.random.default_rng(5)
+    python_pages, c_pages = Pages(), Pages()
+    python = policy.manager(Device(), python_pages)
+    c = fast.twin(policy.manager(Device(), c_pages))
+    assert type(c) is C.Caching
+    exclusions = [Exclusion(by_range), C.Exclusion(by_range)]
+    live: list[tuple[int, int, int]] = []
+    for _ in range(6000):
+        op = rng.integers(0, 10)
+        if op < 4:
+            size = int(rng.choice([1, 700, 4096, 300 * KIB, 900 * KIB, 3 * MIB, 12 * MIB, 30 * MIB, 70 * MIB]))
+            exclude = None if rng.random() < 0.3 else exclusions
+            got = python.reserve(size, exclude[0] if exclude else None)
+            assert c.reserve(size, exclude[1] if exclude else None) == got
+            live.append(got)
+        elif op < 8 and live:
+            page, offset, size = live.pop(int(rng.integers(0, len(live))))
+            python.free(page, offset)
+            c.free(page, offset)
+            if rng.random() < 0.3:
+                for exclusion in exclusions:
+                    exclusion.add(page, offset, offset + size)
+        elif op == 8:
+            for exclusion in exclusions:
+                exclusion.clear()
+    assert c_pages.size == python_pages.size

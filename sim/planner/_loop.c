@@ -1210,6 +1210,295 @@ static PyTypeObject CacheType = {
     .tp_new = Cache_new,
 };
 
+/* -- Caching: sim/policies/runtimes/torch_caching.py's CachingAllocator, in C -------------------------------------- */
+
+enum { MIN_BLOCK = 512 };
+static const int64_t SMALL_SIZE = 1 << 20, SMALL_BUFFER = 2 << 20, LARGE_BUFFER = 20 << 20,
+                     MIN_LARGE_ALLOC = 10 << 20, ROUND_LARGE = 2 << 20;
+
+typedef struct {
+    Buf offset, size, used;  /* the segment's blocks in address order */
+    int small, made;
+} Segment;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *storage;
+    int64_t alignment, max_split, divisions;  /* max_split -1: unlimited */
+    Segment *segments;                        /* per page id */
+    Py_ssize_t n_segments;
+    Buf free_blocks[2];                       /* large, small: (size, page, offset) triples, ascending */
+} CachingObject;
+
+static int bit_length(int64_t x) { return x > 0 ? 64 - __builtin_clzll((unsigned long long)x) : 0; }
+
+static int64_t round_size(int64_t size, int64_t divisions) {
+    if (size < MIN_BLOCK) return MIN_BLOCK;
+    if (divisions > 1 && size > MIN_BLOCK * divisions) {
+        if ((size & (size - 1)) == 0) return size;
+        int64_t floor = (int64_t)1 << (bit_length(size) - 1), step = floor >> (bit_length(divisions) - 1);
+        if (step == 0) return floor << 1;
+        int64_t low = size & ~(step - 1);
+        return low == size ? size : low + step;
+    }
+    return round_up(size, MIN_BLOCK);
+}
+
+static int64_t allocation_size(int64_t size) {
+    if (size <= SMALL_SIZE) return SMALL_BUFFER;
+    if (size < MIN_LARGE_ALLOC) return LARGE_BUFFER;
+    return round_up(size, ROUND_LARGE);
+}
+
+static int triple_less(const int64_t *a, const int64_t *b) {
+    return a[0] != b[0] ? a[0] < b[0] : a[1] != b[1] ? a[1] < b[1] : a[2] < b[2];
+}
+
+static Py_ssize_t triple_bisect(const Buf *list, const int64_t *key) {
+    Py_ssize_t lo = 0, hi = list->len / 3;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (triple_less(list->data + 3 * mid, key)) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static int triple_insert(Buf *list, int64_t size, int64_t page, int64_t offset) {
+    int64_t t[3] = {size, page, offset};
+    Py_ssize_t i = triple_bisect(list, t);
+    if (grow(list, 3) < 0) return -1;
+    memmove(list->data + 3 * i + 3, list->data + 3 * i, (list->len - 3 * i) * sizeof(int64_t));
+    memcpy(list->data + 3 * i, t, sizeof t);
+    list->len += 3;
+    return 0;
+}
+
+static void triple_delete(Buf *list, Py_ssize_t i) {
+    memmove(list->data + 3 * i, list->data + 3 * i + 3, (list->len - 3 * i - 3) * sizeof(int64_t));
+    list->len -= 3;
+}
+
+static int triple_remove(Buf *list, int64_t size, int64_t page, int64_t offset) {
+    int64_t t[3] = {size, page, offset};
+    Py_ssize_t i = triple_bisect(list, t);
+    if (3 * i >= list->len || memcmp(list->data + 3 * i, t, sizeof t)) {
+        PyErr_SetString(PyExc_ValueError, "list.remove(x): x not in list");
+        return -1;
+    }
+    triple_delete(list, i);
+    return 0;
+}
+
+static int block_insert(Segment *seg, Py_ssize_t i, int64_t offset, int64_t size, int64_t used) {
+    if (grow(&seg->offset, 1) < 0 || grow(&seg->size, 1) < 0 || grow(&seg->used, 1) < 0) return -1;
+    Buf *cols[3] = {&seg->offset, &seg->size, &seg->used};
+    int64_t values[3] = {offset, size, used};
+    for (int k = 0; k < 3; k++) {
+        Buf *b = cols[k];
+        memmove(b->data + i + 1, b->data + i, (b->len - i) * sizeof(int64_t));
+        b->data[i] = values[k];
+        b->len++;
+    }
+    return 0;
+}
+
+static void block_delete(Segment *seg, Py_ssize_t i) {
+    Buf *cols[3] = {&seg->offset, &seg->size, &seg->used};
+    for (int k = 0; k < 3; k++) {
+        memmove(cols[k]->data + i, cols[k]->data + i + 1, (cols[k]->len - i - 1) * sizeof(int64_t));
+        cols[k]->len--;
+    }
+}
+
+/* whether ``exclude`` blocks bytes [lo, hi) of ``page`` */
+static int blocked_range(PyObject *exclude, int64_t page, int64_t lo, int64_t hi) {
+    if (Py_TYPE(exclude) == &ExclusionType) {
+        ExclusionObject *ex = (ExclusionObject *)exclude;
+        if (ex->by_range) return flat_blocks(ranges_of(ex, page), lo, hi);
+        if (!PySet_GET_SIZE(ex->pages)) return 0;
+        PyObject *p = PyLong_FromLongLong(page);
+        if (p == NULL) return -1;
+        int in = PySet_Contains(ex->pages, p);
+        Py_DECREF(p);
+        return in;
+    }
+    PyObject *r = PyObject_CallMethod(exclude, "blocks", "LLL", (long long)page, (long long)lo, (long long)hi);
+    if (r == NULL) return -1;
+    int b = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return b;
+}
+
+/* CachingAllocator.best_fit: the index of the block to take in free list ``list`` (its length / 3: none) */
+static int best_fit(CachingObject *c, Buf *list, int64_t rounded, PyObject *exclude, Py_ssize_t *at) {
+    int64_t key[3] = {rounded, -1, -1};
+    Py_ssize_t i = triple_bisect(list, key), end = list->len / 3;
+    if (c->max_split >= 0) {
+        int64_t bound[3] = {rounded < c->max_split ? c->max_split : rounded + LARGE_BUFFER, -1, -1};
+        end = triple_bisect(list, bound);
+    }
+    for (; exclude != Py_None && i < end; i++) {
+        const int64_t *t = list->data + 3 * i;
+        int b = blocked_range(exclude, t[1], t[2], t[2] + rounded);
+        if (b < 0) return -1;
+        if (!b) break;
+    }
+    *at = i < end ? i : list->len / 3;
+    return 0;
+}
+
+static Segment *segment_of(CachingObject *c, int64_t page) {
+    if (page < 0 || page >= c->n_segments || !c->segments[page].made) {
+        PyErr_Format(PyExc_KeyError, "%lld", (long long)page);
+        return NULL;
+    }
+    return &c->segments[page];
+}
+
+static Segment *new_segment(CachingObject *c, int64_t page, int64_t size, int small) {
+    if (page < 0) {
+        PyErr_SetString(PyExc_ValueError, "a page id is not negative");
+        return NULL;
+    }
+    if (page >= c->n_segments) {
+        Py_ssize_t n = c->n_segments ? c->n_segments : 64;
+        while (n <= page) n *= 2;
+        Segment *s = PyMem_Realloc(c->segments, n * sizeof(Segment));
+        if (s == NULL) return (Segment *)PyErr_NoMemory();
+        memset(s + c->n_segments, 0, (n - c->n_segments) * sizeof(Segment));
+        c->segments = s;
+        c->n_segments = n;
+    }
+    Segment *seg = &c->segments[page];
+    seg->made = 1;
+    seg->small = small;
+    return block_insert(seg, 0, 0, size, 0) < 0 ? NULL : seg;
+}
+
+static Py_ssize_t block_at(Segment *seg, int64_t offset) {
+    Py_ssize_t i = bisect_left(seg->offset.data, seg->offset.len, offset);
+    if (i >= seg->offset.len || seg->offset.data[i] != offset) {
+        PyErr_Format(PyExc_KeyError, "no block at offset %lld", (long long)offset);
+        return -1;
+    }
+    return i;
+}
+
+static PyObject *Caching_reserve(CachingObject *c, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t size, page, offset;
+    if (nargs < 1 || nargs > 2) return PyErr_Format(PyExc_TypeError, "reserve(size, exclude=None)");
+    if (as_int(args[0], &size) < 0) return NULL;
+    PyObject *exclude = nargs > 1 ? args[1] : Py_None;
+    int64_t rounded = round_up(round_size(size, c->divisions), c->alignment);
+    int small = rounded <= SMALL_SIZE;
+    Buf *list = &c->free_blocks[small];
+    Py_ssize_t i;
+    Segment *seg;
+    if (best_fit(c, list, rounded, exclude, &i) < 0) return NULL;
+    if (i < list->len / 3) {
+        page = list->data[3 * i + 1];
+        offset = list->data[3 * i + 2];
+        triple_delete(list, i);
+        if ((seg = segment_of(c, page)) == NULL) return NULL;
+    } else {
+        int64_t made = allocation_size(rounded);
+        PyObject *got = PyObject_CallMethod(c->storage, "alloc", "L", (long long)made);
+        if (got == NULL) return NULL;
+        int r = as_int(got, &page);
+        Py_DECREF(got);
+        if (r < 0 || (seg = new_segment(c, page, made, small)) == NULL) return NULL;
+        offset = 0;
+    }
+    Py_ssize_t k = block_at(seg, offset);
+    if (k < 0) return NULL;
+    int64_t remaining = seg->size.data[k] - rounded;
+    int split = small ? remaining >= MIN_BLOCK : (c->max_split < 0 || rounded < c->max_split) && remaining > SMALL_SIZE;
+    if (split) {
+        seg->size.data[k] = rounded;
+        if (block_insert(seg, k + 1, offset + rounded, remaining, 0) < 0
+            || triple_insert(&c->free_blocks[seg->small], remaining, page, offset + rounded) < 0)
+            return NULL;
+    }
+    seg->used.data[k] = 1;
+    return Py_BuildValue("(LLL)", (long long)page, (long long)offset, (long long)seg->size.data[k]);
+}
+
+static PyObject *Caching_free(CachingObject *c, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t page, offset;
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "free(page, offset)");
+    if (as_int(args[0], &page) < 0 || as_int(args[1], &offset) < 0) return NULL;
+    Segment *seg = segment_of(c, page);
+    if (seg == NULL) return NULL;
+    Py_ssize_t i = block_at(seg, offset);
+    if (i < 0) return NULL;
+    Buf *list = &c->free_blocks[seg->small];
+    int64_t *size = seg->size.data, *used = seg->used.data, *off = seg->offset.data;
+    used[i] = 0;
+    if (i + 1 < seg->offset.len && !used[i + 1]) {
+        if (triple_remove(list, size[i + 1], page, off[i + 1]) < 0) return NULL;
+        size[i] += size[i + 1];
+        block_delete(seg, i + 1);
+    }
+    if (i > 0 && !used[i - 1]) {
+        if (triple_remove(list, size[i - 1], page, off[i - 1]) < 0) return NULL;
+        size[i - 1] += size[i];
+        block_delete(seg, i);
+        i--;
+    }
+    if (triple_insert(list, size[i], page, off[i]) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Caching_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"storage", "alignment", "max_split_size", "divisions", NULL};
+    PyObject *storage, *max_split;
+    long long alignment, divisions;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLOL", kwlist, &storage, &alignment, &max_split, &divisions))
+        return NULL;
+    if (alignment <= 0) return PyErr_Format(PyExc_ValueError, "alignment must be positive");
+    CachingObject *c = (CachingObject *)type->tp_alloc(type, 0);
+    if (c == NULL) return NULL;
+    c->storage = Py_NewRef(storage);
+    c->alignment = alignment;
+    c->divisions = divisions;
+    c->max_split = -1;
+    if (max_split != Py_None && as_int(max_split, &c->max_split) < 0) {
+        Py_DECREF(c);
+        return NULL;
+    }
+    return (PyObject *)c;
+}
+
+static void Caching_dealloc(CachingObject *c) {
+    Py_XDECREF(c->storage);
+    for (Py_ssize_t p = 0; p < c->n_segments; p++) {
+        PyMem_Free(c->segments[p].offset.data);
+        PyMem_Free(c->segments[p].size.data);
+        PyMem_Free(c->segments[p].used.data);
+    }
+    PyMem_Free(c->segments);
+    PyMem_Free(c->free_blocks[0].data);
+    PyMem_Free(c->free_blocks[1].data);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static PyMethodDef Caching_methods[] = {
+    {"reserve", (PyCFunction)(void (*)(void))Caching_reserve, METH_FASTCALL, "reserve(size, exclude=None)"},
+    {"free", (PyCFunction)(void (*)(void))Caching_free, METH_FASTCALL, "free(page, offset)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CachingType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.sim.planner._loop.Caching",
+    .tp_basicsize = sizeof(CachingObject),
+    .tp_dealloc = (destructor)Caching_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "sim/policies/runtimes/torch_caching.py's CachingAllocator, in C.",
+    .tp_methods = Caching_methods,
+    .tp_new = Caching_new,
+};
+
 /* Exclusion.add of the emitter's exclusion: in place where it is the C one */
 static int exclude(State *st, int64_t page, int64_t lo, int64_t hi) {
     if (Py_TYPE(st->exclusion) == &ExclusionType && ((ExclusionObject *)st->exclusion)->by_range)
@@ -1238,11 +1527,13 @@ PyMODINIT_FUNC PyInit__loop(void) {
         || !(s_reserve = PyUnicode_InternFromString("reserve")) || !(s_free = PyUnicode_InternFromString("free"))
         || !(s_add = PyUnicode_InternFromString("add")) || !(s_allocator = PyUnicode_InternFromString("allocator")))
         return NULL;
-    if (PyType_Ready(&ExclusionType) < 0 || PyType_Ready(&CacheType) < 0) return NULL;
+    if (PyType_Ready(&ExclusionType) < 0 || PyType_Ready(&CacheType) < 0 || PyType_Ready(&CachingType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Exclusion", (PyObject *)&ExclusionType) < 0
-        || PyModule_AddObjectRef(m, "Cache", (PyObject *)&CacheType) < 0) {
+        || PyModule_AddObjectRef(m, "Cache", (PyObject *)&CacheType) < 0
+        || PyModule_AddObjectRef(m, "Caching", (PyObject *)&CachingType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

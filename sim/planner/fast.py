@@ -8,10 +8,11 @@ one is the reference, and a change to the loop's rules goes into both.
 The C loop keeps the encoder, the pass and the per-allocation epochs itself and calls back into
 Python where a pool decides: a pooled creation (the allocation's manager, ``reserve``), a free
 (``free``) and ``Emitter.close_window``; so every pool, a user's own included, runs as it does under
-the Python loop. The module also has two of the pools' parts in C, each answering as its Python
+the Python loop. The module also has pools' parts in C, each answering as its Python
 original (the reference, and the fallback): ``Exclusion`` (sim/policies/exclusion.py), which the
-emitter makes, and ``Cache``, the whole-buffer caches of tfjs, onnxruntime and tinygrad
-(sim/policies/runtimes/buffer_cache.py), which ``twin`` puts in place of the Python one a shipped
+emitter makes; ``Cache``, the whole-buffer caches of tfjs, onnxruntime and tinygrad
+(sim/policies/runtimes/buffer_cache.py), and ``Caching``, torch's caching allocator
+(sim/policies/runtimes/torch_caching.py), which ``twin`` puts in place of the Python one a shipped
 policy builds.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 from ..policies.runtimes.buffer_cache import BufferCache
 from ..policies.runtimes.onnxruntime import BUCKET_SIZES, NORMALIZE, PendingCache
 from ..policies.runtimes.tinygrad import WEBGPU_SIZE_ALIGNMENT, LruCache
+from ..policies.runtimes.torch_caching import CachingAllocator
 from .kinds import (
     CLEAR,
     COPY,
@@ -68,4 +70,6 @@ def twin(allocator: Any) -> Any:
     if kind is PendingCache:  # onnxruntime: buffers of 16-byte sizes (or buckets), reused after the next submit
         buckets = BUCKET_SIZES if allocator.limits is not None else None
         return LOOP.Cache(allocator.storage, NORMALIZE, 0, buckets, allocator.limits, True)
+    if kind is CachingAllocator:
+        return LOOP.Caching(allocator.storage, allocator.alignment, allocator.max_split, allocator.divisions)
     return allocator
