@@ -39,12 +39,14 @@ from time import thread_time
 
 import numpy as np
 
-from ..sim.metrics import Costs
+from ..sim.metrics import Costs, gpu_fit
 from ..sim.metrics.calibration import Fit, fit
 from ..sim.metrics.cost import TERM_NAMES, features
+from ..sim.metrics.gpu_fit import GpuRow
 from ..sim.plan import Plan
 from ..traces import Kind, Trace
 from ..traces.errors import InputError
+from . import gpu_clock
 from .data import payloads
 from .engine import DecodedPlan, Engine
 from .report import plan_for
@@ -76,6 +78,7 @@ class Measurement:
     steady_us: tuple[float, ...] = ()
     error: str | None = None
     floor_us: tuple[float, ...] = ()
+    gpu_us: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
@@ -164,28 +167,37 @@ class _Replay:
     setup: list[float] = field(default_factory=list)
     steady: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
+    gpu: list[float] = field(default_factory=list)
 
     def measurement(self) -> Measurement:
-        return replace(self.m, setup_us=tuple(self.setup), steady_us=tuple(self.steady), floor_us=tuple(self.floor))
+        return replace(self.m, setup_us=tuple(self.setup), steady_us=tuple(self.steady), floor_us=tuple(self.floor),
+                       gpu_us=tuple(self.gpu))
 
 
 def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: int = 5, warmup: int = 1,
-            seed: int = 0, each_round: Callable[[list[Measurement]], None] | None = None) -> list[Measurement]:
+            seed: int = 0, each_round: Callable[[list[Measurement]], None] | None = None,
+            gpu_repeat: int = 0) -> list[Measurement]:
     """Replay each job (a trace, its name, a pool, a pass policy) ``warmup`` + ``repeat`` times, in rounds: every
     job once per round, so a spell of slow host hits every policy alike instead of one policy's runs. A run's
-    error ends that job (``error``); ``each_round`` is given what was measured so far after every round."""
+    error ends that job (``error``); ``each_round`` is given what was measured so far after every round. Then,
+    where the device can time its encoders (``gpu_clock``), ``gpu_repeat`` more rounds measure each run's GPU
+    time (``gpu_us``, the whole run's), apart from the CPU runs since the timestamps cost CPU."""
     limits = dict(engine.device.limits)
     replays = []
     for trace, name, pool, passes in jobs:
         m, plan = _measurement(trace, name, pool, passes, limits)
         replays.append(_Replay(m, DecodedPlan.of(plan.trace), payloads(plan, seed).data, steady_from(plan.trace)))
-    for k in range(warmup + repeat):
+    gpu_rounds = gpu_repeat if gpu_repeat and gpu_clock.available(engine.device) else 0
+    for k in range(warmup + repeat + gpu_rounds):
+        gpu = k >= warmup + repeat
         for r in (r for r in replays if r.m.error is None):
             floor = floor_us()
-            run = engine.run(r.decoded, r.data, mark=r.mark)
+            run = engine.run(r.decoded, r.data, mark=r.mark, gpu=gpu)
             if run.error is not None:
                 r.m = replace(r.m, error=run.error.line())
-            elif k >= warmup:
+            elif gpu and run.gpu_ns is not None:
+                r.gpu.append(float(run.gpu_ns.sum()) / 1e3)
+            elif k >= warmup and not gpu:
                 r.setup.append(run.cpu_to_mark_s * 1e6)
                 r.steady.append((run.cpu_s - run.cpu_to_mark_s) * 1e6)
                 r.floor.append(floor)
@@ -202,7 +214,8 @@ def runs_document(measurements: list[Measurement], provenance: dict, limits: dic
     device's limits (which lay pooled pages out) and where it was measured."""
     return {"format": RUNS_FORMAT, "provenance": provenance, "limits": limits,
             "runs": [{"trace": m.trace, "pool": m.pool, "passes": m.passes, "setup_us": list(m.setup_us),
-                      "steady_us": list(m.steady_us), "floor_us": list(m.floor_us), "error": m.error}
+                      "steady_us": list(m.steady_us), "floor_us": list(m.floor_us), "gpu_us": list(m.gpu_us),
+                      "error": m.error}
                      for m in measurements]}
 
 
@@ -222,7 +235,8 @@ def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str],
                 m, _ = _measurement(trace, name, str(run["pool"]), str(run["passes"]), limits)
                 out.append(replace(m, setup_us=tuple(map(float, run["setup_us"])),
                                    steady_us=tuple(map(float, run["steady_us"])), error=run["error"],
-                                   floor_us=tuple(map(float, run.get("floor_us", ())))))
+                                   floor_us=tuple(map(float, run.get("floor_us", ()))),
+                                   gpu_us=tuple(map(float, run.get("gpu_us", ())))))
         return out
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None
@@ -303,14 +317,49 @@ def ranking(rows: list[Row]) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class GpuModel:
+    """The GPU-time model (``sim.metrics.gpu_fit``): per-term GPU microseconds, the rows it was fitted on and the
+    held-out rows it predicts."""
+
+    costs: np.ndarray
+    train: list[GpuRow]
+    holdout: list[GpuRow]
+
+    def summary(self, rows: list[GpuRow]) -> dict:
+        """How many predictions land within ``TOLERANCE`` and their median error, beside those of predicting no
+        change from the replay as recorded (what the fitted terms add)."""
+        if not rows:
+            return {}
+        errors = [abs(r.error(self.costs)) for r in rows]
+        unchanged = [abs(r.error(np.zeros_like(self.costs))) for r in rows]
+        return {"rows": len(rows), "within_tolerance": sum(e <= TOLERANCE for e in errors),
+                "median_abs_error": round(statistics.median(errors), 4),
+                "no_change_within_tolerance": sum(e <= TOLERANCE for e in unchanged),
+                "no_change_median_abs_error": round(statistics.median(unchanged), 4)}
+
+
+def gpu_model(measurements: list[Measurement], holdout: set[str]) -> GpuModel | None:
+    """The GPU-time model fitted on the GPU runs of traces not in ``holdout``, or None without GPU runs."""
+    measured = [(m.trace, m.pool, m.passes, m.setup + m.steady, statistics.median(m.gpu_us))
+                for m in measurements if m.gpu_us and min(m.gpu_us) > 0]
+    rows = gpu_fit.rows(measured)
+    train = [r for r in rows if r.trace not in holdout]
+    if not train:
+        return None
+    return GpuModel(gpu_fit.fit(train), train, [r for r in rows if r.trace in holdout])
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """A fit and the rows it was fitted on (``train``) and judged on (``holdout``)."""
+    """A fit and the rows it was fitted on (``train``) and judged on (``holdout``); the GPU-time model where
+    the runs timed the device."""
 
     costs: Costs
     fit: Fit
     train: list[Row]
     holdout: list[Row]
     failed: list[Measurement]
+    gpu: GpuModel | None = None
 
 
 def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, provenance: dict) -> Calibration:
@@ -336,10 +385,15 @@ def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, 
         "train": _summary(train_rows),
         "holdout": _summary(held_rows),
     }
+    gpu = gpu_model(ok, holdout)
+    if gpu is not None:
+        calibration["gpu"] = {"us_per_term": {n: round(float(c), 4) for n, c in zip(TERM_NAMES, gpu.costs,
+                                                                                     strict=True) if c},
+                              "train": gpu.summary(gpu.train), "holdout": gpu.summary(gpu.holdout)}
     source = (f"calibrated on {provenance.get('adapter', '?')}, {provenance.get('backend', '?')}, "
               f"{provenance.get('date', '?')}: {len(train)} replays of {len(calibration['trained_on'])} traces")
     return Calibration(Costs(source, result.costs, calibration), result, train_rows, held_rows,
-                       [m for m in measurements if m.error is not None])
+                       [m for m in measurements if m.error is not None], gpu)
 
 
 def sha256(path: str) -> str:

@@ -213,6 +213,8 @@ def calibrate(args: argparse.Namespace) -> int:
     for title, rows in (("fitted on", result.train), ("out of sample", result.holdout)):
         if rows:
             console.print(_rows_table(title, rows))
+    if result.gpu is not None:
+        console.print(_gpu_table(result.gpu))
     for m in result.failed:
         console.print(f"not measured: {m.trace} {m.pool} {m.passes}: {m.error}")
     return 0
@@ -234,7 +236,8 @@ def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[s
                        + "\n")
 
     jobs = [(trace, os.path.basename(path), pool, passes) for path, trace in traces.items() for pool, passes in design]
-    measurements = measure(engine, jobs, repeat=args.repeat, warmup=args.warmup, seed=args.seed, each_round=save)
+    measurements = measure(engine, jobs, repeat=args.repeat, warmup=args.warmup, seed=args.seed, each_round=save,
+                           gpu_repeat=args.gpu_repeat)
     engine.close()
     return measurements, where, adapter
 
@@ -277,6 +280,27 @@ def _rows_table(title: str, rows) -> Table:
                       f"{r.whole_error:+.1%}")
     summary = _summary_line(rows)
     table.caption = summary
+    return table
+
+
+def _gpu_table(gpu) -> Table:
+    """GPU time of whole runs, measured against predicted from each trace's replay as recorded."""
+    from .calibrate import TOLERANCE
+
+    table = Table(title="GPU time of a whole run (every encoder's timestamps), measured (median) against predicted "
+                        "from the trace's replay as recorded", title_justify="left")
+    for name in ("trace", "pool", "pass", "measured ms", "as recorded ms", "predicted ms", "error"):
+        table.add_column(name, justify="left" if name in ("trace", "pool", "pass") else "right")
+    for r in gpu.holdout or gpu.train:
+        table.add_row(r.trace, r.pool, r.passes, f"{r.gpu_us / 1e3:.3f}", f"{r.base_gpu_us / 1e3:.3f}",
+                      f"{r.predicted(gpu.costs) / 1e3:.3f}", f"{r.error(gpu.costs):+.1%}")
+    lines = []
+    for title, rows in (("fitted on", gpu.train), ("out of sample", gpu.holdout)):
+        if s := gpu.summary(rows):
+            lines.append(f"{title}: {s['within_tolerance']} of {s['rows']} within {TOLERANCE:.0%} (median error "
+                         f"{s['median_abs_error']:.1%}; predicting no change: {s['no_change_within_tolerance']}, "
+                         f"{s['no_change_median_abs_error']:.1%})")
+    table.caption = "\n".join(lines)
     return table
 
 

@@ -30,6 +30,7 @@ from ..tracer.backends import current
 from ..traces import Access, Kind, Obj, Trace
 from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
+from .gpu_clock import GpuClock
 from .render import RenderInfo, RenderMethods, has_render, refusal_text
 from .watchdog import DEFAULT_TIMEOUT_S, Watchdog
 
@@ -82,6 +83,7 @@ class Run:
     ``frames`` holds the time (from the first event) of each submit that starts a frame (see
     ``render.frames``); ``skipped`` counts timestamp writes and resolves the device could not make.
     ``cpu_to_mark_s``: CPU time before the event ``Engine.run`` was given as its mark (0 without one).
+    ``gpu_ns``: with ``Engine.run(gpu=True)``, each encoder's GPU nanoseconds, by encoder id (``gpu_clock``).
     """
 
     reads: list[tuple[int, bytes]]
@@ -93,6 +95,7 @@ class Run:
     frames: list[float] = field(default_factory=list)
     skipped: int = 0
     cpu_to_mark_s: float = 0.0
+    gpu_ns: np.ndarray | None = None
 
 
 @dataclass(eq=False)
@@ -302,15 +305,19 @@ class Engine(RenderMethods):
 
     def run(self, decoded: DecodedPlan, data: dict[int, bytes],
             progress: Callable[[int], None] | None = None, mark: int | None = None,
-            clock: np.ndarray | None = None) -> Run:
+            clock: np.ndarray | None = None, gpu: bool = False) -> Run:
         """Execute ``decoded`` once, from nothing, and release everything it created.
 
         ``mark``: an event index; the run's ``cpu_to_mark_s`` is the CPU time spent before that event (the
         chunks of the loop end there, so no event pays for the mark). ``clock``: an int64 array as long as the
-        plan, which gets each event's wall nanoseconds (what one call costs among the program's others)."""
+        plan, which gets each event's wall nanoseconds (what one call costs among the program's others).
+        ``gpu``: bracket every encoder with timestamps and give the run each one's GPU time (``Run.gpu_ns``)."""
         table, args = self._table, decoded.args
         self._refuse_unknown(decoded)
         self._start(decoded, data)
+        gpu_clock = GpuClock(self.device, len(self.encoders)) if gpu else None
+        if gpu_clock is not None:
+            table = self._timed_encoders(gpu_clock)
         ops = [table[k] for k in decoded.opcodes]
         n = len(ops)
         i, failure = 0, None
@@ -351,8 +358,25 @@ class Engine(RenderMethods):
             c_mark = c1
         run = Run(self.reads, i, t1 - t0, c1 - c0, t2 - t0, error, [t - t0 for t in self.frames], self.skipped,
                   c_mark - c0)
+        if gpu_clock is not None:
+            run.gpu_ns = gpu_clock.spans_ns() if failure is None else None
+            gpu_clock.close()
         self._finish(settle=failure is None)
         return run
+
+    def _timed_encoders(self, gpu_clock: GpuClock) -> list[Callable[[int, list[int]], None]]:
+        """The method table with encoder creation and finish bracketing each encoder with ``gpu_clock``'s stamps."""
+        def create(i: int, a: list[int]) -> None:
+            self._encoder_create(i, a)
+            gpu_clock.opened(a[0], self.encoders[a[0]])
+
+        def finish(i: int, a: list[int]) -> None:
+            gpu_clock.closing(a[0], self.encoders[a[0]])
+            self._encoder_finish(i, a)
+
+        table = list(self._table)
+        table[Kind.ENCODER_CREATE], table[Kind.ENCODER_FINISH] = create, finish
+        return table
 
     def _start(self, decoded: DecodedPlan, data: dict[int, bytes]) -> None:
         c = decoded.counts

@@ -1,0 +1,62 @@
+"""GPU time of a replay: every command encoder bracketed by two timestamps, read back after the run.
+
+The CPU model prices the calls a plan makes; what the device then spends running them is measured here.
+A timestamp written into the encoder as it is created and another just before it is finished bound the
+GPU time of its command buffer (its passes, copies and the barriers between them); command buffers of one
+queue run one after another, so the spans of a run's command buffers add up to its GPU busy time, less
+the queue's own uploads (``write_buffer``'s staging copies run in a command buffer wgpu makes) and the
+idle gaps between submits. It needs ``timestamp-query`` and ``timestamp-query-inside-encoders``; the
+writes cost the replaying thread a little CPU, so GPU runs are timed apart from CPU runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import wgpu
+
+QUERIES_PER_SET = 4096
+FEATURES = ("timestamp-query", "timestamp-query-inside-encoders")
+
+
+def available(device: wgpu.GPUDevice) -> bool:
+    """Whether ``device`` can bracket encoders with timestamps: the features, and wgpu-py's encoder call for it."""
+    return all(f in device.features for f in FEATURES) and hasattr(device.create_command_encoder(), "_write_timestamp")
+
+
+class GpuClock:
+    """Timestamps around each encoder of one run; ``spans_ns`` reads them back as each encoder's GPU time."""
+
+    def __init__(self, device: wgpu.GPUDevice, encoders: int):
+        self.device = device
+        sets = -(-2 * encoders // QUERIES_PER_SET)
+        self.sets = [device.create_query_set(type="timestamp", count=QUERIES_PER_SET) for _ in range(sets)]
+        self.encoders = encoders
+
+    def opened(self, encoder_id: int, encoder: wgpu.GPUCommandEncoder) -> None:
+        q = 2 * encoder_id
+        encoder._write_timestamp(self.sets[q // QUERIES_PER_SET], q % QUERIES_PER_SET)
+
+    def closing(self, encoder_id: int, encoder: wgpu.GPUCommandEncoder) -> None:
+        q = 2 * encoder_id + 1
+        encoder._write_timestamp(self.sets[q // QUERIES_PER_SET], q % QUERIES_PER_SET)
+
+    def spans_ns(self) -> np.ndarray:
+        """Each encoder's GPU nanoseconds (end minus start; 0 for one never submitted), after the run's work
+        is done."""
+        size = QUERIES_PER_SET * 8
+        usage = wgpu.BufferUsage.QUERY_RESOLVE | wgpu.BufferUsage.COPY_SRC
+        values = []
+        for query_set in self.sets:
+            resolved = self.device.create_buffer(size=size, usage=usage)
+            encoder = self.device.create_command_encoder()
+            encoder.resolve_query_set(query_set, 0, QUERIES_PER_SET, resolved, 0)
+            self.device.queue.submit([encoder.finish()])
+            values.append(np.frombuffer(self.device.queue.read_buffer(resolved), dtype=np.uint64))
+            resolved.destroy()
+        stamps = np.concatenate(values)[:2 * self.encoders].reshape(-1, 2).astype(np.int64)
+        written = (stamps[:, 0] > 0) & (stamps[:, 1] >= stamps[:, 0])
+        return np.where(written, stamps[:, 1] - stamps[:, 0], 0)
+
+    def close(self) -> None:
+        for query_set in self.sets:
+            query_set.destroy()
