@@ -207,3 +207,47 @@ def test_a_replay_predicts_with_the_calibration_of_its_adapter():
     assert for_adapter("llvmpipe (LLVM 19.1.7, 256 bits)").source.startswith("calibrated on llvmpipe")
     assert for_adapter("NVIDIA H100 80GB HBM3") is DEFAULT and for_adapter("Some GPU") is DEFAULT
     assert DEFAULT.source.startswith("calibrated on NVIDIA H100")
+
+
+def test_the_gpu_model_recovers_what_a_policy_adds_to_the_replay_as_recorded():
+    from wgtrace.sim.metrics import gpu_fit
+
+    rng = np.random.default_rng(3)
+    truth = np.zeros(len(TERM_NAMES))
+    truth[TERM_NAMES.index("pass_end")], truth[TERM_NAMES.index("copy")] = 4.0, 9.0
+    measured = []
+    for t in range(6):
+        kernels = float(rng.uniform(500, 5000))  # what no call count carries: each program's own
+        for passes in ("as-recorded", "batched", "pass-per-dispatch"):
+            x = np.zeros(len(TERM_NAMES))
+            x[TERM_NAMES.index("pass_end")], x[TERM_NAMES.index("copy")] = rng.integers(1, 300, 2)
+            measured.append((f"t{t}", "exclusive", passes, x, kernels + float(x @ truth)))
+    rows = gpu_fit.rows(measured)
+    assert len(rows) == 12 and all(r.passes != "as-recorded" for r in rows)
+    costs = gpu_fit.fit(rows[:8])
+    assert costs == pytest.approx(truth, abs=1e-6)
+    assert max(abs(r.error(costs)) for r in rows[8:]) < 1e-9
+    with pytest.raises(InputError, match="as recorded"):
+        gpu_fit.fit([])
+
+
+def test_a_replay_times_each_encoder_on_the_device():
+    from wgtrace.replay import gpu_clock
+    from wgtrace.replay.data import payloads
+    from wgtrace.replay.device import open_device
+    from wgtrace.replay.engine import DecodedPlan, Engine
+    from wgtrace.replay.report import plan_for
+    from wgtrace.traces import Kind, load
+
+    device = open_device()
+    if not gpu_clock.available(device):
+        pytest.skip("this adapter cannot write timestamps inside encoders")
+    trace = load(CORPUS / "nbody.wgtrace")
+    plan = plan_for(trace, "exclusive", "as-recorded", limits=dict(device.limits))
+    engine, decoded, data = Engine(device), DecodedPlan.of(plan.trace), payloads(plan, 0).data
+    run, untimed = engine.run(decoded, data, gpu=True), engine.run(decoded, data)
+    engine.close()
+    assert run.error is None and run.gpu_ns is not None and untimed.gpu_ns is None
+    assert len(run.gpu_ns) == len(plan.trace.where(Kind.ENCODER_CREATE))
+    assert (run.gpu_ns >= 0).all() and (run.gpu_ns > 0).sum() >= len(run.gpu_ns) - 1
+    assert run.gpu_ns.sum() / 1e9 <= run.wall_s  # the device's busy time fits in the run's synchronised time
