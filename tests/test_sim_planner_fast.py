@@ -1,7 +1,7 @@
 """The re-recording loop in C (sim/planner/_loop.c) against its Python reference: every pool x re-recording pass
 policy plans the same program byte for byte either way, a user's own pool and pass policy included, an error a
-user's pool raises inside the C loop is the same PolicyError, and the C Exclusion, caches and caching allocator
-answer as the Python ones."""
+user's pool raises inside the C loop is the same PolicyError, and the C Exclusion, caches, caching allocator and
+memory management answer as the Python ones."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from wgtrace.sim import plan, synthetic
 from wgtrace.sim.plan import Plan
 from wgtrace.sim.planner import fast
-from wgtrace.sim.policies import Device, Exclusion, PolicyError, pass_names, pool_names
+from wgtrace.sim.policies import Device, Exclusion, PolicyError, parse_pool, pass_names, pool_names
 from wgtrace.sim.policies.runtimes import OrtBucket, OrtSimple, TfjsBuffers, TinygradLru, TorchCaching
 from wgtrace.sim.workloads import eager_loop
 from wgtrace.traces import Trace, load
@@ -212,3 +212,36 @@ def test_the_c_caching_allocator_answers_as_torchs(policy, by_range):
             for exclusion in exclusions:
                 exclusion.clear()
     assert c_pages.size == python_pages.size
+
+
+@needs_c
+@pytest.mark.parametrize("pool", ["sliced", "sliced+fix", "sliced+fix-range", "exclusive-pages+fix-range"])
+def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
+    """Sliced pages (first fit, coalescing, near-full requests), exclusive pages (reuse by free count, the average
+    request, the periodic release) and own pages: the same answers and the same pages made and given back."""
+    policy = parse_pool(pool)
+    rng = np.random.default_rng(11)
+    python_pages, c_pages = Pages(), Pages()
+    python = policy.manager(Device(), python_pages)
+    c = fast.twin(policy.manager(Device(), c_pages))
+    assert type(c) is C.Managed
+    exclusions = [Exclusion(policy.fix == "range"), C.Exclusion(policy.fix == "range")]
+    live: list[tuple[int, int, int]] = []
+    for _ in range(12000):
+        op = rng.integers(0, 10)
+        if op < 4:
+            size = int(rng.choice([0, 4, 256, 1000, 40 * KIB, 3 * MIB, 7 * MIB, 30 * MIB, 120 * MIB]))
+            exclude = None if rng.random() < 0.4 or not policy.fix else exclusions
+            got = python.reserve(size, exclude[0] if exclude else None)
+            assert c.reserve(size, exclude[1] if exclude else None) == got
+            live.append(got)
+        elif op < 8 and live:
+            page, offset, size = live.pop(int(rng.integers(0, len(live))))
+            python.free(page, offset)
+            c.free(page, offset)
+            for exclusion in exclusions:
+                exclusion.add(page, offset, offset + max(size, 1))
+        elif op == 8:
+            for exclusion in exclusions:
+                exclusion.clear()
+    assert c_pages.size == python_pages.size and c_pages.made == python_pages.made

@@ -1499,6 +1499,432 @@ static PyTypeObject CachingType = {
     .tp_new = Caching_new,
 };
 
+/* -- Managed: sim/policies/pools.py's MemoryManagement over exclusive, first-fit sliced and own-page pools, in C --- */
+
+enum { P_EXCLUSIVE, P_SLICED, P_OWN };
+#define NEVER ((int64_t)1 << 62)
+
+typedef struct {
+    Buf start, length;  /* free slices, in address order */
+    Buf offset, size;   /* used slices, in address order */
+} Slices;
+
+typedef struct {
+    int kind;
+    int64_t max_alloc, alignment, check_period, due;  /* exclusive; alignment: every kind */
+    double cur_avg;
+    Buf free_pages;                                   /* exclusive: free page ids, in no order */
+    int64_t page_size, max_slice, min_offset;         /* sliced */
+    int near_full;
+    Buf pages;                                        /* sliced: page ids, in creation order */
+} MPool;
+
+typedef struct {
+    int pool;                          /* -1: no page of this manager */
+    int64_t alloc_size, free_count, in_use;
+    Py_ssize_t free_at;                /* exclusive: its place in free_pages, -1 when in use */
+    Slices *slices;                    /* sliced */
+} MPage;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *storage;
+    MPool *pools;
+    int n_pools;
+    Buf cleaning;
+    int64_t alloc_nr, due;
+    MPage *pages;
+    Py_ssize_t n_pages;
+} ManagedObject;
+
+static int64_t padding_of(int64_t size, int64_t alignment) {
+    return size % alignment ? alignment - size % alignment : 0;
+}
+
+static MPage *mpage(ManagedObject *m, int64_t page, int create) {
+    if (page < 0 || (page >= m->n_pages && !create)) goto missing;
+    if (page >= m->n_pages) {
+        Py_ssize_t n = m->n_pages ? m->n_pages : 64;
+        while (n <= page) n *= 2;
+        MPage *p = PyMem_Realloc(m->pages, n * sizeof(MPage));
+        if (p == NULL) return (MPage *)PyErr_NoMemory();
+        for (Py_ssize_t k = m->n_pages; k < n; k++) {
+            memset(&p[k], 0, sizeof(MPage));
+            p[k].pool = -1;
+            p[k].free_at = -1;
+        }
+        m->pages = p;
+        m->n_pages = n;
+    }
+    if (!create && m->pages[page].pool < 0) goto missing;
+    return &m->pages[page];
+missing:
+    PyErr_Format(PyExc_KeyError, "%lld", (long long)page);
+    return NULL;
+}
+
+static int storage_alloc(ManagedObject *m, int64_t size, int64_t *page) {
+    PyObject *got = PyObject_CallMethod(m->storage, "alloc", "L", (long long)size);
+    if (got == NULL) return -1;
+    int r = as_int(got, page);
+    Py_DECREF(got);
+    return r;
+}
+
+static int storage_dealloc(ManagedObject *m, int64_t page) {
+    PyObject *r = PyObject_CallMethod(m->storage, "dealloc", "L", (long long)page);
+    if (r == NULL) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+static int page_blocked(ExclusionObject *ex, int64_t page) {
+    if (!PySet_GET_SIZE(ex->pages)) return 0;
+    PyObject *p = PyLong_FromLongLong(page);
+    if (p == NULL) return -1;
+    int in = PySet_Contains(ex->pages, p);
+    Py_DECREF(p);
+    return in;
+}
+
+/* Exclusion.first_fit; *at -1 when nothing fits */
+static int ex_first_fit(ExclusionObject *ex, int64_t page, int64_t lo, int64_t hi, int64_t need, int64_t alignment,
+                        int64_t *at) {
+    if (!ex->by_range) {
+        int in = page_blocked(ex, page);
+        if (in < 0) return -1;
+        *at = in || hi - lo < need ? -1 : lo;
+        return 0;
+    }
+    int64_t x = lo;
+    const Ranges *r = ranges_of(ex, page);
+    if (r != NULL) {
+        Py_ssize_t i = bisect_right(r->flat, r->len, x);
+        if (i % 2) {
+            if (align(r->flat[i], alignment, &x) < 0) return -1;
+            i++;
+        }
+        while (i < r->len && r->flat[i] < x + need) {
+            if (align(r->flat[i + 1], alignment, &x) < 0) return -1;
+            i += 2;
+        }
+    }
+    *at = x + need <= hi ? x : -1;
+    return 0;
+}
+
+static int buf_insert(Buf *b, Py_ssize_t i, int64_t v) {
+    if (grow(b, 1) < 0) return -1;
+    memmove(b->data + i + 1, b->data + i, (b->len - i) * sizeof(int64_t));
+    b->data[i] = v;
+    b->len++;
+    return 0;
+}
+
+static void buf_delete(Buf *b, Py_ssize_t i) {
+    memmove(b->data + i, b->data + i + 1, (b->len - i - 1) * sizeof(int64_t));
+    b->len--;
+}
+
+/* CoalescedPage.take: bytes [at, at + need) of free slice k used; what is left on each side stays free */
+static int slices_take(Slices *s, Py_ssize_t k, int64_t at, int64_t need) {
+    int64_t start = s->start.data[k], end = start + s->length.data[k];
+    Py_ssize_t u = bisect_left(s->offset.data, s->offset.len, at);
+    if (buf_insert(&s->offset, u, at) < 0 || buf_insert(&s->size, u, need) < 0) return -1;
+    if (at > start) {
+        s->length.data[k] = at - start;
+        k++;
+    } else {
+        buf_delete(&s->start, k);
+        buf_delete(&s->length, k);
+    }
+    if (at + need < end && (buf_insert(&s->start, k, at + need) < 0 || buf_insert(&s->length, k, end - at - need) < 0))
+        return -1;
+    return 0;
+}
+
+/* CoalescedPage.release: the used slice at ``offset`` is free again, merged with free neighbours */
+static int slices_release(Slices *s, int64_t offset) {
+    Py_ssize_t u = bisect_left(s->offset.data, s->offset.len, offset);
+    if (u >= s->offset.len || s->offset.data[u] != offset) {
+        PyErr_Format(PyExc_KeyError, "%lld", (long long)offset);
+        return -1;
+    }
+    int64_t start = offset, end = offset + s->size.data[u];
+    buf_delete(&s->offset, u);
+    buf_delete(&s->size, u);
+    Py_ssize_t j = bisect_left(s->start.data, s->start.len, end);
+    if (j < s->start.len && s->start.data[j] == end) {
+        end += s->length.data[j];
+        buf_delete(&s->start, j);
+        buf_delete(&s->length, j);
+    }
+    j = bisect_left(s->start.data, s->start.len, offset) - 1;
+    if (j >= 0 && s->start.data[j] + s->length.data[j] == offset) {
+        s->length.data[j] = end - s->start.data[j];
+        return 0;
+    }
+    j++;
+    return buf_insert(&s->start, j, start) < 0 || buf_insert(&s->length, j, end - start) < 0 ? -1 : 0;
+}
+
+static int mpool_accept(MPool *p, int64_t size) {
+    switch (p->kind) {
+    case P_EXCLUSIVE: return size <= p->max_alloc;
+    case P_SLICED:
+        return size <= p->max_slice
+               || (p->near_full && size <= p->page_size && (p->page_size - size) * 5 < p->page_size);
+    default: return 1;
+    }
+}
+
+static void free_pages_remove(ManagedObject *m, MPool *p, int64_t page) {
+    Py_ssize_t i = m->pages[page].free_at, last = p->free_pages.len - 1;
+    int64_t moved = p->free_pages.data[last];
+    p->free_pages.data[i] = moved;
+    m->pages[moved].free_at = i;
+    p->free_pages.len--;
+    m->pages[page].free_at = -1;
+}
+
+/* Pool.try_reserve; *page -1 when the pool has nothing to reuse */
+static int mpool_try(ManagedObject *m, MPool *p, int64_t size, PyObject *exclude, int64_t got[3]) {
+    ExclusionObject *ex = exclude == Py_None ? NULL : (ExclusionObject *)exclude;
+    got[0] = -1;
+    if (p->kind == P_EXCLUSIVE) {
+        p->cur_avg = p->cur_avg * (1.0 - 0.01) + (double)size * 0.01;
+        int64_t best = -1;
+        for (Py_ssize_t k = 0; k < p->free_pages.len; k++) {
+            int64_t page = p->free_pages.data[k];
+            MPage *e = &m->pages[page], *b = best >= 0 ? &m->pages[best] : NULL;
+            if (e->alloc_size >= size
+                && (b == NULL || e->free_count < b->free_count || (e->free_count == b->free_count && page < best))) {
+                int blocks = ex == NULL ? 0 : ex->by_range ? flat_blocks(ranges_of(ex, page), 0, size > 1 ? size : 1)
+                                                           : page_blocked(ex, page);
+                if (blocks < 0) return -1;
+                if (!blocks) best = page;
+            }
+        }
+        if (best < 0) return 0;
+        free_pages_remove(m, p, best);
+        MPage *e = &m->pages[best];
+        e->free_count = e->free_count > 1 ? e->free_count - 1 : 0;
+        e->in_use = size;
+        got[0] = best, got[1] = 0, got[2] = size + padding_of(size, p->alignment);
+        return 0;
+    }
+    if (p->kind != P_SLICED || size < p->min_offset) return 0;
+    int64_t need = size + padding_of(size, p->alignment);
+    for (Py_ssize_t k = 0; k < p->pages.len; k++) {
+        int64_t page = p->pages.data[k];
+        if (ex != NULL && !ex->by_range) {
+            int in = page_blocked(ex, page);
+            if (in < 0) return -1;
+            if (in) continue;
+        }
+        Slices *s = m->pages[page].slices;
+        for (Py_ssize_t j = 0; j < s->start.len; j++) {
+            int64_t start = s->start.data[j], length = s->length.data[j], at = start;
+            if (length < need) continue;
+            if (ex != NULL && ex_first_fit(ex, page, start, start + length, need, p->alignment, &at) < 0) return -1;
+            if (at < 0) continue;
+            if (slices_take(s, j, at, need) < 0) return -1;
+            got[0] = page, got[1] = at, got[2] = need;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Pool.alloc: a new page for the request */
+static int mpool_alloc(ManagedObject *m, int index, int64_t size, int64_t got[3]) {
+    MPool *p = &m->pools[index];
+    int64_t page, made, need = size + padding_of(size, p->alignment);
+    if (p->kind == P_EXCLUSIVE) {
+        int64_t avg = (int64_t)p->cur_avg;
+        made = round_up(avg > size ? avg : size, p->alignment);
+    } else {
+        made = p->kind == P_SLICED ? p->page_size : round_up(size, p->alignment);
+    }
+    MPage *e;
+    if (storage_alloc(m, made, &page) < 0 || (e = mpage(m, page, 1)) == NULL) return -1;
+    e->pool = index;
+    e->alloc_size = made;
+    got[0] = page, got[1] = 0, got[2] = p->kind == P_OWN ? made : need;
+    if (p->kind == P_EXCLUSIVE) {
+        e->free_count = 4;
+        e->in_use = size;
+    } else if (p->kind == P_SLICED) {
+        if ((e->slices = PyMem_Calloc(1, sizeof(Slices))) == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        int64_t zero = 0;
+        if (push(&e->slices->start, &zero, 1) < 0 || push(&e->slices->length, &p->page_size, 1) < 0
+            || push(&p->pages, &page, 1) < 0 || slices_take(e->slices, 0, 0, need) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int cmp_int64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ExclusiveMemoryPool.cleanup */
+static int mpool_cleanup(ManagedObject *m, MPool *p, int64_t alloc_nr) {
+    if (alloc_nr < p->due) return 0;
+    p->due = alloc_nr + p->check_period;
+    Py_ssize_t n = p->free_pages.len;
+    int64_t *order = PyMem_Malloc((n + 1) * sizeof(int64_t));
+    if (order == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(order, p->free_pages.data, n * sizeof(int64_t));
+    qsort(order, n, sizeof(int64_t), cmp_int64);
+    int r = 0;
+    for (Py_ssize_t k = 0; k < n && r == 0; k++) {
+        MPage *e = &m->pages[order[k]];
+        if (++e->free_count < 5) continue;
+        r = storage_dealloc(m, order[k]);
+        free_pages_remove(m, p, order[k]);
+        e->pool = -1;
+    }
+    PyMem_Free(order);
+    return r;
+}
+
+static PyObject *Managed_reserve(ManagedObject *m, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t size, got[3];
+    if (nargs < 1 || nargs > 2) return PyErr_Format(PyExc_TypeError, "reserve(size, exclude=None)");
+    if (as_int(args[0], &size) < 0) return NULL;
+    PyObject *exclude = nargs > 1 ? args[1] : Py_None;
+    if (exclude != Py_None && Py_TYPE(exclude) != &ExclusionType)
+        return PyErr_Format(PyExc_TypeError, "Managed.reserve takes the C Exclusion");
+    if (++m->alloc_nr >= m->due) {
+        m->due = NEVER;
+        for (Py_ssize_t k = 0; k < m->cleaning.len; k++) {
+            MPool *p = &m->pools[m->cleaning.data[k]];
+            if (mpool_cleanup(m, p, m->alloc_nr) < 0) return NULL;
+            if (p->due < m->due) m->due = p->due;
+        }
+    }
+    int index = 0;
+    while (index < m->n_pools - 1 && !mpool_accept(&m->pools[index], size)) index++;
+    if (mpool_try(m, &m->pools[index], size, exclude, got) < 0) return NULL;
+    if (got[0] < 0 && mpool_alloc(m, index, size, got) < 0) return NULL;
+    return Py_BuildValue("(LLL)", (long long)got[0], (long long)got[1], (long long)got[2]);
+}
+
+static PyObject *Managed_free(ManagedObject *m, PyObject *const *args, Py_ssize_t nargs) {
+    int64_t page, offset;
+    if (nargs != 2) return PyErr_Format(PyExc_TypeError, "free(page, offset)");
+    if (as_int(args[0], &page) < 0 || as_int(args[1], &offset) < 0) return NULL;
+    MPage *e = mpage(m, page, 0);
+    if (e == NULL) return NULL;
+    MPool *p = &m->pools[e->pool];
+    if (p->kind == P_EXCLUSIVE) {
+        e->in_use = -1;
+        e->free_at = p->free_pages.len;
+        if (push(&p->free_pages, &page, 1) < 0) return NULL;
+    } else if (p->kind == P_SLICED) {
+        if (slices_release(e->slices, offset) < 0) return NULL;
+    } else {
+        e->pool = -1;
+        if (storage_dealloc(m, page) < 0) return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Managed_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"storage", "pools", "cleaning", NULL};
+    PyObject *storage, *pools, *cleaning;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!O!", kwlist, &storage, &PyList_Type, &pools, &PyList_Type,
+                                     &cleaning))
+        return NULL;
+    ManagedObject *m = (ManagedObject *)type->tp_alloc(type, 0);
+    if (m == NULL) return NULL;
+    m->storage = Py_NewRef(storage);
+    m->n_pools = (int)PyList_GET_SIZE(pools);
+    m->due = NEVER;
+    if (m->n_pools == 0 || (m->pools = PyMem_Calloc(m->n_pools, sizeof(MPool))) == NULL) {
+        PyErr_SetString(PyExc_ValueError, "Managed: pools, the last taking every size");
+        goto error;
+    }
+    for (int k = 0; k < m->n_pools; k++) {
+        MPool *p = &m->pools[k];
+        long long kind, a, b, c, d, e;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(pools, k), "LLLLLL", &kind, &a, &b, &c, &d, &e)) goto error;
+        p->kind = (int)kind;
+        if (kind == P_EXCLUSIVE) {
+            p->max_alloc = a, p->alignment = b, p->check_period = c;
+            p->due = c ? c : NEVER;
+            p->cur_avg = (double)a / 2;
+        } else if (kind == P_SLICED) {
+            p->page_size = a, p->max_slice = b, p->alignment = c, p->near_full = (int)d, p->min_offset = e;
+        } else {
+            p->alignment = a;
+        }
+        if (p->alignment <= 0) {
+            PyErr_SetString(PyExc_ValueError, "Managed: a pool's alignment is positive");
+            goto error;
+        }
+    }
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(cleaning); k++) {
+        int64_t index;
+        if (as_int(PyList_GET_ITEM(cleaning, k), &index) < 0 || push(&m->cleaning, &index, 1) < 0) goto error;
+        if (index < 0 || index >= m->n_pools) {
+            PyErr_SetString(PyExc_IndexError, "Managed: cleaning names a pool it does not have");
+            goto error;
+        }
+        if (m->pools[index].due < m->due) m->due = m->pools[index].due;
+    }
+    return (PyObject *)m;
+error:
+    Py_DECREF(m);
+    return NULL;
+}
+
+static void Managed_dealloc(ManagedObject *m) {
+    Py_XDECREF(m->storage);
+    for (int k = 0; m->pools != NULL && k < m->n_pools; k++) {
+        PyMem_Free(m->pools[k].free_pages.data);
+        PyMem_Free(m->pools[k].pages.data);
+    }
+    for (Py_ssize_t k = 0; k < m->n_pages; k++) {
+        Slices *s = m->pages[k].slices;
+        if (s == NULL) continue;
+        PyMem_Free(s->start.data);
+        PyMem_Free(s->length.data);
+        PyMem_Free(s->offset.data);
+        PyMem_Free(s->size.data);
+        PyMem_Free(s);
+    }
+    PyMem_Free(m->pools);
+    PyMem_Free(m->pages);
+    PyMem_Free(m->cleaning.data);
+    Py_TYPE(m)->tp_free((PyObject *)m);
+}
+
+static PyMethodDef Managed_methods[] = {
+    {"reserve", (PyCFunction)(void (*)(void))Managed_reserve, METH_FASTCALL, "reserve(size, exclude=None)"},
+    {"free", (PyCFunction)(void (*)(void))Managed_free, METH_FASTCALL, "free(page, offset)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ManagedType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wgtrace.sim.planner._loop.Managed",
+    .tp_basicsize = sizeof(ManagedObject),
+    .tp_dealloc = (destructor)Managed_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "sim/policies/pools.py's MemoryManagement over exclusive, first-fit sliced and own-page pools, in C.",
+    .tp_methods = Managed_methods,
+    .tp_new = Managed_new,
+};
+
 /* Exclusion.add of the emitter's exclusion: in place where it is the C one */
 static int exclude(State *st, int64_t page, int64_t lo, int64_t hi) {
     if (Py_TYPE(st->exclusion) == &ExclusionType && ((ExclusionObject *)st->exclusion)->by_range)
@@ -1527,13 +1953,15 @@ PyMODINIT_FUNC PyInit__loop(void) {
         || !(s_reserve = PyUnicode_InternFromString("reserve")) || !(s_free = PyUnicode_InternFromString("free"))
         || !(s_add = PyUnicode_InternFromString("add")) || !(s_allocator = PyUnicode_InternFromString("allocator")))
         return NULL;
-    if (PyType_Ready(&ExclusionType) < 0 || PyType_Ready(&CacheType) < 0 || PyType_Ready(&CachingType) < 0)
+    if (PyType_Ready(&ExclusionType) < 0 || PyType_Ready(&CacheType) < 0 || PyType_Ready(&CachingType) < 0
+        || PyType_Ready(&ManagedType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Exclusion", (PyObject *)&ExclusionType) < 0
         || PyModule_AddObjectRef(m, "Cache", (PyObject *)&CacheType) < 0
-        || PyModule_AddObjectRef(m, "Caching", (PyObject *)&CachingType) < 0) {
+        || PyModule_AddObjectRef(m, "Caching", (PyObject *)&CachingType) < 0
+        || PyModule_AddObjectRef(m, "Managed", (PyObject *)&ManagedType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

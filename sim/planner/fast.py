@@ -11,15 +11,17 @@ Python where a pool decides: a pooled creation (the allocation's manager, ``rese
 the Python loop. The module also has pools' parts in C, each answering as its Python
 original (the reference, and the fallback): ``Exclusion`` (sim/policies/exclusion.py), which the
 emitter makes; ``Cache``, the whole-buffer caches of tfjs, onnxruntime and tinygrad
-(sim/policies/runtimes/buffer_cache.py), and ``Caching``, torch's caching allocator
-(sim/policies/runtimes/torch_caching.py), which ``twin`` puts in place of the Python one a shipped
-policy builds.
+(sim/policies/runtimes/buffer_cache.py), ``Caching``, torch's caching allocator
+(sim/policies/runtimes/torch_caching.py), and ``Managed``, CubeCL's memory management
+(sim/policies/pools.py) where its pools are exclusive, first-fit sliced and own-page ones (``sliced``,
+``exclusive-pages``), which ``twin`` puts in place of the Python one a shipped policy builds.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..policies.pools import ExclusiveMemoryPool, MemoryManagement, OwnPagePool, SlicedPool
 from ..policies.runtimes.buffer_cache import BufferCache
 from ..policies.runtimes.onnxruntime import BUCKET_SIZES, NORMALIZE, PendingCache
 from ..policies.runtimes.tinygrad import WEBGPU_SIZE_ALIGNMENT, LruCache
@@ -72,4 +74,24 @@ def twin(allocator: Any) -> Any:
         return LOOP.Cache(allocator.storage, NORMALIZE, 0, buckets, allocator.limits, True)
     if kind is CachingAllocator:
         return LOOP.Caching(allocator.storage, allocator.alignment, allocator.max_split, allocator.divisions)
+    if kind is MemoryManagement:
+        return _managed(allocator)
     return allocator
+
+
+def _managed(manager: MemoryManagement) -> Any:
+    """CubeCL's memory management in C where its pools are exclusive, first-fit sliced and own-page ones (``sliced``,
+    ``exclusive-pages``); else the Python one. Each pool as (kind, its five parameters), in routing order."""
+    assert LOOP is not None
+    pools = []
+    for p in manager.pools:
+        if type(p) is ExclusiveMemoryPool:
+            pools.append((0, p.max_alloc_size, p.alignment, p.check_period, 0, 0))
+        elif type(p) is SlicedPool and not p.next_fit:
+            pools.append((1, p.page_size, p.max_slice_size, p.alignment, int(p.near_full), p.min_offset_size))
+        elif type(p) is OwnPagePool:
+            pools.append((2, p.alignment, 0, 0, 0, 0))
+        else:
+            return manager
+    cleaning = [next(k for k, q in enumerate(manager.pools) if q is p) for p in manager.cleaning]
+    return LOOP.Managed(manager.storage, pools, cleaning)
