@@ -215,10 +215,12 @@ def test_the_c_caching_allocator_answers_as_torchs(policy, by_range):
 
 
 @needs_c
-@pytest.mark.parametrize("pool", ["sliced", "sliced+fix", "sliced+fix-range", "exclusive-pages+fix-range"])
+@pytest.mark.parametrize("pool", ["sliced", "sliced+fix", "sliced+fix-range", "exclusive-pages+fix-range", "size-class",
+                                  "size-class+fix", "size-class+fix-range"])
 def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
     """Sliced pages (first fit, coalescing, near-full requests), exclusive pages (reuse by free count, the average
-    request, the periodic release) and own pages: the same answers and the same pages made and given back."""
+    request, the periodic release), size classes (slots reused last freed first, carving, the release of empty
+    pages) and own pages: the same answers and the same pages made and given back."""
     policy = parse_pool(pool)
     rng = np.random.default_rng(11)
     python_pages, c_pages = Pages(), Pages()
@@ -227,7 +229,7 @@ def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
     assert type(c) is C.Managed
     exclusions = [Exclusion(policy.fix == "range"), C.Exclusion(policy.fix == "range")]
     live: list[tuple[int, int, int]] = []
-    for _ in range(12000):
+    for _ in range(30000):
         op = rng.integers(0, 10)
         if op < 4:
             size = int(rng.choice([0, 4, 256, 1000, 40 * KIB, 3 * MIB, 7 * MIB, 30 * MIB, 120 * MIB]))
@@ -245,3 +247,4 @@ def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
             for exclusion in exclusions:
                 exclusion.clear()
     assert c_pages.size == python_pages.size and c_pages.made == python_pages.made
+    assert len(python_pages.size) < python_pages.made, "pages given back"

@@ -1501,7 +1501,7 @@ static PyTypeObject CachingType = {
 
 /* -- Managed: sim/policies/pools.py's MemoryManagement over exclusive, first-fit sliced and own-page pools, in C --- */
 
-enum { P_EXCLUSIVE, P_SLICED, P_OWN };
+enum { P_EXCLUSIVE, P_SLICED, P_OWN, P_SIZE_CLASS };
 #define NEVER ((int64_t)1 << 62)
 
 typedef struct {
@@ -1516,12 +1516,16 @@ typedef struct {
     Buf free_pages;                                   /* exclusive: free page ids, in no order */
     int64_t page_size, max_slice, min_offset;         /* sliced */
     int near_full;
-    Buf pages;                                        /* sliced: page ids, in creation order */
+    Buf pages;                                        /* sliced, size-class: page ids, in creation order */
+    int64_t dealloc_period, min_page_size, slots_per_page, alloc_nr;  /* size-class; max_slice, page_size too */
+    Buf slots[64];                                    /* size-class: per bucket (log2), free (page, offset) pairs */
+    int64_t carve_page[64], carve_at[64];             /* size-class: the page a bucket carves, its next offset */
 } MPool;
 
 typedef struct {
     int pool;                          /* -1: no page of this manager */
-    int64_t alloc_size, free_count, in_use;
+    int64_t alloc_size, free_count, in_use;  /* size-class: in_use counts the page's slots, free_count is its bucket */
+    int64_t empty_since;                     /* size-class: the pool's reservation count when in_use fell to 0 */
     Py_ssize_t free_at;                /* exclusive: its place in free_pages, -1 when in use */
     Slices *slices;                    /* sliced */
 } MPage;
@@ -1668,6 +1672,137 @@ static int slices_release(Slices *s, int64_t offset) {
     return buf_insert(&s->start, j, start) < 0 || buf_insert(&s->length, j, end - start) < 0 ? -1 : 0;
 }
 
+
+static int cmp_int64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int64_t bucket_of(MPool *p, int64_t size) {
+    int64_t b = (int64_t)1 << bit_length(size > 1 ? size - 1 : 0);
+    return b > p->alignment ? b : p->alignment;
+}
+
+static int sc_use(ManagedObject *m, int64_t page, int64_t offset, int64_t b, int64_t got[3]) {
+    MPage *e = &m->pages[page];
+    e->in_use++;
+    e->empty_since = -1;
+    got[0] = page, got[1] = offset, got[2] = b;
+    return 0;
+}
+
+/* SizeClassPool.try_reserve: the last freed slot of the bucket the exclusion lets through, else a slot not cut yet */
+static int sc_try(ManagedObject *m, MPool *p, int64_t size, ExclusionObject *ex, int64_t got[3]) {
+    p->alloc_nr++;
+    int64_t b = bucket_of(p, size), need = size > 1 ? size : 1;
+    int level = bit_length(b) - 1;
+    Buf *stack = &p->slots[level];
+    Py_ssize_t k = stack->len / 2 - 1;
+    for (; ex != NULL && k >= 0; k--) {
+        int64_t page = stack->data[2 * k], lo = stack->data[2 * k + 1];
+        int blocks = ex->by_range ? flat_blocks(ranges_of(ex, page), lo, lo + need) : page_blocked(ex, page);
+        if (blocks < 0) return -1;
+        if (!blocks) break;
+    }
+    if (k >= 0) {
+        int64_t page = stack->data[2 * k], offset = stack->data[2 * k + 1];
+        memmove(stack->data + 2 * k, stack->data + 2 * k + 2, (stack->len - 2 * k - 2) * sizeof(int64_t));
+        stack->len -= 2;
+        return sc_use(m, page, offset, b, got);
+    }
+    int64_t page = p->carve_page[level], at = p->carve_at[level];
+    if (page < 0 || at + b > m->pages[page].alloc_size) return 0;
+    if (ex != NULL) {
+        int blocks = ex->by_range ? flat_blocks(ranges_of(ex, page), at, at + b) : page_blocked(ex, page);
+        if (blocks < 0) return -1;
+        if (blocks) return 0;
+    }
+    p->carve_at[level] = at + b;
+    return sc_use(m, page, at, b, got);
+}
+
+static int sc_alloc(ManagedObject *m, int index, int64_t size, int64_t got[3]) {
+    MPool *p = &m->pools[index];
+    int64_t b = bucket_of(p, size), page, made = b;
+    if (b <= p->max_slice) {
+        made = b * p->slots_per_page > p->min_page_size ? b * p->slots_per_page : p->min_page_size;
+        made = made < p->page_size ? made : p->page_size;
+    }
+    MPage *e;
+    if (storage_alloc(m, made, &page) < 0 || (e = mpage(m, page, 1)) == NULL || push(&p->pages, &page, 1) < 0)
+        return -1;
+    e->pool = index;
+    e->alloc_size = made;
+    e->in_use = 0;
+    e->free_count = b;  /* size-class: the page's bucket */
+    if (b <= p->max_slice) {
+        p->carve_page[bit_length(b) - 1] = page;
+        p->carve_at[bit_length(b) - 1] = b;
+    }
+    return sc_use(m, page, 0, b, got);
+}
+
+static int sc_free(ManagedObject *m, MPool *p, int64_t page, int64_t offset) {
+    MPage *e = &m->pages[page];
+    int64_t pair[2] = {page, offset};
+    if (push(&p->slots[bit_length(e->free_count) - 1], pair, 2) < 0) return -1;
+    if (--e->in_use == 0) e->empty_since = p->alloc_nr;
+    return 0;
+}
+
+/* SizeClassPool.cleanup: pages empty for dealloc_period reservations, but the ones being carved, go back */
+static int sc_cleanup(ManagedObject *m, MPool *p, int64_t alloc_nr) {
+    if (alloc_nr < p->due) return 0;
+    p->due = alloc_nr + p->check_period;
+    int any = 0;
+    for (Py_ssize_t k = 0; k < p->pages.len; k++) {
+        int64_t page = p->pages.data[k];
+        MPage *e = &m->pages[page];
+        int carving = 0;
+        for (int l = 0; l < 64 && !carving; l++) carving = p->carve_page[l] == page;
+        if (e->pool >= 0 && e->empty_since >= 0 && alloc_nr - e->empty_since >= p->dealloc_period && !carving) {
+            e->pool = -2;  /* gone, given back below in ascending order */
+            any = 1;
+        }
+    }
+    if (!any) return 0;
+    Buf kept = {0};
+    int64_t *order = PyMem_Malloc((p->pages.len + 1) * sizeof(int64_t));
+    Py_ssize_t n = 0;
+    if (order == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < p->pages.len; k++) {
+        int64_t page = p->pages.data[k];
+        if (m->pages[page].pool == -2) order[n++] = page;
+        else if (push(&kept, &page, 1) < 0) goto error;
+    }
+    qsort(order, n, sizeof(int64_t), cmp_int64);
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (storage_dealloc(m, order[k]) < 0) goto error;
+    for (int l = 0; l < 64; l++) {
+        Buf *stack = &p->slots[l];
+        Py_ssize_t w = 0;
+        for (Py_ssize_t r = 0; r < stack->len; r += 2) {
+            if (m->pages[stack->data[r]].pool == -2) continue;
+            stack->data[w] = stack->data[r];
+            stack->data[w + 1] = stack->data[r + 1];
+            w += 2;
+        }
+        stack->len = w;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) m->pages[order[k]].pool = -1;
+    PyMem_Free(p->pages.data);
+    p->pages = kept;
+    PyMem_Free(order);
+    return 0;
+error:
+    PyMem_Free(order);
+    PyMem_Free(kept.data);
+    return -1;
+}
+
 static int mpool_accept(MPool *p, int64_t size) {
     switch (p->kind) {
     case P_EXCLUSIVE: return size <= p->max_alloc;
@@ -1691,6 +1826,7 @@ static void free_pages_remove(ManagedObject *m, MPool *p, int64_t page) {
 static int mpool_try(ManagedObject *m, MPool *p, int64_t size, PyObject *exclude, int64_t got[3]) {
     ExclusionObject *ex = exclude == Py_None ? NULL : (ExclusionObject *)exclude;
     got[0] = -1;
+    if (p->kind == P_SIZE_CLASS) return sc_try(m, p, size, ex, got);
     if (p->kind == P_EXCLUSIVE) {
         p->cur_avg = p->cur_avg * (1.0 - 0.01) + (double)size * 0.01;
         int64_t best = -1;
@@ -1739,6 +1875,7 @@ static int mpool_try(ManagedObject *m, MPool *p, int64_t size, PyObject *exclude
 /* Pool.alloc: a new page for the request */
 static int mpool_alloc(ManagedObject *m, int index, int64_t size, int64_t got[3]) {
     MPool *p = &m->pools[index];
+    if (p->kind == P_SIZE_CLASS) return sc_alloc(m, index, size, got);
     int64_t page, made, need = size + padding_of(size, p->alignment);
     if (p->kind == P_EXCLUSIVE) {
         int64_t avg = (int64_t)p->cur_avg;
@@ -1767,13 +1904,9 @@ static int mpool_alloc(ManagedObject *m, int index, int64_t size, int64_t got[3]
     return 0;
 }
 
-static int cmp_int64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* ExclusiveMemoryPool.cleanup */
 static int mpool_cleanup(ManagedObject *m, MPool *p, int64_t alloc_nr) {
+    if (p->kind == P_SIZE_CLASS) return sc_cleanup(m, p, alloc_nr);
     if (alloc_nr < p->due) return 0;
     p->due = alloc_nr + p->check_period;
     Py_ssize_t n = p->free_pages.len;
@@ -1831,6 +1964,8 @@ static PyObject *Managed_free(ManagedObject *m, PyObject *const *args, Py_ssize_
         if (push(&p->free_pages, &page, 1) < 0) return NULL;
     } else if (p->kind == P_SLICED) {
         if (slices_release(e->slices, offset) < 0) return NULL;
+    } else if (p->kind == P_SIZE_CLASS) {
+        if (sc_free(m, p, page, offset) < 0) return NULL;
     } else {
         e->pool = -1;
         if (storage_dealloc(m, page) < 0) return NULL;
@@ -1855,8 +1990,8 @@ static PyObject *Managed_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     for (int k = 0; k < m->n_pools; k++) {
         MPool *p = &m->pools[k];
-        long long kind, a, b, c, d, e;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(pools, k), "LLLLLL", &kind, &a, &b, &c, &d, &e)) goto error;
+        long long kind, a, b, c, d, e, f;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(pools, k), "LLLLLLL", &kind, &a, &b, &c, &d, &e, &f)) goto error;
         p->kind = (int)kind;
         if (kind == P_EXCLUSIVE) {
             p->max_alloc = a, p->alignment = b, p->check_period = c;
@@ -1864,6 +1999,12 @@ static PyObject *Managed_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             p->cur_avg = (double)a / 2;
         } else if (kind == P_SLICED) {
             p->page_size = a, p->max_slice = b, p->alignment = c, p->near_full = (int)d, p->min_offset = e;
+        } else if (kind == P_SIZE_CLASS) {
+            p->page_size = a, p->max_slice = b, p->alignment = c, p->dealloc_period = d, p->min_page_size = e;
+            p->slots_per_page = f;
+            p->check_period = d / 5;
+            p->due = p->check_period;
+            for (int l = 0; l < 64; l++) p->carve_page[l] = -1;
         } else {
             p->alignment = a;
         }
@@ -1892,6 +2033,7 @@ static void Managed_dealloc(ManagedObject *m) {
     for (int k = 0; m->pools != NULL && k < m->n_pools; k++) {
         PyMem_Free(m->pools[k].free_pages.data);
         PyMem_Free(m->pools[k].pages.data);
+        for (int l = 0; l < 64; l++) PyMem_Free(m->pools[k].slots[l].data);
     }
     for (Py_ssize_t k = 0; k < m->n_pages; k++) {
         Slices *s = m->pages[k].slices;

@@ -13,15 +13,16 @@ original (the reference, and the fallback): ``Exclusion`` (sim/policies/exclusio
 emitter makes; ``Cache``, the whole-buffer caches of tfjs, onnxruntime and tinygrad
 (sim/policies/runtimes/buffer_cache.py), ``Caching``, torch's caching allocator
 (sim/policies/runtimes/torch_caching.py), and ``Managed``, CubeCL's memory management
-(sim/policies/pools.py) where its pools are exclusive, first-fit sliced and own-page ones (``sliced``,
-``exclusive-pages``), which ``twin`` puts in place of the Python one a shipped policy builds.
+(sim/policies/pools.py) where its pools are exclusive, first-fit sliced, size-class and own-page ones
+(``sliced``, ``exclusive-pages``, ``size-class``), which ``twin`` puts in place of the Python one a
+shipped policy builds.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..policies.pools import ExclusiveMemoryPool, MemoryManagement, OwnPagePool, SlicedPool
+from ..policies.pools import ExclusiveMemoryPool, MemoryManagement, OwnPagePool, SizeClassPool, SlicedPool
 from ..policies.runtimes.buffer_cache import BufferCache
 from ..policies.runtimes.onnxruntime import BUCKET_SIZES, NORMALIZE, PendingCache
 from ..policies.runtimes.tinygrad import WEBGPU_SIZE_ALIGNMENT, LruCache
@@ -80,17 +81,21 @@ def twin(allocator: Any) -> Any:
 
 
 def _managed(manager: MemoryManagement) -> Any:
-    """CubeCL's memory management in C where its pools are exclusive, first-fit sliced and own-page ones (``sliced``,
-    ``exclusive-pages``); else the Python one. Each pool as (kind, its five parameters), in routing order."""
+    """CubeCL's memory management in C where its pools are exclusive, first-fit sliced, size-class and own-page ones
+    (``sliced``, ``exclusive-pages``, ``size-class``); else the Python one. Each pool as (kind, its parameters), in
+    routing order."""
     assert LOOP is not None
-    pools = []
+    pools: list[tuple[int, ...]] = []
     for p in manager.pools:
         if type(p) is ExclusiveMemoryPool:
-            pools.append((0, p.max_alloc_size, p.alignment, p.check_period, 0, 0))
+            pools.append((0, p.max_alloc_size, p.alignment, p.check_period, 0, 0, 0))
         elif type(p) is SlicedPool and not p.next_fit:
-            pools.append((1, p.page_size, p.max_slice_size, p.alignment, int(p.near_full), p.min_offset_size))
+            pools.append((1, p.page_size, p.max_slice_size, p.alignment, int(p.near_full), p.min_offset_size, 0))
         elif type(p) is OwnPagePool:
-            pools.append((2, p.alignment, 0, 0, 0, 0))
+            pools.append((2, p.alignment, 0, 0, 0, 0, 0))
+        elif type(p) is SizeClassPool:
+            pools.append((3, p.page_size, p.max_slice_size, p.alignment, p.dealloc_period, p.min_page_size,
+                          p.slots_per_page))
         else:
             return manager
     cleaning = [next(k for k, q in enumerate(manager.pools) if q is p) for p in manager.cleaning]
