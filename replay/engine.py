@@ -374,8 +374,12 @@ class Engine(RenderMethods):
             gpu_clock.closing(a[0], self.encoders[a[0]])
             self._encoder_finish(i, a)
 
+        def submit(i: int, a: list[int]) -> None:
+            self._submit(i, a)
+            gpu_clock.submitted([r[0] for r in self.decoded.rows.get(i, ())])
+
         table = list(self._table)
-        table[Kind.ENCODER_CREATE], table[Kind.ENCODER_FINISH] = create, finish
+        table[Kind.ENCODER_CREATE], table[Kind.ENCODER_FINISH], table[Kind.SUBMIT] = create, finish, submit
         return table
 
     def _start(self, decoded: DecodedPlan, data: dict[int, bytes]) -> None:

@@ -31,6 +31,7 @@ class GpuClock:
         sets = -(-2 * encoders // QUERIES_PER_SET)
         self.sets = [device.create_query_set(type="timestamp", count=QUERIES_PER_SET) for _ in range(sets)]
         self.encoders = encoders
+        self.ran: set[int] = set()
 
     def opened(self, encoder_id: int, encoder: wgpu.GPUCommandEncoder) -> None:
         q = 2 * encoder_id
@@ -40,23 +41,37 @@ class GpuClock:
         q = 2 * encoder_id + 1
         encoder._write_timestamp(self.sets[q // QUERIES_PER_SET], q % QUERIES_PER_SET)
 
+    def submitted(self, encoder_ids: list[int]) -> None:
+        self.ran.update(encoder_ids)
+
     def spans_ns(self) -> np.ndarray:
         """Each encoder's GPU nanoseconds (end minus start; 0 for one never submitted), after the run's work
-        is done."""
-        size = QUERIES_PER_SET * 8
-        usage = wgpu.BufferUsage.QUERY_RESOLVE | wgpu.BufferUsage.COPY_SRC
-        values = []
-        for query_set in self.sets:
-            resolved = self.device.create_buffer(size=size, usage=usage)
+        is done. Only submitted encoders' queries are resolved: on Vulkan a resolve waits for its queries to
+        be written, and an unsubmitted encoder's never are."""
+        out = np.zeros(self.encoders, dtype=np.int64)
+        ids = np.array(sorted(self.ran), dtype=np.int64)
+        if not len(ids):
+            return out
+        resolved = self.device.create_buffer(size=QUERIES_PER_SET * 8, usage=wgpu.BufferUsage.QUERY_RESOLVE |
+                                             wgpu.BufferUsage.COPY_SRC)
+        for first, last in _runs(ids, QUERIES_PER_SET // 2):
+            q = 2 * first
+            count = 2 * (last - first + 1)
             encoder = self.device.create_command_encoder()
-            encoder.resolve_query_set(query_set, 0, QUERIES_PER_SET, resolved, 0)
+            encoder.resolve_query_set(self.sets[q // QUERIES_PER_SET], q % QUERIES_PER_SET, count, resolved, 0)
             self.device.queue.submit([encoder.finish()])
-            values.append(np.frombuffer(self.device.queue.read_buffer(resolved), dtype=np.uint64))
-            resolved.destroy()
-        stamps = np.concatenate(values)[:2 * self.encoders].reshape(-1, 2).astype(np.int64)
-        written = (stamps[:, 0] > 0) & (stamps[:, 1] >= stamps[:, 0])
-        return np.where(written, stamps[:, 1] - stamps[:, 0], 0)
+            stamps = np.frombuffer(self.device.queue.read_buffer(resolved, 0, count * 8), dtype=np.uint64)
+            pairs = stamps.astype(np.int64).reshape(-1, 2)
+            out[first:last + 1] = np.maximum(pairs[:, 1] - pairs[:, 0], 0)
+        resolved.destroy()
+        return out
 
     def close(self) -> None:
         for query_set in self.sets:
             query_set.destroy()
+
+
+def _runs(ids: np.ndarray, per_set: int) -> list[tuple[int, int]]:
+    """``ids`` (sorted) as (first, last) runs of consecutive ids that do not cross a query set."""
+    breaks = np.flatnonzero((np.diff(ids) != 1) | (ids[1:] // per_set != ids[:-1] // per_set)) + 1
+    return [(int(run[0]), int(run[-1])) for run in np.split(ids, breaks)]
