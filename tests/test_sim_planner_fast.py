@@ -216,11 +216,13 @@ def test_the_c_caching_allocator_answers_as_torchs(policy, by_range):
 
 @needs_c
 @pytest.mark.parametrize("pool", ["sliced", "sliced+fix", "sliced+fix-range", "exclusive-pages+fix-range", "size-class",
-                                  "size-class+fix", "size-class+fix-range"])
+                                  "size-class+fix", "size-class+fix-range", "sliced-pr56", "sliced-pr56+fix",
+                                  "sliced-pr56+fix-range"])
 def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
     """Sliced pages (first fit, coalescing, near-full requests), exclusive pages (reuse by free count, the average
     request, the periodic release), size classes (slots reused last freed first, carving, the release of empty
-    pages) and own pages: the same answers and the same pages made and given back."""
+    pages), PR 56's next-fit rings and small chunks, own pages: the same answers and the same pages made and given
+    back (but PR 56's, which never gives one back)."""
     policy = parse_pool(pool)
     rng = np.random.default_rng(11)
     python_pages, c_pages = Pages(), Pages()
@@ -247,4 +249,4 @@ def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
             for exclusion in exclusions:
                 exclusion.clear()
     assert c_pages.size == python_pages.size and c_pages.made == python_pages.made
-    assert len(python_pages.size) < python_pages.made, "pages given back"
+    assert len(python_pages.size) < python_pages.made or pool.startswith("sliced-pr56")

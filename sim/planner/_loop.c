@@ -1501,7 +1501,7 @@ static PyTypeObject CachingType = {
 
 /* -- Managed: sim/policies/pools.py's MemoryManagement over exclusive, first-fit sliced and own-page pools, in C --- */
 
-enum { P_EXCLUSIVE, P_SLICED, P_OWN, P_SIZE_CLASS };
+enum { P_EXCLUSIVE, P_SLICED, P_OWN, P_SIZE_CLASS, P_RING, P_SMALL };
 #define NEVER ((int64_t)1 << 62)
 
 typedef struct {
@@ -1520,7 +1520,15 @@ typedef struct {
     int64_t dealloc_period, min_page_size, slots_per_page, alloc_nr;  /* size-class; max_slice, page_size too */
     Buf slots[64];                                    /* size-class: per bucket (log2), free (page, offset) pairs */
     int64_t carve_page[64], carve_at[64];             /* size-class: the page a bucket carves, its next offset */
+    int64_t cursor_page, cursor_at;                   /* ring (PR 56's next fit): where the next search starts */
+    Buf ring;                                         /* small: its chunks, in creation order */
+    Py_ssize_t ring_at;                               /* small: the chunk the next search starts at */
 } MPool;
+
+typedef struct {
+    Buf offset, size, used;  /* slices in address order, free ones merged lazily (RingPage) */
+    Py_ssize_t first_free;
+} Ring;
 
 typedef struct {
     int pool;                          /* -1: no page of this manager */
@@ -1528,6 +1536,7 @@ typedef struct {
     int64_t empty_since;                     /* size-class: the pool's reservation count when in_use fell to 0 */
     Py_ssize_t free_at;                /* exclusive: its place in free_pages, -1 when in use */
     Slices *slices;                    /* sliced */
+    Ring *ring;                        /* ring */
 } MPage;
 
 typedef struct {
@@ -1803,10 +1812,128 @@ error:
     return -1;
 }
 
+
+/* RingPage.merge_next: slice i takes in the slice after it when both are free */
+static int ring_merge_next(Ring *r, Py_ssize_t i) {
+    if (i + 1 < r->used.len && !r->used.data[i + 1]) {
+        r->size.data[i] += r->size.data[i + 1];
+        buf_delete(&r->offset, i + 1);
+        buf_delete(&r->size, i + 1);
+        buf_delete(&r->used, i + 1);
+        return 1;
+    }
+    return 0;
+}
+
+static int ring_insert(Ring *r, Py_ssize_t i, int64_t offset, int64_t size, int64_t used) {
+    return buf_insert(&r->offset, i, offset) < 0 || buf_insert(&r->size, i, size) < 0
+           || buf_insert(&r->used, i, used) < 0 ? -1 : 0;
+}
+
+/* RingPage.take */
+static int ring_take(Ring *r, Py_ssize_t i, int64_t at, int64_t need) {
+    int64_t start = r->offset.data[i], size = r->size.data[i];
+    if (at > start) {
+        r->size.data[i] = at - start;
+        if (ring_insert(r, ++i, at, need, 1) < 0) return -1;
+    } else {
+        r->size.data[i] = need;
+        r->used.data[i] = 1;
+    }
+    int64_t rest = start + size - at - need;
+    if (rest && ring_insert(r, i + 1, at + need, rest, 0) < 0) return -1;
+    while (r->first_free < r->used.len && r->used.data[r->first_free]) r->first_free++;
+    return 0;
+}
+
+/* RingPage.find: the first free slice from position i that holds ``need`` bytes; *i -1 if none */
+static int ring_find(Ring *r, int64_t id, Py_ssize_t *i, int64_t need, ExclusionObject *ex, int64_t alignment,
+                     int64_t *at) {
+    Py_ssize_t k = *i > r->first_free ? *i : r->first_free;
+    for (; k < r->used.len; k++) {
+        if (r->used.data[k]) continue;
+        while (r->size.data[k] < need && ring_merge_next(r, k)) {}
+        if (r->size.data[k] < need) continue;
+        *at = r->offset.data[k];
+        if (ex != NULL) {
+            for (;;) {
+                int64_t lo = r->offset.data[k];
+                if (ex_first_fit(ex, id, lo, lo + r->size.data[k], need, alignment, at) < 0) return -1;
+                if (*at >= 0 || !ring_merge_next(r, k)) break;
+            }
+            if (*at < 0) continue;
+        }
+        *i = k;
+        return 0;
+    }
+    *i = -1;
+    return 0;
+}
+
+/* SlicedPool._next_fit: PR 56's ring walk over pages [first, end), from the slice at ``offset`` in the first */
+static int ring_walk(ManagedObject *m, MPool *p, Py_ssize_t first, Py_ssize_t end, int64_t offset, int64_t need,
+                     ExclusionObject *ex, int64_t got[3]) {
+    if (end > p->pages.len) end = p->pages.len;
+    for (Py_ssize_t q = first; q < end; q++) {
+        int64_t page = p->pages.data[q];
+        if (ex != NULL && !ex->by_range) {
+            int in = page_blocked(ex, page);
+            if (in < 0) return -1;
+            if (in) continue;
+        }
+        Ring *r = m->pages[page].ring;
+        Py_ssize_t i = q == first ? bisect_left(r->offset.data, r->offset.len, offset) : 0;
+        if (q != first || (i < r->offset.len && r->offset.data[i] == offset)) {
+            int64_t at;
+            if (ring_find(r, page, &i, need, ex, p->alignment, &at) < 0) return -1;
+            if (i >= 0) {
+                if (ring_take(r, i, at, need) < 0) return -1;
+                p->cursor_page = q;
+                p->cursor_at = at + need;
+                got[0] = page, got[1] = at, got[2] = need;
+                return 0;
+            }
+        }
+        p->cursor_page = q;
+        p->cursor_at = 0;
+    }
+    return 0;
+}
+
+static int ring_try(ManagedObject *m, MPool *p, int64_t size, ExclusionObject *ex, int64_t got[3]) {
+    if (size < p->min_offset) return 0;
+    int64_t need = size + padding_of(size, p->alignment), first = p->cursor_page;
+    if (ring_walk(m, p, first, p->pages.len, p->cursor_at, need, ex, got) < 0) return -1;
+    if (got[0] >= 0) return 0;
+    p->cursor_page = p->cursor_at = 0;
+    return ring_walk(m, p, 0, first, 0, need, ex, got);
+}
+
+/* SmallMemoryPool.try_reserve: the ring of chunks from its cursor; an excluded chunk under it ends the search */
+static int small_try(ManagedObject *m, MPool *p, int64_t size, ExclusionObject *ex, int64_t got[3]) {
+    for (Py_ssize_t k = 0; k < p->ring.len; k++) {
+        int64_t page = p->ring.data[p->ring_at];
+        if (ex != NULL) {
+            int blocks = ex->by_range ? flat_blocks(ranges_of(ex, page), 0, size > 1 ? size : 1) : page_blocked(ex, page);
+            if (blocks < 0) return -1;
+            if (blocks) return 0;
+        }
+        p->ring_at = (p->ring_at + 1) % p->ring.len;
+        if (m->pages[page].in_use < 0) {
+            m->pages[page].in_use = size;
+            got[0] = page, got[1] = 0, got[2] = p->alignment;
+            return 0;
+        }
+    }
+    return 0;
+}
+
 static int mpool_accept(MPool *p, int64_t size) {
     switch (p->kind) {
     case P_EXCLUSIVE: return size <= p->max_alloc;
+    case P_SMALL: return size <= p->alignment;
     case P_SLICED:
+    case P_RING:
         return size <= p->max_slice
                || (p->near_full && size <= p->page_size && (p->page_size - size) * 5 < p->page_size);
     default: return 1;
@@ -1827,6 +1954,8 @@ static int mpool_try(ManagedObject *m, MPool *p, int64_t size, PyObject *exclude
     ExclusionObject *ex = exclude == Py_None ? NULL : (ExclusionObject *)exclude;
     got[0] = -1;
     if (p->kind == P_SIZE_CLASS) return sc_try(m, p, size, ex, got);
+    if (p->kind == P_RING) return ring_try(m, p, size, ex, got);
+    if (p->kind == P_SMALL) return small_try(m, p, size, ex, got);
     if (p->kind == P_EXCLUSIVE) {
         p->cur_avg = p->cur_avg * (1.0 - 0.01) + (double)size * 0.01;
         int64_t best = -1;
@@ -1880,14 +2009,30 @@ static int mpool_alloc(ManagedObject *m, int index, int64_t size, int64_t got[3]
     if (p->kind == P_EXCLUSIVE) {
         int64_t avg = (int64_t)p->cur_avg;
         made = round_up(avg > size ? avg : size, p->alignment);
+    } else if (p->kind == P_SMALL) {
+        made = need = p->alignment;
     } else {
-        made = p->kind == P_SLICED ? p->page_size : round_up(size, p->alignment);
+        made = p->kind == P_SLICED || p->kind == P_RING ? p->page_size : round_up(size, p->alignment);
     }
     MPage *e;
     if (storage_alloc(m, made, &page) < 0 || (e = mpage(m, page, 1)) == NULL) return -1;
     e->pool = index;
     e->alloc_size = made;
     got[0] = page, got[1] = 0, got[2] = p->kind == P_OWN ? made : need;
+    if (p->kind == P_SMALL) {
+        e->in_use = size;
+        return push(&p->ring, &page, 1);
+    }
+    if (p->kind == P_RING) {
+        int64_t zero = 0;
+        if ((e->ring = PyMem_Calloc(1, sizeof(Ring))) == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        return push(&e->ring->offset, &zero, 1) < 0 || push(&e->ring->size, &p->page_size, 1) < 0
+               || push(&e->ring->used, &zero, 1) < 0 || push(&p->pages, &page, 1) < 0
+               || ring_take(e->ring, 0, 0, need) < 0 ? -1 : 0;
+    }
     if (p->kind == P_EXCLUSIVE) {
         e->free_count = 4;
         e->in_use = size;
@@ -1966,6 +2111,14 @@ static PyObject *Managed_free(ManagedObject *m, PyObject *const *args, Py_ssize_
         if (slices_release(e->slices, offset) < 0) return NULL;
     } else if (p->kind == P_SIZE_CLASS) {
         if (sc_free(m, p, page, offset) < 0) return NULL;
+    } else if (p->kind == P_SMALL) {
+        e->in_use = -1;
+    } else if (p->kind == P_RING) {
+        Ring *r = e->ring;
+        Py_ssize_t i = bisect_left(r->offset.data, r->offset.len, offset);
+        if (i >= r->offset.len) return PyErr_Format(PyExc_IndexError, "list index out of range");
+        r->used.data[i] = 0;
+        if (i < r->first_free) r->first_free = i;
     } else {
         e->pool = -1;
         if (storage_dealloc(m, page) < 0) return NULL;
@@ -1998,6 +2151,8 @@ static PyObject *Managed_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             p->due = c ? c : NEVER;
             p->cur_avg = (double)a / 2;
         } else if (kind == P_SLICED) {
+            p->page_size = a, p->max_slice = b, p->alignment = c, p->near_full = (int)d, p->min_offset = e;
+        } else if (kind == P_RING) {
             p->page_size = a, p->max_slice = b, p->alignment = c, p->near_full = (int)d, p->min_offset = e;
         } else if (kind == P_SIZE_CLASS) {
             p->page_size = a, p->max_slice = b, p->alignment = c, p->dealloc_period = d, p->min_page_size = e;
@@ -2034,8 +2189,16 @@ static void Managed_dealloc(ManagedObject *m) {
         PyMem_Free(m->pools[k].free_pages.data);
         PyMem_Free(m->pools[k].pages.data);
         for (int l = 0; l < 64; l++) PyMem_Free(m->pools[k].slots[l].data);
+        PyMem_Free(m->pools[k].ring.data);
     }
     for (Py_ssize_t k = 0; k < m->n_pages; k++) {
+        Ring *r = m->pages[k].ring;
+        if (r != NULL) {
+            PyMem_Free(r->offset.data);
+            PyMem_Free(r->size.data);
+            PyMem_Free(r->used.data);
+            PyMem_Free(r);
+        }
         Slices *s = m->pages[k].slices;
         if (s == NULL) continue;
         PyMem_Free(s->start.data);

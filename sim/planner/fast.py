@@ -12,17 +12,23 @@ the Python loop. The module also has pools' parts in C, each answering as its Py
 original (the reference, and the fallback): ``Exclusion`` (sim/policies/exclusion.py), which the
 emitter makes; ``Cache``, the whole-buffer caches of tfjs, onnxruntime and tinygrad
 (sim/policies/runtimes/buffer_cache.py), ``Caching``, torch's caching allocator
-(sim/policies/runtimes/torch_caching.py), and ``Managed``, CubeCL's memory management
-(sim/policies/pools.py) where its pools are exclusive, first-fit sliced, size-class and own-page ones
-(``sliced``, ``exclusive-pages``, ``size-class``), which ``twin`` puts in place of the Python one a
-shipped policy builds.
+(sim/policies/runtimes/torch_caching.py), and ``Managed``, CubeCL's memory management and its pools
+(sim/policies/pools.py, pages.py), which ``twin`` puts in place of the Python one a shipped policy
+builds: every shipped pooled policy then reserves and frees in C.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..policies.pools import ExclusiveMemoryPool, MemoryManagement, OwnPagePool, SizeClassPool, SlicedPool
+from ..policies.pools import (
+    ExclusiveMemoryPool,
+    MemoryManagement,
+    OwnPagePool,
+    SizeClassPool,
+    SlicedPool,
+    SmallMemoryPool,
+)
 from ..policies.runtimes.buffer_cache import BufferCache
 from ..policies.runtimes.onnxruntime import BUCKET_SIZES, NORMALIZE, PendingCache
 from ..policies.runtimes.tinygrad import WEBGPU_SIZE_ALIGNMENT, LruCache
@@ -81,16 +87,18 @@ def twin(allocator: Any) -> Any:
 
 
 def _managed(manager: MemoryManagement) -> Any:
-    """CubeCL's memory management in C where its pools are exclusive, first-fit sliced, size-class and own-page ones
-    (``sliced``, ``exclusive-pages``, ``size-class``); else the Python one. Each pool as (kind, its parameters), in
-    routing order."""
+    """CubeCL's memory management in C (its pools: exclusive, sliced by first or next fit, small, size-class, own
+    page); the Python one where a pool is of another kind. Each pool as (kind, its parameters), in routing order."""
     assert LOOP is not None
     pools: list[tuple[int, ...]] = []
     for p in manager.pools:
         if type(p) is ExclusiveMemoryPool:
             pools.append((0, p.max_alloc_size, p.alignment, p.check_period, 0, 0, 0))
-        elif type(p) is SlicedPool and not p.next_fit:
-            pools.append((1, p.page_size, p.max_slice_size, p.alignment, int(p.near_full), p.min_offset_size, 0))
+        elif type(p) is SlicedPool:
+            pools.append((4 if p.next_fit else 1, p.page_size, p.max_slice_size, p.alignment, int(p.near_full),
+                          p.min_offset_size, 0))
+        elif type(p) is SmallMemoryPool:
+            pools.append((5, p.alignment, 0, 0, 0, 0, 0))
         elif type(p) is OwnPagePool:
             pools.append((2, p.alignment, 0, 0, 0, 0, 0))
         elif type(p) is SizeClassPool:
