@@ -10,7 +10,12 @@ recorded (``BASE``), measured, and adds per-call and per-MiB costs for the calls
 
 ``fit`` finds those costs from replays of several programs under several policies (non-negative least
 squares on errors relative to each measurement), and judging held-out programs the same way tells how far
-the predicted change is off. Features are the CPU model's (``cost.features``), of whole runs.
+the predicted change is off. Features are the CPU model's (``cost.features``), of whole runs, and only
+those that stand for work on the device (``DEVICE_TERMS``): command buffers, passes, kernels, draws, copies
+and clears, and the MiB that staged uploads copy (``mapped_write_per_mib``: what a staging buffer holds is
+copied on the device). Queue writes are left out: wgpu copies them in a command buffer of its own, which
+the timestamps do not bracket, and terms a policy trades one for another (a queue write's MiB for a
+staging buffer's) would otherwise fit to large costs that cancel.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from ...traces.errors import InputError
 from .cost import TERM_NAMES
 
 BASE = "as-recorded"
+DEVICE_TERMS = ("encoder_create", "pass_begin", "render_pass_begin", "dispatch", "dispatch_indirect", "draw", "copy",
+                "clear", "texture_copy", "mapped_write_per_mib")
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,8 @@ def fit(train: list[GpuRow]) -> np.ndarray:
     dy = np.array([r.gpu_us - r.base_gpu_us for r in train])
     scale = np.array([r.gpu_us for r in train])
     costs = np.zeros(len(TERM_NAMES))
-    used = np.flatnonzero((dx != 0).any(axis=0))
+    device = np.isin(TERM_NAMES, DEVICE_TERMS)
+    used = np.flatnonzero((dx != 0).any(axis=0) & device)
     if len(used):
         a = dx[:, used] / scale[:, None]
         norm = np.linalg.norm(a, axis=0)
