@@ -180,14 +180,15 @@ def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: 
     """Replay each job (a trace, its name, a pool, a pass policy) ``warmup`` + ``repeat`` times, in rounds: every
     job once per round, so a spell of slow host hits every policy alike instead of one policy's runs. A run's
     error ends that job (``error``); ``each_round`` is given what was measured so far after every round. Then,
-    where the device can time its encoders (``gpu_clock``), ``gpu_repeat`` more rounds measure each run's GPU
-    time (``gpu_us``, the whole run's), apart from the CPU runs since the timestamps cost CPU."""
+    where the device's timestamps measure its work (``gpu_clock.measures_work``), ``gpu_repeat`` more rounds
+    measure each run's GPU time (``gpu_us``, the whole run's), apart from the CPU runs since the timestamps
+    cost CPU."""
     limits = dict(engine.device.limits)
     replays = []
     for trace, name, pool, passes in jobs:
         m, plan = _measurement(trace, name, pool, passes, limits)
         replays.append(_Replay(m, DecodedPlan.of(plan.trace), payloads(plan, seed).data, steady_from(plan.trace)))
-    gpu_rounds = gpu_repeat if gpu_repeat and gpu_clock.available(engine.device) else 0
+    gpu_rounds = gpu_repeat if gpu_repeat and gpu_clock.measures_work(engine.device) else 0
     for k in range(warmup + repeat + gpu_rounds):
         gpu = k >= warmup + repeat
         for r in (r for r in replays if r.m.error is None):

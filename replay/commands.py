@@ -215,6 +215,9 @@ def calibrate(args: argparse.Namespace) -> int:
             console.print(_rows_table(title, rows))
     if result.gpu is not None:
         console.print(_gpu_table(result.gpu))
+    elif args.gpu_repeat and not args.runs:
+        console.print("gpu      not timed: this adapter's timestamps do not measure its work (a CPU adapter), "
+                      "or it cannot write them inside encoders")
     for m in result.failed:
         console.print(f"not measured: {m.trace} {m.pool} {m.passes}: {m.error}")
     return 0
