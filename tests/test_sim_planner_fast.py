@@ -5,6 +5,7 @@ memory management answer as the Python ones."""
 
 from __future__ import annotations
 
+import gc
 import glob
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from wgtrace.sim import plan, synthetic
 from wgtrace.sim.plan import Plan
 from wgtrace.sim.planner import fast
+from wgtrace.sim.planner.emitter import Emitter
 from wgtrace.sim.policies import Device, Exclusion, PolicyError, parse_pool, pass_names, pool_names
 from wgtrace.sim.policies.runtimes import OrtBucket, OrtSimple, TfjsBuffers, TinygradLru, TorchCaching
 from wgtrace.sim.workloads import eager_loop
@@ -250,3 +252,13 @@ def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
                 exclusion.clear()
     assert c_pages.size == python_pages.size and c_pages.made == python_pages.made
     assert len(python_pages.size) < python_pages.made or pool.startswith("sliced-pr56")
+
+
+@needs_c
+@pytest.mark.parametrize("pool", ["sliced+fix-range", "tfjs", "torch-caching"])
+def test_a_plan_under_a_c_pool_leaves_nothing_behind(pool):
+    """The C pools hold the emitter (their storage), which holds them: the collector must free the cycle."""
+    gc.collect()
+    plan(eager_loop.generate(2000), pool, "batched")
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, Emitter)]

@@ -1174,10 +1174,24 @@ error:
     return NULL;
 }
 
+/* the caches hold their storage, the planner's emitter, which holds them: a cycle the collector must see */
+static int Cache_traverse(CacheObject *c, visitproc visit, void *arg) {
+    Py_VISIT(c->storage);
+    Py_VISIT(c->limits);
+    Py_VISIT(c->free_lists);
+    return 0;
+}
+
+static int Cache_clear(CacheObject *c) {
+    Py_CLEAR(c->storage);
+    Py_CLEAR(c->limits);
+    Py_CLEAR(c->free_lists);
+    return 0;
+}
+
 static void Cache_dealloc(CacheObject *c) {
-    Py_XDECREF(c->storage);
-    Py_XDECREF(c->limits);
-    Py_XDECREF(c->free_lists);
+    PyObject_GC_UnTrack(c);
+    Cache_clear(c);
     PyMem_Free(c->buckets);
     PyMem_Free(c->size_of.data);
     PyMem_Free(c->key_of.data);
@@ -1203,7 +1217,9 @@ static PyTypeObject CacheType = {
     .tp_name = "wgtrace.sim.planner._loop.Cache",
     .tp_basicsize = sizeof(CacheObject),
     .tp_dealloc = (destructor)Cache_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Cache_traverse,
+    .tp_clear = (inquiry)Cache_clear,
     .tp_doc = "sim/policies/runtimes/buffer_cache.py's caches, in C.",
     .tp_methods = Cache_methods,
     .tp_members = Cache_members,
@@ -1469,8 +1485,19 @@ static PyObject *Caching_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)c;
 }
 
+static int Caching_traverse(CachingObject *c, visitproc visit, void *arg) {
+    Py_VISIT(c->storage);
+    return 0;
+}
+
+static int Caching_clear(CachingObject *c) {
+    Py_CLEAR(c->storage);
+    return 0;
+}
+
 static void Caching_dealloc(CachingObject *c) {
-    Py_XDECREF(c->storage);
+    PyObject_GC_UnTrack(c);
+    Caching_clear(c);
     for (Py_ssize_t p = 0; p < c->n_segments; p++) {
         PyMem_Free(c->segments[p].offset.data);
         PyMem_Free(c->segments[p].size.data);
@@ -1493,7 +1520,9 @@ static PyTypeObject CachingType = {
     .tp_name = "wgtrace.sim.planner._loop.Caching",
     .tp_basicsize = sizeof(CachingObject),
     .tp_dealloc = (destructor)Caching_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Caching_traverse,
+    .tp_clear = (inquiry)Caching_clear,
     .tp_doc = "sim/policies/runtimes/torch_caching.py's CachingAllocator, in C.",
     .tp_methods = Caching_methods,
     .tp_new = Caching_new,
@@ -2183,8 +2212,19 @@ error:
     return NULL;
 }
 
+static int Managed_traverse(ManagedObject *m, visitproc visit, void *arg) {
+    Py_VISIT(m->storage);
+    return 0;
+}
+
+static int Managed_clear(ManagedObject *m) {
+    Py_CLEAR(m->storage);
+    return 0;
+}
+
 static void Managed_dealloc(ManagedObject *m) {
-    Py_XDECREF(m->storage);
+    PyObject_GC_UnTrack(m);
+    Managed_clear(m);
     for (int k = 0; m->pools != NULL && k < m->n_pools; k++) {
         PyMem_Free(m->pools[k].free_pages.data);
         PyMem_Free(m->pools[k].pages.data);
@@ -2224,7 +2264,9 @@ static PyTypeObject ManagedType = {
     .tp_name = "wgtrace.sim.planner._loop.Managed",
     .tp_basicsize = sizeof(ManagedObject),
     .tp_dealloc = (destructor)Managed_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Managed_traverse,
+    .tp_clear = (inquiry)Managed_clear,
     .tp_doc = "sim/policies/pools.py's MemoryManagement over exclusive, first-fit sliced and own-page pools, in C.",
     .tp_methods = Managed_methods,
     .tp_new = Managed_new,
