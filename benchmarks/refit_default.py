@@ -27,12 +27,15 @@ from wgtrace.traces.writer import save
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATION = ROOT / "benchmarks" / "calibration"
-# per device: its runs files and the microbenchmark figures they were fitted against
+# per device: its runs files, the microbenchmark figures they were fitted against, and runs with GPU rounds
+# for the GPU-time model (none on lavapipe: its timestamps do not measure its work)
 DEVICES = {
     "h100": ((CALIBRATION / "h100" / "ninth_start" / "runs_compute.json",
               CALIBRATION / "h100" / "ninth_start" / "runs_render.json"),
-             CALIBRATION / "h100" / "ninth_start" / "micro.json"),
-    "lavapipe": ((CALIBRATION / "lavapipe" / "runs.json",), ROOT / "benchmarks" / "costs_lavapipe.json"),
+             CALIBRATION / "h100" / "ninth_start" / "micro.json",
+             (CALIBRATION / "h100" / "gpu_time" / "runs_compute.json",
+              CALIBRATION / "h100" / "gpu_time" / "runs_render.json")),
+    "lavapipe": ((CALIBRATION / "lavapipe" / "runs.json",), ROOT / "benchmarks" / "costs_lavapipe.json", ()),
 }
 CORPUS = ROOT / "traces" / "corpus"
 FIT = ("mlp_train", "mlp_train_full", "prefix_sum", "frame_loop", "pygfx_scene")
@@ -54,14 +57,15 @@ def random_programs(directory: Path) -> list[Path]:
 def refit(output: Path, device: str = "h100") -> subprocess.CompletedProcess:
     """Fit ``device``'s committed runs into ``output``; the recorded command names the generated traces by how
     they are made rather than by a temporary path."""
-    runs, prior = DEVICES[device]
+    runs, prior, gpu_runs = DEVICES[device]
     measured = read_runs([str(p) for p in runs])["provenance"]["traces"]
     with tempfile.TemporaryDirectory() as tmp:
         generated = [str(p) for p in random_programs(Path(tmp))]
         corpus = [str(CORPUS / f"{name}.wgtrace") for name in FIT] + [str(p) for p in RENDER if p.name in measured]
         held = [str(CORPUS / f"{name}.wgtrace") for name in HELD_OUT]
         run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *corpus, *generated, "--holdout",
-                              *held, "--prior", str(prior), "--runs", *map(str, runs), "-o", str(output)],
+                              *held, "--prior", str(prior), "--runs", *map(str, runs),
+                              *(["--gpu-runs", *map(str, gpu_runs)] if gpu_runs else []), "-o", str(output)],
                              capture_output=True, text=True)
         if run.returncode == 0:
             costs = json.loads(output.read_text())

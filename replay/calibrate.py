@@ -364,8 +364,10 @@ class Calibration:
 
 
 def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, provenance: dict) -> Calibration:
-    """Fit on the quiet runs (``quiet``) of traces not in ``holdout``; predict every measurement."""
-    ok, kept = quiet([m for m in measurements if m.error is None])
+    """Fit on the quiet runs (``quiet``) of traces not in ``holdout``; predict every measurement. Measurements
+    with GPU runs only (``--gpu-runs``) count for the GPU-time model alone."""
+    timed = [m for m in measurements if m.error is None]
+    ok, kept = quiet([m for m in timed if m.steady_us])
     train = [m for m in ok if m.trace not in holdout]
     if not train:
         raise InputError("no replay to fit on: every trace is held out or every replay failed")
@@ -386,7 +388,7 @@ def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, 
         "train": _summary(train_rows),
         "holdout": _summary(held_rows),
     }
-    gpu = gpu_model(ok, holdout)
+    gpu = gpu_model(timed, holdout)
     if gpu is not None:
         calibration["gpu"] = {"us_per_term": {n: round(float(c), 4) for n, c in zip(TERM_NAMES, gpu.costs,
                                                                                      strict=True) if c},

@@ -197,6 +197,8 @@ def calibrate(args: argparse.Namespace) -> int:
     traces = {path: load_file(path) for path in paths}
     command = ["wgtrace", *sys.argv[1:]]
     measurements, where, adapter = _runs(args, traces, command) if args.runs else _measure(args, traces, command)
+    if args.gpu_runs:
+        measurements += _gpu_runs(args, traces, where)
     held = {os.path.basename(p) for p in args.holdout}
     result = calibrate(measurements, held, prior, where)
     write_file(args.output, json.dumps(result.costs.to_dict(), indent=1, sort_keys=True) + "\n")
@@ -258,6 +260,24 @@ def _runs(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]
     where = {**document["provenance"], "command": " ".join(command),
              "measured_by": measured_by[0] if len(measured_by) == 1 else measured_by}
     return measurements, where, f"{where.get('adapter', '?')} ({where.get('backend', '?')}), from {runs}"
+
+
+def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -> list:
+    """The GPU rounds of other runs files (--gpu-runs), of the device the CPU runs are of, for the GPU-time
+    model alone: their CPU runs are left out (the CPU fit is of one machine start)."""
+    from dataclasses import replace
+
+    from .calibrate import from_runs, read_runs, sha256
+
+    document = read_runs(args.gpu_runs)
+    device = [document["provenance"].get(k) for k in ("adapter", "backend", "driver")]
+    if device != [where.get(k) for k in ("adapter", "backend", "driver")]:
+        raise InputError(f"{' '.join(args.gpu_runs)}: measured on {device[0]}, not on {where.get('adapter')} as the "
+                         "runs the costs are fitted on")
+    names = {os.path.basename(p): t for p, t in traces.items()}
+    gpu = from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, " ".join(args.gpu_runs))
+    where["gpu_measured_by"] = document["provenance"]["command"]
+    return [replace(m, setup_us=(), steady_us=(), floor_us=()) for m in gpu if m.gpu_us]
 
 
 def _terms_table(result) -> Table:

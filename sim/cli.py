@@ -86,9 +86,10 @@ def _sim(args: argparse.Namespace) -> int:
     from .policies import parse_passes, parse_pool
 
     pool, passes, costs = parse_pool(args.pool), parse_passes(args.passes), load_costs(args.costs)
-    metrics, render = _simulated(args.trace, pool, passes, costs)
+    metrics, render, gpu = _simulated(args.trace, pool, passes, costs)
     if args.json:
-        print(json.dumps({"trace": args.trace, **metrics.to_dict()}, indent=2, sort_keys=True))
+        more = {} if gpu is None else {"gpu_change_us": round(gpu, 3)}
+        print(json.dumps({"trace": args.trace, **metrics.to_dict(), **more}, indent=2, sort_keys=True))
         return 0
     lines = [("trace", args.trace), ("pool", metrics.pool), ("passes", metrics.passes)]
     fields = TEXT_FIELDS + RENDER_FIELDS if render else TEXT_FIELDS
@@ -96,17 +97,22 @@ def _sim(args: argparse.Namespace) -> int:
                                                       "the floor)" if name in OVER_FLOOR else ""))
               for name, label, show in fields]
     lines.append(("predicted CPU", f"{metrics.cost_us['total'] / 1000:.3f} ms ({costs.source})"))
+    if gpu is not None:
+        lines.append(("predicted GPU", f"{gpu / 1000:+.3f} ms against the program as recorded (the GPU-time model of "
+                                       "the same calibration)"))
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
         print(f"{k:<{width}}  {v}")
     return 0
 
 
-def _simulated(path: str, pool: PoolPolicy, passes: PassPolicy, costs: Costs) -> tuple[Metrics, bool]:
-    """The metrics of the trace at ``path`` under the policies, and whether it has a render side. A regular file
-    as recorded is read window by window (``metrics/windowed.py``: a window in memory at a time): the default
-    policies (a buffer per allocation, every event where it was) plan the recording as it is."""
+def _simulated(path: str, pool: PoolPolicy, passes: PassPolicy, costs: Costs) -> tuple[Metrics, bool, float | None]:
+    """The metrics of the trace at ``path`` under the policies, whether it has a render side, and the GPU time
+    the policies add to the program as recorded where the costs have a GPU-time model (``gpu_fit``). A regular
+    file as recorded is read window by window (``metrics/windowed.py``: a window in memory at a time): the
+    default policies (a buffer per allocation, every event where it was) plan the recording as it is."""
     from .metrics import simulate
+    from .metrics.gpu_fit import change_us
     from .planner import plan
     from .planner.render import has_render
 
@@ -116,9 +122,10 @@ def _simulated(path: str, pool: PoolPolicy, passes: PassPolicy, costs: Costs) ->
         done = simulate_file(path, costs, partial=True)
         if done.cut_short:
             print(f"note: {done.cut_short}", file=sys.stderr)
-        return replace(done.metrics, pool=pool.spec, passes=passes.spec), done.render
+        return replace(done.metrics, pool=pool.spec, passes=passes.spec), done.render, None
     trace = _load(path)
-    return simulate(plan(trace, pool, passes), costs), has_render(trace)
+    planned = plan(trace, pool, passes)
+    return simulate(planned, costs), has_render(trace), change_us(planned.trace, trace, costs)
 
 
 def _regular(path: str) -> bool:

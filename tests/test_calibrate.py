@@ -252,3 +252,36 @@ def test_a_replay_times_each_encoder_on_the_device():
     assert len(run.gpu_ns) == len(plan.trace.where(Kind.ENCODER_CREATE))
     assert (run.gpu_ns >= 0).all() and (run.gpu_ns > 0).sum() >= len(run.gpu_ns) - 1
     assert run.gpu_ns.sum() / 1e9 <= run.wall_s  # the device's busy time fits in the run's synchronised time
+
+
+def test_sim_predicts_the_gpu_time_a_policy_adds_with_the_shipped_h100_model(tmp_path):
+    from wgtrace.sim.metrics.cost import DEFAULT
+
+    gpu = DEFAULT.calibration["gpu"]
+    assert gpu["holdout"]["rows"] and set(gpu["us_per_term"]) <= {"encoder_create", "pass_begin", "render_pass_begin",
+                                                                   "dispatch", "dispatch_indirect", "draw", "copy",
+                                                                   "clear", "texture_copy", "mapped_write_per_mib"}
+
+    def sim(*policy: str) -> dict:
+        out = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(CORPUS / "fastplotlib_figure.wgtrace"),
+                              *policy, "--json"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    staged = sim("--pool", "exclusive", "--pass", "batched/staging-copy")
+    assert staged["gpu_change_us"] > 0  # staging copies run on the device
+    assert sim()["gpu_change_us"] == 0  # a buffer per allocation, as recorded: the same calls
+    text = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(CORPUS / "fastplotlib_figure.wgtrace"),
+                           "--pool", "exclusive", "--pass", "batched/staging-copy"], capture_output=True, text=True,
+                          timeout=60).stdout
+    assert "predicted GPU" in text and "against the program as recorded" in text
+
+
+def test_gpu_runs_of_another_device_are_refused(tmp_path):
+    root = CORPUS.parents[1]
+    traces = [str(CORPUS / "image_filters.wgtrace")]
+    out = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *traces, "--runs",
+                          str(root / "benchmarks/calibration/lavapipe/runs.json"), "--gpu-runs",
+                          str(root / "benchmarks/calibration/h100/gpu_time/runs_compute.json"), "-o",
+                          str(tmp_path / "c.json")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "not on llvmpipe" in out.stderr and "Traceback" not in out.stderr

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...traces import Trace
 from ...traces.errors import InputError
-from .cost import TERM_NAMES
+from .cost import TERM_NAMES, Costs, features
 
 BASE = "as-recorded"
 DEVICE_TERMS = ("encoder_create", "pass_begin", "render_pass_begin", "dispatch", "dispatch_indirect", "draw", "copy",
@@ -81,3 +82,13 @@ def fit(train: list[GpuRow]) -> np.ndarray:
         solution, _ = nnls(a / norm, dy / scale, maxiter=50 * len(used))
         costs[used] = solution / norm
     return costs
+
+
+def change_us(planned: Trace, recorded: Trace, costs: Costs) -> float | None:
+    """How many GPU microseconds the plan ``planned`` of ``recorded`` adds to (or, negative, takes from) the
+    program as recorded, by the GPU-time model of ``costs`` (``calibration.gpu``); None where it has none."""
+    terms = ((costs.calibration or {}).get("gpu") or {}).get("us_per_term")
+    if not terms:
+        return None
+    change = features(planned) - features(recorded)
+    return float(sum(change[TERM_NAMES.index(name)] * us for name, us in sorted(terms.items()) if name in TERM_NAMES))
