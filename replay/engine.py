@@ -365,7 +365,7 @@ class Engine(RenderMethods):
         return run
 
     def _timed_encoders(self, gpu_clock: GpuClock) -> list[Callable[[int, list[int]], None]]:
-        """The method table with encoder creation and finish bracketing each encoder with ``gpu_clock``'s stamps."""
+        """The method table with each encoder bracketed by ``gpu_clock``'s stamps, and its submits told to the clock."""
         def create(i: int, a: list[int]) -> None:
             self._encoder_create(i, a)
             gpu_clock.opened(a[0], self.encoders[a[0]])
