@@ -3,7 +3,8 @@
 # Usage: benchmarks/gpu_batch.sh OUTDIR [PART]   PART: bench (default), tracer, seed, seed-render, truth,
 #   probe or calibrate
 # Expects wgtrace importable (installed, or the wheel on PYTHONPATH) and a Vulkan driver.
-# BACKEND=dawn runs truth and calibrate on Dawn (wgpudawn installed); ADAPTER picks the adapter by name.
+# BACKEND=dawn runs truth and calibrate on Dawn (wgpudawn installed); ADAPTER picks the adapter by name;
+# calibrate takes REPEAT (rounds, 15) and GPU_REPEAT (rounds timing the device, 0).
 set -uo pipefail
 out=${1:?output directory}
 part=${2:-bench}
@@ -33,17 +34,22 @@ elif [ "$part" = probe ]; then
   # which read-back after a render pass completes here, each in a child process with a time limit
   run $py benchmarks/readback_probe.py --timeout 15 >"$out/probe.txt" 2>&1
 elif [ "$part" = calibrate ]; then
-  # the cost model fitted on replays of the compute corpus and random programs, judged on held-out traces
-  # (RENDER=1 adds the render traces); the per-call microbenchmark is the prior
+  # the cost model fitted on replays of the corpus, the random programs and the random pygfx scenes, judged
+  # on held-out traces; the per-call microbenchmark of the same start is the prior. The render traces run in
+  # a calibration of their own (a read-back after a render pass hangs on some starts, which ends the
+  # process); every replay once per round, then GPU_REPEAT rounds timing the device (GPU time: 10)
   run $py benchmarks/measure_costs.py --calls 200 --trials 5 >"$out/micro.json"
   read -ra rand < <($py -c "import sys; sys.path.insert(0, 'benchmarks'); from refit_default import random_programs; \
 from pathlib import Path; print(*random_programs(Path('$out')))")
   c=traces/corpus
-  fit=($c/mlp_train.wgtrace $c/mlp_train_full.wgtrace $c/prefix_sum.wgtrace "${rand[@]}")
-  held=($c/image_filters.wgtrace $c/nbody.wgtrace $c/mlp_train_hazard.wgtrace)
-  [ -n "${RENDER:-}" ] && fit+=($c/frame_loop.wgtrace $c/pygfx_scene.wgtrace) && held+=($c/fastplotlib_figure.wgtrace)
-  run $py -m wgtrace.traces calibrate "${fit[@]}" --holdout "${held[@]}" --repeat 5 --timeout 15 \
-    --prior "$out/micro.json" "${b[@]}" -o "$out/costs.json" --save-runs "$out/runs.json" >"$out/calibrate.txt"
+  scenes=(benchmarks/calibration/traces/pygfx_random_*.wgtrace)
+  common=(--repeat "${REPEAT:-15}" --gpu-repeat "${GPU_REPEAT:-0}" --prior "$out/micro.json" "${b[@]}")
+  run timeout 300 $py -m wgtrace.traces calibrate $c/frame_loop.wgtrace $c/pygfx_scene.wgtrace "${scenes[@]}" \
+    --holdout $c/fastplotlib_figure.wgtrace --timeout 12 "${common[@]}" -o "$out/costs_render.json" \
+    --save-runs "$out/runs_render.json" >"$out/calibrate_render.txt"
+  run timeout 400 $py -m wgtrace.traces calibrate $c/mlp_train.wgtrace $c/mlp_train_full.wgtrace $c/prefix_sum.wgtrace \
+    "${rand[@]}" --holdout $c/image_filters.wgtrace $c/nbody.wgtrace $c/mlp_train_hazard.wgtrace --timeout 15 \
+    "${common[@]}" -o "$out/costs_compute.json" --save-runs "$out/runs_compute.json" >"$out/calibrate_compute.txt"
   rm -f "$out"/random_*.wgtrace
 else
   # TRUTH_PROCS processes of TRUTH_PROGRAMS random programs each (13 cases a program; kernels drawn in
