@@ -1,5 +1,5 @@
-"""The re-recording loop in C (sim/planner/_loop.c) against its Python reference: every pool x re-recording pass
-policy plans the same program byte for byte either way, a user's own pool and pass policy included, an error a
+"""The planner's loops in C (sim/planner/_loop.c) against their Python reference: every pool x pass policy plans the
+same program byte for byte either way, a user's own pool and pass policy included, an error a
 user's pool raises inside the C loop is the same PolicyError, and the C Exclusion, caches, caching allocator and
 memory management answer as the Python ones."""
 
@@ -26,7 +26,7 @@ from wgtrace.traces import Trace, load
 from test_sim_pools import Pages
 
 CORPUS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "traces", "corpus", "*.wgtrace")))
-PASSES = [p for p in pass_names() if p != "as-recorded"] + ["max-tasks:3", "max-tasks:3/staging-copy"]
+PASSES = [*pass_names(), "max-tasks:3", "max-tasks:3/staging-copy"]
 KIB, MIB = 1 << 10, 1 << 20
 USER_POOLS = ["user_policies:Bucketed(keep=2)+fix", "user_policies:Reckless"]
 C = fast.LOOP
@@ -86,7 +86,7 @@ def traces() -> list[Trace]:
 
 @needs_c
 @pytest.mark.parametrize("pool", pool_names() + USER_POOLS)
-def test_the_c_loop_plans_every_pass_policy_as_the_python_loop(pool, traces, monkeypatch):
+def test_the_c_loops_plan_every_pass_policy_as_the_python_loops(pool, traces, monkeypatch):
     for trace in traces:
         for passes in PASSES + ["user_policies:EveryFew(max_tasks=2)/write-buffer"]:
             assert_same(*both_ways(trace, pool, passes, monkeypatch))
@@ -97,7 +97,7 @@ def test_a_program_with_a_render_side_plans_in_python_and_the_same(monkeypatch):
     render = [load(path) for path in CORPUS if "pygfx" in path or "frame_loop" in path]
     assert render
     for trace in render:
-        for passes in ("batched/staging-copy", "max-tasks:3", "tfjs"):
+        for passes in ("as-recorded", "batched/staging-copy", "max-tasks:3", "tfjs"):
             assert_same(*both_ways(trace, "sliced+fix-range", passes, monkeypatch))
 
 

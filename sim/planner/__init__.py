@@ -31,7 +31,7 @@ physical program is emitted in program order:
 emit (and gives the pools their pages), ``loop.py`` what both loops share, ``assemble.py`` turns
 the records into the plan's columns; ``kinds.py`` has the codes as plain ints for the loops;
 ``render.py`` lifts the render side, ``uploads.py`` lays out staged texture uploads; ``fast.py`` runs the
-re-recording loop in C (``_loop.c``) where the package was built with it.
+loops and the shipped pools in C (``_loop.c``) where the package was built with it.
 
 ``plan(trace, "as-recorded", "as-recorded")`` (``exclusive`` is the same pool) reproduces the
 trace event for event. Every policy is deterministic: same trace, same policies, same plan.

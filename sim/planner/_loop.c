@@ -32,6 +32,7 @@ typedef struct {
     PyObject *pipeline, *pipeline_set, *group_set, *bind_key;
     PyObject *visits, *free_at, *free_buffer, *managers, *phys, *offset, *sizes, *pooled, *end_rec, *end_at, *exclusion;
     PyObject *uploaded, *reserved, *start_rec, *start_at, *trusted, *last_manager, *last_allocator;
+    PyObject *acts, *windows, *window_start, *last_command_use;  /* the as-recorded loop's; windows NULL: re-recording */
     int last_direct, exclude_all;
     Py_buffer writes, payloads;
     int have_payloads;
@@ -64,6 +65,13 @@ static int push(Buf *b, const int64_t *v, Py_ssize_t k) {
     if (grow(b, k) < 0) return -1;
     memcpy(b->data + b->len, v, k * sizeof(int64_t));
     b->len += k;
+    return 0;
+}
+
+static int as_int(PyObject *x, int64_t *v) {
+    long long y = PyLong_AsLongLong(x);
+    if (y == -1 && PyErr_Occurred()) return -1;
+    *v = y;
     return 0;
 }
 
@@ -492,6 +500,20 @@ static int release(State *st, int64_t stop, int64_t *next) {
         if (item(st->free_buffer, st->fi, &b) < 0 || resource(st, b) < 0) return -1;
         st->fi++;
         st->cur = f;
+        int used;
+        if (st->windows != NULL) {  /* as recorded: the program's window after f, and whether its commands use b */
+            int64_t last_use, since;
+            if (f < 0 || f >= PyList_GET_SIZE(st->windows)) {
+                PyErr_SetString(PyExc_IndexError, "as-recorded loop: a free past the windows");
+                return -1;
+            }
+            if ((st->window_open = PyObject_IsTrue(PyList_GET_ITEM(st->windows, f))) < 0
+                || item(st->last_command_use, b, &last_use) < 0 || item(st->window_start, f, &since) < 0)
+                return -1;
+            used = last_use >= since;
+        } else {
+            used = st->used_epoch[b] == st->epoch;
+        }
         if (set_item(st->end_rec, b, st->n_out) < 0 || set_item(st->end_at, b, f) < 0) return -1;
         if (item(st->phys, b, &page) < 0 || item(st->offset, b, &off) < 0 || sync_out(st) < 0) return -1;
         int direct;
@@ -501,7 +523,7 @@ static int release(State *st, int64_t stop, int64_t *next) {
         if (r == NULL) return -1;
         Py_DECREF(r);
         if (sync_in(st) < 0) return -1;
-        if (st->exclusion != Py_None && st->window_open && st->used_epoch[b] == st->epoch) {
+        if (st->exclusion != Py_None && st->window_open && used) {
             if (item(st->sizes, b, &size) < 0) return -1;
             if (exclude(st, page, off, off + (size > 1 ? size : 1)) < 0) return -1;
         }
@@ -585,64 +607,83 @@ static int int64_buffer(PyObject *obj, Py_buffer *view, const char *name) {
     return 0;
 }
 
-static int setup(State *st, PyObject *loop, PyObject *codes, PyObject *trusted, PyObject *keep) {
+/* what both loops read: the emitter's state, the frees, the events' kinds and first arguments */
+static int setup_common(State *st, PyObject *loop, PyObject *codes, PyObject *trusted, PyObject *keep) {
     if (!PyType_Check(trusted)) {
-        PyErr_SetString(PyExc_TypeError, "re-recording loop: trusted must be the class of a shipped pool's manager");
+        PyErr_SetString(PyExc_TypeError, "planner loop: trusted must be the class of a shipped pool's manager");
         return -1;
     }
     st->trusted = trusted;
     if (!PyTuple_Check(codes) || PyTuple_GET_SIZE(codes) != N_CODES) {
-        PyErr_SetString(PyExc_TypeError, "re-recording loop: codes must be a tuple of the kind codes");
+        PyErr_SetString(PyExc_TypeError, "planner loop: codes must be a tuple of the kind codes");
         return -1;
     }
     for (int k = 0; k < N_CODES; k++)
         if ((st->code[k] = PyLong_AsLongLong(PyTuple_GET_ITEM(codes, k))) == -1 && PyErr_Occurred()) return -1;
     PyObject *em = st->em = attr(loop, "emitter", keep, 1);
-    PyObject *ends = attr(em, "end_mark", keep, 1);
-    if (em == NULL || ends == NULL || !(st->out = attr(em, "out", keep, 1)) || !(st->syn = attr(em, "syn", keep, 1))
+    PyObject *ends = em == NULL ? NULL : attr(em, "end_mark", keep, 1);
+    PyObject *starts = ends == NULL ? NULL : attr(em, "start_mark", keep, 1);
+    if (starts == NULL || !(st->out = attr(em, "out", keep, 1)) || !(st->syn = attr(em, "syn", keep, 1))
         || !(st->syn_rows = attr(em, "syn_rows", keep, 1)) || !(st->kinds = attr(loop, "kinds", keep, 0))
-        || !(st->a0 = attr(loop, "a0", keep, 0)) || !(st->a1 = attr(loop, "a1", keep, 0))
-        || !(st->a2 = attr(loop, "a2", keep, 0)) || !(st->command_of = attr(loop, "command_of", keep, 1))
-        || !(st->cmd_submit = attr(loop, "cmd_submit", keep, 0)) || !(st->fp_lo = attr(loop, "fp_lo", keep, 0))
-        || !(st->fp_hi = attr(loop, "fp_hi", keep, 0)) || !(st->fp_buffer = attr(loop, "fp_buffer", keep, 0))
-        || !(st->pipeline = attr(loop, "pipeline", keep, 0))
-        || !(st->pipeline_set = attr(loop, "pipeline_set", keep, 0))
-        || !(st->group_set = attr(loop, "group_set", keep, 0)) || !(st->bind_key = attr(loop, "bind_key", keep, 1))
-        || !(st->visits = attr(loop, "visits", keep, 0)) || !(st->free_at = attr(loop, "free_at", keep, 0)) || !(st->free_buffer = attr(loop, "free_buffer", keep, 0))
+        || !(st->a0 = attr(loop, "a0", keep, 0)) || !(st->visits = attr(loop, "visits", keep, 0))
+        || !(st->free_at = attr(loop, "free_at", keep, 0)) || !(st->free_buffer = attr(loop, "free_buffer", keep, 0))
         || !(st->managers = attr(em, "managers", keep, 0)) || !(st->phys = attr(em, "phys", keep, 0))
         || !(st->offset = attr(em, "offset", keep, 0)) || !(st->sizes = attr(em, "sizes", keep, 0))
-        || !(st->pooled = attr(em, "pooled_flags", keep, 0)) || !(st->exclusion = attr(em, "exclusion", keep, 1)))
+        || !(st->pooled = attr(em, "pooled_flags", keep, 0)) || !(st->exclusion = attr(em, "exclusion", keep, 1))
+        || !(st->uploaded = attr(em, "uploaded", keep, 0)) || !(st->reserved = attr(em, "reserved", keep, 0))
+        || bool_attr(em, "exclude_all", &st->exclude_all) < 0)
         return -1;
-    if (!PyDict_Check(st->command_of) || !PyDict_Check(st->bind_key) || !PyTuple_Check(ends)
-        || PyTuple_GET_SIZE(ends) != 2 || !PyList_Check(PyTuple_GET_ITEM(ends, 0))
-        || !PyList_Check(PyTuple_GET_ITEM(ends, 1))) {
-        PyErr_SetString(PyExc_TypeError, "re-recording loop: command_of and bind_key are dicts, end_mark two lists");
-        return -1;
-    }
+    PyObject *marks[2] = {ends, starts};
+    for (int k = 0; k < 2; k++)
+        if (!PyTuple_Check(marks[k]) || PyTuple_GET_SIZE(marks[k]) != 2 || !PyList_Check(PyTuple_GET_ITEM(marks[k], 0))
+            || !PyList_Check(PyTuple_GET_ITEM(marks[k], 1))) {
+            PyErr_SetString(PyExc_TypeError, "planner loop: end_mark and start_mark are two lists each");
+            return -1;
+        }
     st->end_rec = PyTuple_GET_ITEM(ends, 0);
     st->end_at = PyTuple_GET_ITEM(ends, 1);
-    PyObject *starts = attr(em, "start_mark", keep, 1);
-    if (starts == NULL || !(st->uploaded = attr(em, "uploaded", keep, 0))
-        || !(st->reserved = attr(em, "reserved", keep, 0)) || bool_attr(em, "exclude_all", &st->exclude_all) < 0)
-        return -1;
-    if (!PyTuple_Check(starts) || PyTuple_GET_SIZE(starts) != 2 || !PyList_Check(PyTuple_GET_ITEM(starts, 0))
-        || !PyList_Check(PyTuple_GET_ITEM(starts, 1))) {
-        PyErr_SetString(PyExc_TypeError, "re-recording loop: start_mark is two lists");
-        return -1;
-    }
     st->start_rec = PyTuple_GET_ITEM(starts, 0);
     st->start_at = PyTuple_GET_ITEM(starts, 1);
-    if (int_attr(loop, "n", &st->n) < 0 || int_attr(loop, "max_tasks", &st->max_tasks) < 0
-        || int_attr(loop, "n_resources", &st->n_resources) < 0 || int_attr(em, "next_buffer", &st->next_buffer) < 0
-        || int_attr(em, "cur", &st->cur) < 0 || bool_attr(loop, "pass_per_dispatch", &st->pass_per_dispatch) < 0
-        || bool_attr(loop, "flush_write", &st->flush_write) < 0 || bool_attr(loop, "staged", &st->staged) < 0
-        || bool_attr(loop, "honours_submits", &st->honours_submits) < 0
+    if (int_attr(loop, "n", &st->n) < 0 || int_attr(loop, "n_resources", &st->n_resources) < 0
+        || int_attr(em, "next_buffer", &st->next_buffer) < 0 || int_attr(em, "cur", &st->cur) < 0
         || bool_attr(em, "window_open", &st->window_open) < 0)
         return -1;
-    if (st->max_tasks == 0) st->max_tasks = -1;
     st->synced_cur = st->cur;
     st->synced_next = st->next_buffer;
     st->synced_window = st->window_open;
+    st->used_epoch = PyMem_Malloc((st->n_resources + 1) * sizeof(int64_t));
+    st->sub_min = PyMem_Calloc(st->n_resources + 1, sizeof(int64_t));
+    if (st->used_epoch == NULL || st->sub_min == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int64_t b = 0; b < st->n_resources; b++) st->used_epoch[b] = -1;
+    st->enc = st->cpass = st->pass_pipeline = -1;
+    if ((st->n_out = size_of(st->out, REC)) < 0 || (st->n_syn = size_of(st->syn, SYN)) < 0
+        || (st->n_rows = size_of(st->syn_rows, ROW)) < 0)
+        return -1;
+    return 0;
+}
+
+/* what the re-recording loop reads besides: the commands, their footprints and pass state, the pass policy */
+static int setup_rerecord(State *st, PyObject *loop, PyObject *keep) {
+    if (!(st->a1 = attr(loop, "a1", keep, 0)) || !(st->a2 = attr(loop, "a2", keep, 0))
+        || !(st->command_of = attr(loop, "command_of", keep, 1)) || !(st->cmd_submit = attr(loop, "cmd_submit", keep, 0))
+        || !(st->fp_lo = attr(loop, "fp_lo", keep, 0)) || !(st->fp_hi = attr(loop, "fp_hi", keep, 0))
+        || !(st->fp_buffer = attr(loop, "fp_buffer", keep, 0)) || !(st->pipeline = attr(loop, "pipeline", keep, 0))
+        || !(st->pipeline_set = attr(loop, "pipeline_set", keep, 0))
+        || !(st->group_set = attr(loop, "group_set", keep, 0)) || !(st->bind_key = attr(loop, "bind_key", keep, 1)))
+        return -1;
+    if (!PyDict_Check(st->command_of) || !PyDict_Check(st->bind_key)) {
+        PyErr_SetString(PyExc_TypeError, "re-recording loop: command_of and bind_key are dicts");
+        return -1;
+    }
+    if (int_attr(loop, "max_tasks", &st->max_tasks) < 0
+        || bool_attr(loop, "pass_per_dispatch", &st->pass_per_dispatch) < 0
+        || bool_attr(loop, "flush_write", &st->flush_write) < 0 || bool_attr(loop, "staged", &st->staged) < 0
+        || bool_attr(loop, "honours_submits", &st->honours_submits) < 0)
+        return -1;
+    if (st->max_tasks == 0) st->max_tasks = -1;
     if (st->staged) {
         PyObject *writes = attr(loop, "write_events", keep, 1), *payloads = attr(loop, "write_payloads", keep, 1);
         if (writes == NULL || payloads == NULL || int64_buffer(writes, &st->writes, "write_events") < 0) return -1;
@@ -658,20 +699,86 @@ static int setup(State *st, PyObject *loop, PyObject *codes, PyObject *trusted, 
         }
     }
     st->n_groups = PyList_GET_SIZE(st->group_set);
-    st->used_epoch = PyMem_Malloc((st->n_resources + 1) * sizeof(int64_t));
-    st->sub_min = PyMem_Calloc(st->n_resources + 1, sizeof(int64_t));
     st->pass_groups = PyMem_Malloc((st->n_groups + 1) * sizeof(int64_t));
-    if (st->used_epoch == NULL || st->sub_min == NULL || st->pass_groups == NULL) {
+    if (st->pass_groups == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    for (int64_t b = 0; b < st->n_resources; b++) st->used_epoch[b] = -1;
     for (int64_t g = 0; g < st->n_groups; g++) st->pass_groups[g] = -1;
-    st->enc = st->cpass = st->pass_pipeline = -1;
-    if ((st->n_out = size_of(st->out, REC)) < 0 || (st->n_syn = size_of(st->syn, SYN)) < 0
-        || (st->n_rows = size_of(st->syn_rows, ROW)) < 0)
-        return -1;
     return 0;
+}
+
+/* what the as-recorded loop reads besides: which events it acts on, the program's windows */
+static int setup_record(State *st, PyObject *loop, PyObject *keep) {
+    if (!(st->acts = attr(loop, "acts", keep, 0)) || !(st->windows = attr(loop, "window_open", keep, 0))
+        || !(st->window_start = attr(loop, "window_start", keep, 0))
+        || !(st->last_command_use = attr(loop, "last_command_use", keep, 0)))
+        return -1;
+    if (PyList_GET_SIZE(st->acts) != PyList_GET_SIZE(st->visits)) {
+        PyErr_SetString(PyExc_ValueError, "as-recorded loop: an act per visit");
+        return -1;
+    }
+    return 0;
+}
+
+static void release_state(State *st) {
+    if (st->have_payloads) {
+        PyBuffer_Release(&st->writes);
+        PyBuffer_Release(&st->payloads);
+    }
+    PyMem_Free(st->out_buf.data);
+    PyMem_Free(st->syn_buf.data);
+    PyMem_Free(st->rows_buf.data);
+    PyMem_Free(st->drops.data);
+    PyMem_Free(st->used_epoch);
+    PyMem_Free(st->sub_min);
+    PyMem_Free(st->pass_groups);
+    Py_XDECREF(st->last_allocator);
+}
+
+/* RecordedLoop.run: the scheduled creations, destroys and window closes, in order */
+static int run_record(State *st) {
+    int64_t next_free, kind, a0, page;
+    if (item(st->free_at, 0, &next_free) < 0) return -1;
+    for (Py_ssize_t j = 0; j < PyList_GET_SIZE(st->visits); j++) {
+        int64_t i;
+        if (as_int(PyList_GET_ITEM(st->visits, j), &i) < 0) return -1;
+        if (next_free < i && release(st, i, &next_free) < 0) return -1;
+        st->cur = i;
+        if (i < 0 || i >= PyList_GET_SIZE(st->windows)) {
+            PyErr_SetString(PyExc_IndexError, "as-recorded loop: an event past the windows");
+            return -1;
+        }
+        int is_open = PyObject_IsTrue(PyList_GET_ITEM(st->windows, i)), act;
+        if (is_open < 0) return -1;
+        if (st->window_open && !is_open && close_window(st) < 0) return -1;
+        st->window_open = is_open;
+        if ((act = PyObject_IsTrue(PyList_GET_ITEM(st->acts, j))) < 0) return -1;
+        if (!act) continue;
+        if (item(st->kinds, i, &kind) < 0) return -1;
+        if (kind == st->code[K_CREATE]) {
+            if (create(st, i) < 0) return -1;
+            continue;
+        }
+        if (item(st->a0, i, &a0) < 0 || item(st->phys, a0, &page) < 0 || rec(st, i, kind, page, i, i) < 0) return -1;
+    }
+    if (release(st, st->n, &next_free) < 0) return -1;
+    return sync_out(st);
+}
+
+static PyObject *record(PyObject *self, PyObject *args) {
+    PyObject *loop, *codes, *trusted;
+    if (!PyArg_ParseTuple(args, "OOO", &loop, &codes, &trusted)) return NULL;
+    PyObject *keep = PyList_New(0);
+    if (keep == NULL) return NULL;
+    State st;
+    memset(&st, 0, sizeof st);
+    int ok = setup_common(&st, loop, codes, trusted, keep) == 0 && setup_record(&st, loop, keep) == 0
+             && run_record(&st) == 0;
+    release_state(&st);
+    Py_DECREF(keep);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *rerecord(PyObject *self, PyObject *args) {
@@ -681,19 +788,9 @@ static PyObject *rerecord(PyObject *self, PyObject *args) {
     if (keep == NULL) return NULL;
     State st;
     memset(&st, 0, sizeof st);
-    int ok = setup(&st, loop, codes, trusted, keep) == 0 && run(&st) == 0;
-    if (st.have_payloads) {
-        PyBuffer_Release(&st.writes);
-        PyBuffer_Release(&st.payloads);
-    }
-    PyMem_Free(st.out_buf.data);
-    PyMem_Free(st.syn_buf.data);
-    PyMem_Free(st.rows_buf.data);
-    PyMem_Free(st.drops.data);
-    PyMem_Free(st.used_epoch);
-    PyMem_Free(st.sub_min);
-    PyMem_Free(st.pass_groups);
-    Py_XDECREF(st.last_allocator);
+    int ok = setup_common(&st, loop, codes, trusted, keep) == 0 && setup_rerecord(&st, loop, keep) == 0
+             && run(&st) == 0;
+    release_state(&st);
     Py_DECREF(keep);
     if (!ok) return NULL;
     Py_RETURN_NONE;
@@ -824,13 +921,6 @@ static PyObject *Exclusion_clear(ExclusionObject *ex, PyObject *unused) {
     for (Py_ssize_t k = 0; k < ex->touched.len; k++) ex->ranges[ex->touched.data[k]].len = 0;
     ex->touched.len = 0;
     Py_RETURN_NONE;
-}
-
-static int as_int(PyObject *x, int64_t *v) {
-    long long y = PyLong_AsLongLong(x);
-    if (y == -1 && PyErr_Occurred()) return -1;
-    *v = y;
-    return 0;
 }
 
 static PyObject *Exclusion_blocks(ExclusionObject *ex, PyObject *const *args, Py_ssize_t nargs) {
@@ -2283,6 +2373,8 @@ static int exclude(State *st, int64_t page, int64_t lo, int64_t hi) {
 }
 
 static PyMethodDef methods[] = {
+    {"record", record, METH_VARARGS,
+     "record(loop, codes, trusted): RecordedLoop.run (the same arguments as rerecord)."},
     {"rerecord", rerecord, METH_VARARGS,
      "rerecord(loop, codes, trusted): RerecordingLoop.run for a program without a render side (codes: the kind "
      "codes; trusted: the class whose instances forward to a shipped pool's allocator)."},

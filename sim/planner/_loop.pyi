@@ -1,4 +1,4 @@
-"""Types of the re-recording loop's hot path in C (_loop.c)."""
+"""Types of the planner's hot paths in C (_loop.c)."""
 
 from typing import Any
 
@@ -9,6 +9,7 @@ class Exclusion(_Exclusion):
     that class, whose place it takes; not a subclass of it."""
 
 def rerecord(loop: Any, codes: tuple[int, ...], trusted: type) -> None: ...
+def record(loop: Any, codes: tuple[int, ...], trusted: type) -> None: ...
 
 class Cache:
     """sim/policies/runtimes/buffer_cache.py's whole-buffer caches in C (see fast.twin)."""

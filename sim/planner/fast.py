@@ -1,12 +1,13 @@
-"""The re-recording loop's compiled hot path (``_loop.c``), where the package was built with it.
+"""The planner's compiled hot paths (``_loop.c``), where the package was built with them.
 
-``_loop.c`` is optional (setup.py builds it where a C compiler and Python's headers are): without it,
-or for a program with a render side, ``RerecordingLoop.run`` walks the events in Python. The two paths
-give byte-identical plans (tests/test_sim_planner_fast.py plans every policy both ways); the Python
-one is the reference, and a change to the loop's rules goes into both.
+``_loop.c`` is optional (setup.py builds it where a C compiler and Python's headers are): without it
+the loops walk the events in Python, as ``RerecordingLoop.run`` does for a program with a render side
+even with it. The two paths give byte-identical plans (tests/test_sim_planner_fast.py plans every
+policy both ways); the Python one is the reference, and a change to a loop's rules goes into both.
 
-The C loop keeps the encoder, the pass and the per-allocation epochs itself and calls back into
-Python where a pool decides: a pooled creation (the allocation's manager, ``reserve``), a free
+``rerecord`` (``RerecordingLoop.run``) keeps the encoder, the pass and the per-allocation epochs
+itself, ``record`` (``RecordedLoop.run``) reads the program's windows; both call back into Python
+where a pool decides: a pooled creation (the allocation's manager, ``reserve``), a free
 (``free``) and ``Emitter.close_window``; so every pool, a user's own included, runs as it does under
 the Python loop. The module also has pools' parts in C, each answering as its Python
 original (the reference, and the fallback): ``Exclusion`` (sim/policies/exclusion.py), which the

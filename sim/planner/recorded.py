@@ -7,7 +7,9 @@ window, where pages given back can go. The loop visits nothing else.
 
 from __future__ import annotations
 
+from . import fast
 from .emitter import Emitter
+from .guard import Trusted
 from .kinds import CREATE
 from .loop import Loop
 from .schedule import Schedule
@@ -24,12 +26,17 @@ class RecordedLoop(Loop):
         self.visits, self.acts = schedule.visits, schedule.acts
         self.window_start: list[int] = program.window_start.tolist()
         self.last_command_use: list[int] = program.last_command_use.tolist()
+        self.kinds, self.a0, self.n, self.n_resources = program.kinds, program.a0, program.n, len(emitter.sizes)
 
     def open_encoder_used(self, b: int, f: int) -> bool:
         return self.last_command_use[b] >= self.window_start[f]
 
     def run(self) -> None:
-        """Visit the scheduled events in order: a window that closes lets pages given back go."""
+        """Visit the scheduled events in order: a window that closes lets pages given back go. In C (``fast.py``)
+        where the package has it."""
+        if fast.LOOP is not None:
+            fast.LOOP.record(self, fast.CODES, Trusted)
+            return
         em, release, next_free = self.emitter, self.release, self.free_at[0]
         kinds, a0, phys = em.program.kinds, em.program.a0, em.phys
         window_open, create, copy_event, close_window = self.window_open, em.create, em.copy_event, em.close_window
