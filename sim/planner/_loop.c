@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <structmember.h>
 
-enum { REC = 5, SYN = 7, ROW = 5 };
+enum { REC = 5, SYN = 7, ROW = 5, PENDING = 1 << 16 };
 
 /* the kind codes, in the order fast.py passes them */
 enum { K_CREATE, K_DESTROY, K_ENCODER_CREATE, K_ENCODER_FINISH, K_PASS_BEGIN, K_PASS_END, K_SET_PIPELINE,
@@ -33,7 +33,7 @@ typedef struct {
     PyObject *visits, *free_at, *free_buffer, *managers, *phys, *offset, *sizes, *pooled, *end_rec, *end_at, *exclusion;
     PyObject *uploaded, *reserved, *start_rec, *start_at, *trusted, *last_manager, *last_allocator;
     PyObject *acts, *windows, *window_start, *last_command_use;  /* the as-recorded loop's; windows NULL: re-recording */
-    int last_direct, exclude_all;
+    int last_direct, last_compiled, exclude_all;  /* last_compiled: a C pool, which syncs itself (storage_call) */
     Py_buffer writes, payloads;
     int have_payloads;
     Py_ssize_t n_writes, wi, fi;
@@ -153,6 +153,18 @@ static int sync_in(State *st) {
         || (st->n_rows = size_of(st->syn_rows, ROW)) < 0)
         return -1;
     return 0;
+}
+
+/* the loop running now, if any: a C pool's call to its storage (the emitter) syncs it first and after, so the loop
+ * need not sync around every reservation and free of a C pool, only around the few that make or give back a page */
+static State *active = NULL;
+
+static PyObject *storage_call(PyObject *storage, const char *method, int64_t value) {
+    State *st = active != NULL && storage == active->em ? active : NULL;
+    if (st != NULL && sync_out(st) < 0) return NULL;
+    PyObject *r = PyObject_CallMethod(storage, method, "L", (long long)value);
+    if (r != NULL && st != NULL && sync_in(st) < 0) Py_CLEAR(r);
+    return r;
 }
 
 static int rec(State *st, int64_t src, int64_t kind, int64_t a0, int64_t time, int64_t origin) {
@@ -392,6 +404,8 @@ static int destroy(State *st, int64_t i) {
     return rec(st, i, st->code[K_DESTROY], page, i, i);
 }
 
+static int is_compiled_pool(PyObject *allocator);
+
 /* the allocator to call for allocation b's manager: a shipped pool's own behind ``Trusted`` (which only
  * forwards), else the manager (the guard's, which takes the allocation too); *direct: which of the two */
 static PyObject *allocator_of(State *st, int64_t b, int *direct) {
@@ -410,6 +424,7 @@ static PyObject *allocator_of(State *st, int64_t b, int *direct) {
             st->last_manager = NULL;
             return NULL;
         }
+        st->last_compiled = st->last_direct && is_compiled_pool(st->last_allocator);
     }
     *direct = st->last_direct;
     return st->last_allocator;
@@ -438,7 +453,7 @@ static int create(State *st, int64_t i) {
         || set_item(st->start_at, b, i) < 0)
         return -1;
     PyObject *allocator = allocator_of(st, b, &direct), *size = NULL, *ab = NULL, *got = NULL;
-    if (allocator == NULL || sync_out(st) < 0) return -1;
+    if (allocator == NULL || (!st->last_compiled && sync_out(st) < 0)) return -1;
     if (b >= PyList_GET_SIZE(st->sizes)) {
         PyErr_SetString(PyExc_IndexError, "re-recording loop: allocation without a size");
         return -1;
@@ -465,7 +480,7 @@ static int create(State *st, int64_t i) {
              && set_object(st->reserved, b, PyTuple_GET_ITEM(fields, 2)) == 0)
         r = 0;
     Py_DECREF(fields);
-    return r < 0 ? -1 : sync_in(st);
+    return r < 0 ? -1 : st->last_compiled ? 0 : sync_in(st);
 }
 
 static PyObject *call3(PyObject *obj, PyObject *name, int64_t x, int64_t y, int64_t z) {
@@ -515,14 +530,14 @@ static int release(State *st, int64_t stop, int64_t *next) {
             used = st->used_epoch[b] == st->epoch;
         }
         if (set_item(st->end_rec, b, st->n_out) < 0 || set_item(st->end_at, b, f) < 0) return -1;
-        if (item(st->phys, b, &page) < 0 || item(st->offset, b, &off) < 0 || sync_out(st) < 0) return -1;
+        if (item(st->phys, b, &page) < 0 || item(st->offset, b, &off) < 0) return -1;
         int direct;
         PyObject *allocator = allocator_of(st, b, &direct);
-        if (allocator == NULL) return -1;
+        if (allocator == NULL || (!st->last_compiled && sync_out(st) < 0)) return -1;
         PyObject *r = direct ? call2(allocator, s_free, page, off) : call3(allocator, s_free, b, page, off);
         if (r == NULL) return -1;
         Py_DECREF(r);
-        if (sync_in(st) < 0) return -1;
+        if (!st->last_compiled && sync_in(st) < 0) return -1;
         if (st->exclusion != Py_None && st->window_open && used) {
             if (item(st->sizes, b, &size) < 0) return -1;
             if (exclude(st, page, off, off + (size > 1 ? size : 1)) < 0) return -1;
@@ -548,6 +563,14 @@ static int visit(State *st, PyObject *event, int64_t i) {
     return -1;
 }
 
+/* the pending records and rows appended once there are many: the buffers stay small, and no second copy of the
+ * plan's records is ever made whole */
+static int drain(State *st) {
+    if (st->out_buf.len < PENDING && st->syn_buf.len < PENDING) return 0;
+    return append_to(st->out, &st->out_buf) < 0 || append_to(st->syn, &st->syn_buf) < 0
+           || append_to(st->syn_rows, &st->rows_buf) < 0 ? -1 : 0;
+}
+
 static int run(State *st) {
     PyObject *visits = st->visits;
     int64_t next_free;
@@ -558,7 +581,7 @@ static int run(State *st) {
         if (i == -1 && PyErr_Occurred()) return -1;
         if (next_free < i && release(st, i, &next_free) < 0) return -1;
         st->cur = i;
-        if (visit(st, event, i) < 0) return -1;
+        if (visit(st, event, i) < 0 || drain(st) < 0) return -1;
     }
     if (release(st, st->n, &next_free) < 0) return -1;
     st->cur = st->n - 1;
@@ -773,8 +796,11 @@ static PyObject *record(PyObject *self, PyObject *args) {
     if (keep == NULL) return NULL;
     State st;
     memset(&st, 0, sizeof st);
-    int ok = setup_common(&st, loop, codes, trusted, keep) == 0 && setup_record(&st, loop, keep) == 0
-             && run_record(&st) == 0;
+    int ok = setup_common(&st, loop, codes, trusted, keep) == 0 && setup_record(&st, loop, keep) == 0;
+    State *outer = active;
+    active = &st;
+    ok = ok && run_record(&st) == 0;
+    active = outer;
     release_state(&st);
     Py_DECREF(keep);
     if (!ok) return NULL;
@@ -788,8 +814,11 @@ static PyObject *rerecord(PyObject *self, PyObject *args) {
     if (keep == NULL) return NULL;
     State st;
     memset(&st, 0, sizeof st);
-    int ok = setup_common(&st, loop, codes, trusted, keep) == 0 && setup_rerecord(&st, loop, keep) == 0
-             && run(&st) == 0;
+    int ok = setup_common(&st, loop, codes, trusted, keep) == 0 && setup_rerecord(&st, loop, keep) == 0;
+    State *outer = active;
+    active = &st;
+    ok = ok && run(&st) == 0;
+    active = outer;
     release_state(&st);
     Py_DECREF(keep);
     if (!ok) return NULL;
@@ -1151,7 +1180,7 @@ static PyObject *Cache_reserve(CacheObject *c, PyObject *const *args, Py_ssize_t
     if (r < 0) return NULL;
     if (page < 0) {
         int64_t made = c->size_round ? round_up(size, c->size_round) : key;
-        PyObject *got = PyObject_CallMethod(c->storage, "alloc", "L", (long long)made);
+        PyObject *got = storage_call(c->storage, "alloc", made);
         if (got == NULL) return NULL;
         r = as_int(got, &page);
         Py_DECREF(got);
@@ -1215,7 +1244,7 @@ static PyObject *Cache_submitted(CacheObject *c, PyObject *unused) {
         if (c->limits == Py_None || n_kept < limit) {
             if (append_page(c->free_lists, size, page) < 0) return NULL;
         } else {
-            PyObject *r = PyObject_CallMethod(c->storage, "dealloc", "L", (long long)page);
+            PyObject *r = storage_call(c->storage, "dealloc", page);
             if (r == NULL) return NULL;
             Py_DECREF(r);
             c->size_of.data[page] = c->key_of.data[page] = -1;
@@ -1508,7 +1537,7 @@ static PyObject *Caching_reserve(CachingObject *c, PyObject *const *args, Py_ssi
         if ((seg = segment_of(c, page)) == NULL) return NULL;
     } else {
         int64_t made = allocation_size(rounded);
-        PyObject *got = PyObject_CallMethod(c->storage, "alloc", "L", (long long)made);
+        PyObject *got = storage_call(c->storage, "alloc", made);
         if (got == NULL) return NULL;
         int r = as_int(got, &page);
         Py_DECREF(got);
@@ -1696,7 +1725,7 @@ missing:
 }
 
 static int storage_alloc(ManagedObject *m, int64_t size, int64_t *page) {
-    PyObject *got = PyObject_CallMethod(m->storage, "alloc", "L", (long long)size);
+    PyObject *got = storage_call(m->storage, "alloc", size);
     if (got == NULL) return -1;
     int r = as_int(got, page);
     Py_DECREF(got);
@@ -1704,7 +1733,7 @@ static int storage_alloc(ManagedObject *m, int64_t size, int64_t *page) {
 }
 
 static int storage_dealloc(ManagedObject *m, int64_t page) {
-    PyObject *r = PyObject_CallMethod(m->storage, "dealloc", "L", (long long)page);
+    PyObject *r = storage_call(m->storage, "dealloc", page);
     if (r == NULL) return -1;
     Py_DECREF(r);
     return 0;
@@ -2361,6 +2390,11 @@ static PyTypeObject ManagedType = {
     .tp_methods = Managed_methods,
     .tp_new = Managed_new,
 };
+
+static int is_compiled_pool(PyObject *allocator) {
+    PyTypeObject *t = Py_TYPE(allocator);
+    return t == &CacheType || t == &CachingType || t == &ManagedType;
+}
 
 /* Exclusion.add of the emitter's exclusion: in place where it is the C one */
 static int exclude(State *st, int64_t page, int64_t lo, int64_t hi) {
