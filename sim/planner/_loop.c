@@ -28,7 +28,10 @@ typedef struct {
 typedef struct {
     int64_t code[N_CODES];
     PyObject *em, *out, *syn, *syn_rows;
-    PyObject *kinds, *a0, *a1, *a2, *command_of, *cmd_submit, *fp_lo, *fp_hi, *fp_buffer;
+    PyObject *cmd_submit, *fp_lo, *fp_hi, *fp_buffer;
+    Py_buffer columns[5];                      /* kind, a0, a1, a2 per event; the command of each event (-1) */
+    int n_columns;
+    const int64_t *kinds, *a0, *a1, *a2, *command_at;
     PyObject *pipeline, *pipeline_set, *group_set, *bind_key;
     PyObject *visits, *free_at, *free_buffer, *managers, *phys, *offset, *sizes, *pooled, *end_rec, *end_at, *exclusion;
     PyObject *uploaded, *reserved, *start_rec, *start_at, *trusted, *last_manager, *last_allocator;
@@ -74,6 +77,12 @@ static int as_int(PyObject *x, int64_t *v) {
     *v = y;
     return 0;
 }
+
+/* value ``i`` of a per-event column, bounds-checked (every column has an entry per event) */
+#define COLUMN(st, column, i, v)                                                                     \
+    ((i) < 0 || (i) >= (st)->n ? (PyErr_Format(PyExc_IndexError, "planner loop: event %lld out of range", \
+                                               (long long)(i)), -1)                                  \
+                               : (*(v) = (st)->column[i], 0))
 
 /* item ``i`` of a list of ints, bounds-checked */
 static int item(PyObject *list, int64_t i, int64_t *v) {
@@ -260,14 +269,13 @@ static int use(State *st, int64_t c) {
     return 0;
 }
 
-static int command_of(State *st, PyObject *event, int64_t *c) {
-    PyObject *x = PyDict_GetItemWithError(st->command_of, event);
-    if (x == NULL) {
-        if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, event);
+static int command_of(State *st, int64_t i, int64_t *c) {
+    if (COLUMN(st, command_at, i, c) < 0) return -1;
+    if (*c < 0) {
+        PyErr_Format(PyExc_KeyError, "%lld", (long long)i);
         return -1;
     }
-    *c = PyLong_AsLongLong(x);
-    return *c == -1 && PyErr_Occurred() ? -1 : 0;
+    return 0;
 }
 
 static int set_calls(State *st, int64_t c) {
@@ -310,7 +318,7 @@ static int set_calls(State *st, int64_t c) {
 
 static int dispatch(State *st, PyObject *event, int64_t i, int64_t kind) {
     int64_t c;
-    if (command_of(st, event, &c) < 0) return -1;
+    if (command_of(st, i, &c) < 0) return -1;
     if (st->enc < 0 && open_encoder(st) < 0) return -1;
     if ((st->pass_per_dispatch || st->cpass < 0) && begin_pass(st) < 0) return -1;
     if (set_calls(st, c) < 0 || rec(st, i, kind, st->cpass, i, i) < 0 || use(st, c) < 0) return -1;
@@ -322,7 +330,7 @@ static int dispatch(State *st, PyObject *event, int64_t i, int64_t kind) {
 static int command(State *st, PyObject *event, int64_t i, int64_t kind) {
     int64_t c;
     if (st->enc < 0 && open_encoder(st) < 0) return -1;
-    if (end_pass(st) < 0 || rec(st, i, kind, st->enc, i, i) < 0 || command_of(st, event, &c) < 0) return -1;
+    if (end_pass(st) < 0 || rec(st, i, kind, st->enc, i, i) < 0 || command_of(st, i, &c) < 0) return -1;
     return use(st, c);
 }
 
@@ -357,7 +365,7 @@ static int payload(State *st, int64_t i, int64_t out[3]) {
 /* RerecordingLoop.staged_write with Emitter.synth_staging / synth_staged_copy */
 static int staged_write(State *st, int64_t i, int64_t b) {
     int64_t size, dst_offset, pay[3], page, sid;
-    if (item(st->a2, i, &size) < 0 || item(st->a1, i, &dst_offset) < 0 || payload(st, i, pay) < 0
+    if (COLUMN(st, a2, i, &size) < 0 || COLUMN(st, a1, i, &dst_offset) < 0 || payload(st, i, pay) < 0
         || staging_buffer(st, &page, &sid) < 0)
         return -1;
     int64_t create[5] = {size, st->code[K_STAGING_USAGE], -1, 1, 0};
@@ -382,7 +390,7 @@ static int staged_write(State *st, int64_t i, int64_t b) {
 
 static int queue_write(State *st, int64_t i) {
     int64_t b;
-    if (item(st->a0, i, &b) < 0 || resource(st, b) < 0) return -1;
+    if (COLUMN(st, a0, i, &b) < 0 || resource(st, b) < 0) return -1;
     if (((st->used_epoch[b] == st->epoch && st->sub_min[b] < i) || (st->flush_write && st->enc >= 0))
         && flush(st, -1) < 0)
         return -1;
@@ -392,13 +400,13 @@ static int queue_write(State *st, int64_t i) {
 
 static int queue_read(State *st, int64_t i, int64_t kind) {
     int64_t a0;
-    if (flush(st, -1) < 0 || item(st->a0, i, &a0) < 0) return -1;
+    if (flush(st, -1) < 0 || COLUMN(st, a0, i, &a0) < 0) return -1;
     return rec(st, i, kind, a0, i, i);
 }
 
 static int destroy(State *st, int64_t i) {
     int64_t b, a1, page;
-    if (item(st->a0, i, &b) < 0 || item(st->a1, i, &a1) < 0 || resource(st, b) < 0) return -1;
+    if (COLUMN(st, a0, i, &b) < 0 || COLUMN(st, a1, i, &a1) < 0 || resource(st, b) < 0) return -1;
     if (a1 == 0 && st->used_epoch[b] == st->epoch && st->sub_min[b] < i && flush(st, -1) < 0) return -1;
     if (item(st->phys, b, &page) < 0) return -1;
     return rec(st, i, st->code[K_DESTROY], page, i, i);
@@ -443,7 +451,7 @@ static int set_object(PyObject *list, int64_t i, PyObject *x) {
 static int create(State *st, int64_t i) {
     int64_t b, pooled, uploaded;
     int direct;
-    if (item(st->a0, i, &b) < 0 || item(st->pooled, b, &pooled) < 0) return -1;
+    if (COLUMN(st, a0, i, &b) < 0 || item(st->pooled, b, &pooled) < 0) return -1;
     if (!pooled) {
         int64_t page = st->next_buffer++;
         if (set_item(st->phys, b, page) < 0) return -1;
@@ -550,7 +558,7 @@ static int release(State *st, int64_t stop, int64_t *next) {
 static int visit(State *st, PyObject *event, int64_t i) {
     int64_t kind;
     const int64_t *k = st->code;
-    if (item(st->kinds, i, &kind) < 0) return -1;
+    if (COLUMN(st, kinds, i, &kind) < 0) return -1;
     if (kind == k[K_DISPATCH] || kind == k[K_DISPATCH_INDIRECT]) return dispatch(st, event, i, kind);
     if (kind == k[K_COPY] || kind == k[K_CLEAR]) return command(st, event, i, kind);
     if (kind == k[K_WRITE_BUFFER] || kind == k[K_MAPPED_WRITE]) return queue_write(st, i);
@@ -630,6 +638,20 @@ static int int64_buffer(PyObject *obj, Py_buffer *view, const char *name) {
     return 0;
 }
 
+/* a per-event int64 column of the loop (attribute ``name``), viewed in place: one entry per event */
+static int column(State *st, PyObject *loop, const char *name, const int64_t **values, PyObject *keep) {
+    PyObject *array = attr(loop, name, keep, 1);
+    Py_buffer *view = &st->columns[st->n_columns];
+    if (array == NULL || int64_buffer(array, view, name) < 0) return -1;
+    st->n_columns++;
+    if (view->len != st->n * 8) {
+        PyErr_Format(PyExc_ValueError, "planner loop: %s has not one entry per event", name);
+        return -1;
+    }
+    *values = view->buf;
+    return 0;
+}
+
 /* what both loops read: the emitter's state, the frees, the events' kinds and first arguments */
 static int setup_common(State *st, PyObject *loop, PyObject *codes, PyObject *trusted, PyObject *keep) {
     if (!PyType_Check(trusted)) {
@@ -647,8 +669,7 @@ static int setup_common(State *st, PyObject *loop, PyObject *codes, PyObject *tr
     PyObject *ends = em == NULL ? NULL : attr(em, "end_mark", keep, 1);
     PyObject *starts = ends == NULL ? NULL : attr(em, "start_mark", keep, 1);
     if (starts == NULL || !(st->out = attr(em, "out", keep, 1)) || !(st->syn = attr(em, "syn", keep, 1))
-        || !(st->syn_rows = attr(em, "syn_rows", keep, 1)) || !(st->kinds = attr(loop, "kinds", keep, 0))
-        || !(st->a0 = attr(loop, "a0", keep, 0)) || !(st->visits = attr(loop, "visits", keep, 0))
+        || !(st->syn_rows = attr(em, "syn_rows", keep, 1)) || !(st->visits = attr(loop, "visits", keep, 0))
         || !(st->free_at = attr(loop, "free_at", keep, 0)) || !(st->free_buffer = attr(loop, "free_buffer", keep, 0))
         || !(st->managers = attr(em, "managers", keep, 0)) || !(st->phys = attr(em, "phys", keep, 0))
         || !(st->offset = attr(em, "offset", keep, 0)) || !(st->sizes = attr(em, "sizes", keep, 0))
@@ -667,7 +688,8 @@ static int setup_common(State *st, PyObject *loop, PyObject *codes, PyObject *tr
     st->end_at = PyTuple_GET_ITEM(ends, 1);
     st->start_rec = PyTuple_GET_ITEM(starts, 0);
     st->start_at = PyTuple_GET_ITEM(starts, 1);
-    if (int_attr(loop, "n", &st->n) < 0 || int_attr(loop, "n_resources", &st->n_resources) < 0
+    if (int_attr(loop, "n", &st->n) < 0 || column(st, loop, "kind_array", &st->kinds, keep) < 0
+        || column(st, loop, "a0_array", &st->a0, keep) < 0 || int_attr(loop, "n_resources", &st->n_resources) < 0
         || int_attr(em, "next_buffer", &st->next_buffer) < 0 || int_attr(em, "cur", &st->cur) < 0
         || bool_attr(em, "window_open", &st->window_open) < 0)
         return -1;
@@ -690,15 +712,16 @@ static int setup_common(State *st, PyObject *loop, PyObject *codes, PyObject *tr
 
 /* what the re-recording loop reads besides: the commands, their footprints and pass state, the pass policy */
 static int setup_rerecord(State *st, PyObject *loop, PyObject *keep) {
-    if (!(st->a1 = attr(loop, "a1", keep, 0)) || !(st->a2 = attr(loop, "a2", keep, 0))
-        || !(st->command_of = attr(loop, "command_of", keep, 1)) || !(st->cmd_submit = attr(loop, "cmd_submit", keep, 0))
+    if (column(st, loop, "a1_array", &st->a1, keep) < 0 || column(st, loop, "a2_array", &st->a2, keep) < 0
+        || column(st, loop, "command_at", &st->command_at, keep) < 0
+        || !(st->cmd_submit = attr(loop, "cmd_submit", keep, 0))
         || !(st->fp_lo = attr(loop, "fp_lo", keep, 0)) || !(st->fp_hi = attr(loop, "fp_hi", keep, 0))
         || !(st->fp_buffer = attr(loop, "fp_buffer", keep, 0)) || !(st->pipeline = attr(loop, "pipeline", keep, 0))
         || !(st->pipeline_set = attr(loop, "pipeline_set", keep, 0))
         || !(st->group_set = attr(loop, "group_set", keep, 0)) || !(st->bind_key = attr(loop, "bind_key", keep, 1)))
         return -1;
-    if (!PyDict_Check(st->command_of) || !PyDict_Check(st->bind_key)) {
-        PyErr_SetString(PyExc_TypeError, "re-recording loop: command_of and bind_key are dicts");
+    if (!PyDict_Check(st->bind_key)) {
+        PyErr_SetString(PyExc_TypeError, "re-recording loop: bind_key is a dict");
         return -1;
     }
     if (int_attr(loop, "max_tasks", &st->max_tasks) < 0
@@ -745,6 +768,7 @@ static int setup_record(State *st, PyObject *loop, PyObject *keep) {
 }
 
 static void release_state(State *st) {
+    for (int k = 0; k < st->n_columns; k++) PyBuffer_Release(&st->columns[k]);
     if (st->have_payloads) {
         PyBuffer_Release(&st->writes);
         PyBuffer_Release(&st->payloads);
@@ -778,12 +802,12 @@ static int run_record(State *st) {
         st->window_open = is_open;
         if ((act = PyObject_IsTrue(PyList_GET_ITEM(st->acts, j))) < 0) return -1;
         if (!act) continue;
-        if (item(st->kinds, i, &kind) < 0) return -1;
+        if (COLUMN(st, kinds, i, &kind) < 0) return -1;
         if (kind == st->code[K_CREATE]) {
             if (create(st, i) < 0) return -1;
             continue;
         }
-        if (item(st->a0, i, &a0) < 0 || item(st->phys, a0, &page) < 0 || rec(st, i, kind, page, i, i) < 0) return -1;
+        if (COLUMN(st, a0, i, &a0) < 0 || item(st->phys, a0, &page) < 0 || rec(st, i, kind, page, i, i) < 0) return -1;
     }
     if (release(st, st->n, &next_free) < 0) return -1;
     return sync_out(st);

@@ -78,7 +78,7 @@ class Emitter:
                 self.pooled &= ~program.render.unpoolable(self._alignment(self.guard))
         self.page_usage = (int(np.bitwise_or.reduce(program.usage[self.pooled])) | COPY_SRC | COPY_DST
                            if self.pooled.any() else 0)
-        self.a0, self.pooled_flags, self.uploaded = program.a0, self.pooled.tolist(), program.uploaded.tolist()
+        self.pooled_flags, self.uploaded = self.pooled.tolist(), program.uploaded.tolist()
         self.out = array("q")
         self.blobs: list[bytes] = []  # payloads the plan adds (a staged texture upload's padded rows)
         self.syn = array("q")
@@ -225,7 +225,7 @@ class Emitter:
     def create(self, i: int) -> None:
         """Buffer creation at source event ``i``: a pooled allocation reserves its slice (avoiding what
         ``exclusion`` holds when a queue write will fill it); any other buffer is created as recorded."""
-        b = self.a0[i]
+        b = self.program.a0[i]
         if self.pooled_flags[b]:
             self.start_mark[0][b], self.start_mark[1][b] = len(self.out) // REC, i
             self.phys[b], self.offset[b], self.reserved[b] = self.managers[b].reserve(

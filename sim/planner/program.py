@@ -10,6 +10,7 @@ under many policies pays for it once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -33,7 +34,9 @@ class LogicalProgram:
     program order): its event, the source submit that ran it (n: never), its footprint rows
     ``fp_lo[c]:fp_hi[c]`` of ``fp_buffer``, its pipeline and the set calls of its pass state
     (``group_set[g][c]``: the set_bind_group of index g in force, -1 if none). Flat lists of ints
-    rather than per-command tuples: the garbage collector scans none of them.
+    rather than per-command tuples: the garbage collector scans none of them. Per event: its kind and
+    first three arguments as int64 arrays (``kind_array``, ``a0_array``..), and as lists made when a
+    Python loop first asks (``kinds``, ``a0``..; the C loops read the arrays).
     Per event, under the recorded passes: whether an encoder holding submitted-to-be commands is
     open after it (``window_open``) and since when (``window_start``).
     ``render``: the render side (render passes, bundles, textures; ``render.py``), None for a trace
@@ -43,10 +46,10 @@ class LogicalProgram:
     """
 
     n: int
-    kinds: list[int]
-    a0: list[int]
-    a1: list[int]
-    a2: list[int]
+    kind_array: np.ndarray
+    a0_array: np.ndarray
+    a1_array: np.ndarray
+    a2_array: np.ndarray
     n_devices: int
     creates: np.ndarray
     size: np.ndarray
@@ -69,6 +72,24 @@ class LogicalProgram:
     window_open: np.ndarray
     window_start: np.ndarray
     render: RenderProgram | None = None
+
+    @cached_property
+    def kinds(self) -> list[int]:
+        """Per event, its kind, as a list (what the Python loops index; the C loops read ``kind_array``)."""
+        return self.kind_array.tolist()
+
+    @cached_property
+    def a0(self) -> list[int]:
+        """Per event, its first argument, as a list (``a0_array``)."""
+        return self.a0_array.tolist()
+
+    @cached_property
+    def a1(self) -> list[int]:
+        return self.a1_array.tolist()
+
+    @cached_property
+    def a2(self) -> list[int]:
+        return self.a2_array.tolist()
 
     @classmethod
     def of(cls, trace: Trace) -> LogicalProgram:
@@ -102,7 +123,8 @@ class LogicalProgram:
                                                                                      render is not None)
         pipeline, pipeline_set, group_set, bind_key = _pass_state(trace, commands)
         return cls(
-            n=n, kinds=trace.kind.tolist(), a0=a0.tolist(), a1=a1.tolist(), a2=a2.tolist(),
+            n=n, kind_array=trace.kind.astype(np.int64), a0_array=np.ascontiguousarray(a0, dtype=np.int64),
+            a1_array=np.ascontiguousarray(a1, dtype=np.int64), a2_array=np.ascontiguousarray(a2, dtype=np.int64),
             n_devices=trace.count_kind(Kind.DEVICE), creates=creates, size=a1[creates], usage=a2[creates],
             mapped=args[creates, 4] != 0, first_destroy=first_destroy, last_use=last_use,
             last_command_use=last_command_use, uploaded=uploaded, read_mapped=read_mapped,

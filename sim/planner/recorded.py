@@ -26,7 +26,8 @@ class RecordedLoop(Loop):
         self.visits, self.acts = schedule.visits, schedule.acts
         self.window_start: list[int] = program.window_start.tolist()
         self.last_command_use: list[int] = program.last_command_use.tolist()
-        self.kinds, self.a0, self.n, self.n_resources = program.kinds, program.a0, program.n, len(emitter.sizes)
+        self.kind_array, self.a0_array, self.n = program.kind_array, program.a0_array, program.n
+        self.n_resources = len(emitter.sizes)
 
     def open_encoder_used(self, b: int, f: int) -> bool:
         return self.last_command_use[b] >= self.window_start[f]

@@ -104,11 +104,11 @@ class RerecordingLoop(Loop):
         if self.staged:  # each write's payload and digest (blob, hi, lo), read from the trace once
             self.write_events = np.flatnonzero(is_kind(emitter.trace.kind, (WRITE_BUFFER, MAPPED_WRITE)))
             self.write_payloads = np.ascontiguousarray(emitter.trace.args[self.write_events, 3:6], dtype=np.int64)
-        self.kinds, self.a0, self.a1, self.a2, self.n = p.kinds, p.a0, p.a1, p.a2, p.n
+        self.kind_array, self.a0_array, self.a1_array, self.a2_array, self.n = (
+            p.kind_array, p.a0_array, p.a1_array, p.a2_array, p.n)
         self.cmd_submit, self.fp_lo, self.fp_hi, self.fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer
         self.pipeline, self.pipeline_set, self.group_set, self.bind_key = (
             p.pipeline, p.pipeline_set, p.group_set, p.bind_key)
-        self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_submit)), strict=True))
         self.synth, self.copy_event, self.copy_set = emitter.synth, emitter.copy_event, emitter.copy_set
         self.emit = emitter.out.frombytes
         render = p.render
@@ -175,9 +175,14 @@ class RerecordingLoop(Loop):
     def run(self) -> None:
         """Visit the scheduled events in order; storage given back before each; the last encoder submitted. In C
         (``fast.py``) where the package has it and the program no render side."""
-        if fast.LOOP is not None and self.emitter.program.render is None:
+        p = self.emitter.program
+        if fast.LOOP is not None and p.render is None:
+            self.command_at = np.full(p.n, -1, dtype=np.int64)  # per event, its command (-1: none)
+            self.command_at[p.cmd_event] = np.arange(len(p.cmd_event))
             fast.LOOP.rerecord(self, fast.CODES, Trusted)
             return
+        self.kinds, self.a0, self.a1, self.a2 = p.kinds, p.a0, p.a1, p.a2
+        self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_submit)), strict=True))
         if self.staged:  # by column: a third the cost of by row
             blob, hi, lo = self.write_payloads.T.tolist()
             self.payloads = dict(zip(self.write_events.tolist(), zip(blob, hi, lo, strict=True), strict=True))
