@@ -28,11 +28,12 @@ typedef struct {
 typedef struct {
     int64_t code[N_CODES];
     PyObject *em, *out, *syn, *syn_rows;
-    PyObject *cmd_submit, *fp_lo, *fp_hi, *fp_buffer;
-    Py_buffer columns[5];                      /* kind, a0, a1, a2 per event; the command of each event (-1) */
+    Py_buffer columns[12];                     /* the int64 arrays below, viewed in place */
     int n_columns;
-    const int64_t *kinds, *a0, *a1, *a2, *command_at;
-    PyObject *pipeline, *pipeline_set, *group_set, *bind_key;
+    const int64_t *kinds, *a0, *a1, *a2, *command_at;  /* per event: kind, arguments, its command (-1: none) */
+    const int64_t *cmd_submit, *fp_lo, *fp_hi, *pipeline, *pipeline_set, *fp_buffer;  /* per command; footprints */
+    Py_ssize_t n_commands, n_fp;
+    PyObject *group_set, *bind_key;
     PyObject *visits, *free_at, *free_buffer, *managers, *phys, *offset, *sizes, *pooled, *end_rec, *end_at, *exclusion;
     PyObject *uploaded, *reserved, *start_rec, *start_at, *trusted, *last_manager, *last_allocator;
     PyObject *acts, *windows, *window_start, *last_command_use;  /* the as-recorded loop's; windows NULL: re-recording */
@@ -258,12 +259,25 @@ static int resource(State *st, int64_t b) {
     return 0;
 }
 
+static int command(State *st, int64_t c) {
+    if (c < 0 || c >= st->n_commands) {
+        PyErr_Format(PyExc_IndexError, "re-recording loop: command %lld out of range", (long long)c);
+        return -1;
+    }
+    return 0;
+}
+
 /* RerecordingLoop.use: the open encoder now holds command c */
 static int use(State *st, int64_t c) {
     int64_t s, lo, hi, b;
-    if (item(st->cmd_submit, c, &s) < 0 || item(st->fp_lo, c, &lo) < 0 || item(st->fp_hi, c, &hi) < 0) return -1;
+    if (command(st, c) < 0) return -1;
+    s = st->cmd_submit[c], lo = st->fp_lo[c], hi = st->fp_hi[c];
+    if (lo < 0 || hi > st->n_fp) {
+        PyErr_SetString(PyExc_IndexError, "re-recording loop: a footprint out of range");
+        return -1;
+    }
     for (int64_t k = lo; k < hi; k++) {
-        if (item(st->fp_buffer, k, &b) < 0 || resource(st, b) < 0) return -1;
+        if (resource(st, b = st->fp_buffer[k]) < 0) return -1;
         note_use(st, b, s);
     }
     return 0;
@@ -280,10 +294,11 @@ static int command_of(State *st, int64_t i, int64_t *c) {
 
 static int set_calls(State *st, int64_t c) {
     int64_t pipe, s, key;
-    if (item(st->pipeline, c, &pipe) < 0) return -1;
+    if (command(st, c) < 0) return -1;
+    pipe = st->pipeline[c];
     if (pipe >= 0 && pipe != st->pass_pipeline) {
-        if (item(st->pipeline_set, c, &s) < 0
-            || rec(st, s, st->code[K_SET_PIPELINE], st->cpass, st->cur, s) < 0)
+        s = st->pipeline_set[c];
+        if (rec(st, s, st->code[K_SET_PIPELINE], st->cpass, st->cur, s) < 0)
             return -1;
         st->pass_pipeline = pipe;
     }
@@ -327,7 +342,7 @@ static int dispatch(State *st, PyObject *event, int64_t i, int64_t kind) {
     return 0;
 }
 
-static int command(State *st, PyObject *event, int64_t i, int64_t kind) {
+static int encoder_command(State *st, PyObject *event, int64_t i, int64_t kind) {
     int64_t c;
     if (st->enc < 0 && open_encoder(st) < 0) return -1;
     if (end_pass(st) < 0 || rec(st, i, kind, st->enc, i, i) < 0 || command_of(st, i, &c) < 0) return -1;
@@ -560,7 +575,7 @@ static int visit(State *st, PyObject *event, int64_t i) {
     const int64_t *k = st->code;
     if (COLUMN(st, kinds, i, &kind) < 0) return -1;
     if (kind == k[K_DISPATCH] || kind == k[K_DISPATCH_INDIRECT]) return dispatch(st, event, i, kind);
-    if (kind == k[K_COPY] || kind == k[K_CLEAR]) return command(st, event, i, kind);
+    if (kind == k[K_COPY] || kind == k[K_CLEAR]) return encoder_command(st, event, i, kind);
     if (kind == k[K_WRITE_BUFFER] || kind == k[K_MAPPED_WRITE]) return queue_write(st, i);
     if (kind == k[K_CREATE]) return create(st, i);
     if (kind == k[K_QUEUE_READ] || kind == k[K_MAP]) return queue_read(st, i, kind);
@@ -638,18 +653,33 @@ static int int64_buffer(PyObject *obj, Py_buffer *view, const char *name) {
     return 0;
 }
 
-/* a per-event int64 column of the loop (attribute ``name``), viewed in place: one entry per event */
-static int column(State *st, PyObject *loop, const char *name, const int64_t **values, PyObject *keep) {
-    PyObject *array = attr(loop, name, keep, 1);
+/* an int64 array of the loop (attribute ``name``), viewed in place, and its length */
+static int array(State *st, PyObject *loop, const char *name, const int64_t **values, Py_ssize_t *n, PyObject *keep) {
+    PyObject *a = attr(loop, name, keep, 1);
     Py_buffer *view = &st->columns[st->n_columns];
-    if (array == NULL || int64_buffer(array, view, name) < 0) return -1;
+    if (a == NULL || int64_buffer(a, view, name) < 0) return -1;
     st->n_columns++;
-    if (view->len != st->n * 8) {
-        PyErr_Format(PyExc_ValueError, "planner loop: %s has not one entry per event", name);
-        return -1;
-    }
     *values = view->buf;
+    *n = view->len / 8;
     return 0;
+}
+
+static int sized(const char *name, Py_ssize_t n, Py_ssize_t want) {
+    if (n == want) return 0;
+    PyErr_Format(PyExc_ValueError, "planner loop: %s has %zd entries, not %zd", name, n, want);
+    return -1;
+}
+
+/* a per-event column: one entry per event */
+static int column(State *st, PyObject *loop, const char *name, const int64_t **values, PyObject *keep) {
+    Py_ssize_t n;
+    return array(st, loop, name, values, &n, keep) < 0 ? -1 : sized(name, n, st->n);
+}
+
+/* a per-command column: one entry per command (cmd_submit_array's length) */
+static int per_command(State *st, PyObject *loop, const char *name, const int64_t **values, PyObject *keep) {
+    Py_ssize_t n;
+    return array(st, loop, name, values, &n, keep) < 0 ? -1 : sized(name, n, st->n_commands);
 }
 
 /* what both loops read: the emitter's state, the frees, the events' kinds and first arguments */
@@ -714,10 +744,12 @@ static int setup_common(State *st, PyObject *loop, PyObject *codes, PyObject *tr
 static int setup_rerecord(State *st, PyObject *loop, PyObject *keep) {
     if (column(st, loop, "a1_array", &st->a1, keep) < 0 || column(st, loop, "a2_array", &st->a2, keep) < 0
         || column(st, loop, "command_at", &st->command_at, keep) < 0
-        || !(st->cmd_submit = attr(loop, "cmd_submit", keep, 0))
-        || !(st->fp_lo = attr(loop, "fp_lo", keep, 0)) || !(st->fp_hi = attr(loop, "fp_hi", keep, 0))
-        || !(st->fp_buffer = attr(loop, "fp_buffer", keep, 0)) || !(st->pipeline = attr(loop, "pipeline", keep, 0))
-        || !(st->pipeline_set = attr(loop, "pipeline_set", keep, 0))
+        || array(st, loop, "cmd_submit_array", &st->cmd_submit, &st->n_commands, keep) < 0
+        || per_command(st, loop, "fp_lo_array", &st->fp_lo, keep) < 0
+        || per_command(st, loop, "fp_hi_array", &st->fp_hi, keep) < 0
+        || per_command(st, loop, "pipeline_array", &st->pipeline, keep) < 0
+        || per_command(st, loop, "pipeline_set_array", &st->pipeline_set, keep) < 0
+        || array(st, loop, "fp_buffer_array", &st->fp_buffer, &st->n_fp, keep) < 0
         || !(st->group_set = attr(loop, "group_set", keep, 0)) || !(st->bind_key = attr(loop, "bind_key", keep, 1)))
         return -1;
     if (!PyDict_Check(st->bind_key)) {

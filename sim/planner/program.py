@@ -36,7 +36,8 @@ class LogicalProgram:
     (``group_set[g][c]``: the set_bind_group of index g in force, -1 if none). Flat lists of ints
     rather than per-command tuples: the garbage collector scans none of them. Per event: its kind and
     first three arguments as int64 arrays (``kind_array``, ``a0_array``..), and as lists made when a
-    Python loop first asks (``kinds``, ``a0``..; the C loops read the arrays).
+    Python loop first asks (``kinds``, ``a0``..; the C loops read the arrays); the per-command columns
+    and ``fp_buffer`` likewise.
     Per event, under the recorded passes: whether an encoder holding submitted-to-be commands is
     open after it (``window_open``) and since when (``window_start``).
     ``render``: the render side (render passes, bundles, textures; ``render.py``), None for a trace
@@ -61,12 +62,12 @@ class LogicalProgram:
     uploaded: np.ndarray
     read_mapped: np.ndarray
     cmd_event: np.ndarray
-    cmd_submit: list[int]
-    fp_lo: list[int]
-    fp_hi: list[int]
-    fp_buffer: list[int]
-    pipeline: list[int]
-    pipeline_set: list[int]
+    cmd_submit_array: np.ndarray
+    fp_lo_array: np.ndarray
+    fp_hi_array: np.ndarray
+    fp_buffer_array: np.ndarray
+    pipeline_array: np.ndarray
+    pipeline_set_array: np.ndarray
     group_set: list[list[int]]
     bind_key: dict[int, int]
     window_open: np.ndarray
@@ -90,6 +91,31 @@ class LogicalProgram:
     @cached_property
     def a2(self) -> list[int]:
         return self.a2_array.tolist()
+
+    @cached_property
+    def cmd_submit(self) -> list[int]:
+        """Per command, the source submit that ran it, as a list (``cmd_submit_array``); so the five below."""
+        return self.cmd_submit_array.tolist()
+
+    @cached_property
+    def fp_lo(self) -> list[int]:
+        return self.fp_lo_array.tolist()
+
+    @cached_property
+    def fp_hi(self) -> list[int]:
+        return self.fp_hi_array.tolist()
+
+    @cached_property
+    def fp_buffer(self) -> list[int]:
+        return self.fp_buffer_array.tolist()
+
+    @cached_property
+    def pipeline(self) -> list[int]:
+        return self.pipeline_array.tolist()
+
+    @cached_property
+    def pipeline_set(self) -> list[int]:
+        return self.pipeline_set_array.tolist()
 
     @classmethod
     def of(cls, trace: Trace) -> LogicalProgram:
@@ -128,11 +154,17 @@ class LogicalProgram:
             n_devices=trace.count_kind(Kind.DEVICE), creates=creates, size=a1[creates], usage=a2[creates],
             mapped=args[creates, 4] != 0, first_destroy=first_destroy, last_use=last_use,
             last_command_use=last_command_use, uploaded=uploaded, read_mapped=read_mapped,
-            cmd_event=commands.event, cmd_submit=cmd_submit.tolist(), fp_lo=lo.tolist(), fp_hi=hi.tolist(),
-            fp_buffer=fp.resource.tolist(), pipeline=pipeline.tolist(), pipeline_set=pipeline_set.tolist(),
+            cmd_event=commands.event, cmd_submit_array=_int64(cmd_submit), fp_lo_array=_int64(lo),
+            fp_hi_array=_int64(hi), fp_buffer_array=_int64(fp.resource), pipeline_array=_int64(pipeline),
+            pipeline_set_array=_int64(pipeline_set),
             group_set=group_set, bind_key=bind_key, window_open=window_open, window_start=window_start,
             render=render,
         )
+
+
+def _int64(values: np.ndarray) -> np.ndarray:
+    """``values`` as a contiguous int64 array, the form the C loops read in place."""
+    return np.ascontiguousarray(values, dtype=np.int64)
 
 
 def _lifetimes(trace: Trace, n_buffers: int, fp: Footprints,

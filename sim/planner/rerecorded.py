@@ -106,9 +106,10 @@ class RerecordingLoop(Loop):
             self.write_payloads = np.ascontiguousarray(emitter.trace.args[self.write_events, 3:6], dtype=np.int64)
         self.kind_array, self.a0_array, self.a1_array, self.a2_array, self.n = (
             p.kind_array, p.a0_array, p.a1_array, p.a2_array, p.n)
-        self.cmd_submit, self.fp_lo, self.fp_hi, self.fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer
-        self.pipeline, self.pipeline_set, self.group_set, self.bind_key = (
-            p.pipeline, p.pipeline_set, p.group_set, p.bind_key)
+        self.cmd_submit_array, self.fp_lo_array, self.fp_hi_array, self.fp_buffer_array = (
+            p.cmd_submit_array, p.fp_lo_array, p.fp_hi_array, p.fp_buffer_array)
+        self.pipeline_array, self.pipeline_set_array = p.pipeline_array, p.pipeline_set_array
+        self.group_set, self.bind_key = p.group_set, p.bind_key
         self.synth, self.copy_event, self.copy_set = emitter.synth, emitter.copy_event, emitter.copy_set
         self.emit = emitter.out.frombytes
         render = p.render
@@ -182,7 +183,9 @@ class RerecordingLoop(Loop):
             fast.LOOP.rerecord(self, fast.CODES, Trusted)
             return
         self.kinds, self.a0, self.a1, self.a2 = p.kinds, p.a0, p.a1, p.a2
-        self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_submit)), strict=True))
+        self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_event)), strict=True))
+        self.cmd_submit, self.fp_lo, self.fp_hi, self.fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer
+        self.pipeline, self.pipeline_set = p.pipeline, p.pipeline_set
         if self.staged:  # by column: a third the cost of by row
             blob, hi, lo = self.write_payloads.T.tolist()
             self.payloads = dict(zip(self.write_events.tolist(), zip(blob, hi, lo, strict=True), strict=True))

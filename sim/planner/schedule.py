@@ -109,7 +109,7 @@ def _rerecorded_visits(trace: Trace, program: LogicalProgram, on_pooled: np.ndar
     visit |= destroy & ~placed
     if honours_submits:
         visit |= kind == Kind.SUBMIT
-    runs = np.array(program.cmd_submit, dtype=np.int64) < program.n
+    runs = program.cmd_submit_array < program.n
     render = program.render
     if render is not None:
         _render_visits(trace, render, runs, program.cmd_event, placed, visit, on_pooled)
