@@ -1,12 +1,17 @@
-/* The re-recording loop's hot path in C (optional: setup.py builds it where it can; fast.py says how the
- * two paths relate, rerecorded.py is the reference).
+/* The planner's hot paths in C (optional: setup.py builds it where it can; fast.py says how the two paths relate,
+ * and the Python loops and pools are the reference).
  *
- * ``rerecord(loop, codes)`` runs ``RerecordingLoop.run`` for a program without a render side: it reads the
- * loop's columns (Python lists of ints, as the lift made them) in place and keeps the encoder, the pass and
- * the per-allocation epochs in C. Records and synthetic rows go into C buffers that are appended to the
- * emitter's arrays before every call back into Python, so a record's place in ``out`` and a synthetic row's
- * id are what the Python loop would give them. What stays in Python: a pooled creation (``Emitter.create``,
- * the pools), a free (the allocation's manager), ``Exclusion.add`` and ``Emitter.close_window``.
+ * ``rerecord(loop, codes, trusted)`` runs ``RerecordingLoop.run`` for a program without a render side, ``record``
+ * ``RecordedLoop.run``: they read the lift's int64 columns in place and keep the encoder, the pass and the
+ * per-allocation epochs in C. Records and synthetic rows go into C buffers appended to the emitter's arrays before
+ * every call back into Python, so a record's place in ``out`` and a synthetic row's id are what the Python loop
+ * would give them. Back in Python: a user's pool (behind the guard), a C pool's calls to its storage (the
+ * emitter: a page made or given back) and ``Emitter.close_window``.
+ *
+ * The pools wgtrace ships, in C (``fast.twin`` puts them in place of the Python ones): ``Exclusion``
+ * (sim/policies/exclusion.py), ``Cache`` (runtimes/buffer_cache.py and its tfjs, onnxruntime and tinygrad
+ * variants), ``Caching`` (runtimes/torch_caching.py) and ``Managed`` (pools.py and pages.py: CubeCL's memory
+ * management and its pools), each answering as its Python original.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,7 +41,7 @@ typedef struct {
     PyObject *group_set, *bind_key;
     PyObject *visits, *free_at, *free_buffer, *managers, *phys, *offset, *sizes, *pooled, *end_rec, *end_at, *exclusion;
     PyObject *uploaded, *reserved, *start_rec, *start_at, *trusted, *last_manager, *last_allocator;
-    PyObject *acts, *windows, *window_start, *last_command_use;  /* the as-recorded loop's; windows NULL: re-recording */
+    PyObject *acts, *windows, *window_start, *last_command_use;  /* as-recorded only (windows NULL: re-recording) */
     int last_direct, last_compiled, exclude_all;  /* last_compiled: a C pool, which syncs itself (storage_call) */
     Py_buffer writes, payloads;
     int have_payloads;
@@ -497,7 +502,8 @@ static int create(State *st, int64_t i) {
     if (fields == NULL) return -1;
     int r = -1;
     if (PyTuple_GET_SIZE(fields) != 3)
-        PyErr_Format(PyExc_ValueError, "too %s values to unpack (expected 3)", PyTuple_GET_SIZE(fields) > 3 ? "many" : "few");
+        PyErr_Format(PyExc_ValueError, "too %s values to unpack (expected 3)",
+                     PyTuple_GET_SIZE(fields) > 3 ? "many" : "few");
     else if (set_object(st->phys, b, PyTuple_GET_ITEM(fields, 0)) == 0
              && set_object(st->offset, b, PyTuple_GET_ITEM(fields, 1)) == 0
              && set_object(st->reserved, b, PyTuple_GET_ITEM(fields, 2)) == 0)
@@ -1148,7 +1154,7 @@ static PyTypeObject ExclusionType = {
 typedef struct {
     PyObject_HEAD
     PyObject *storage;
-    int64_t key_round, size_round;   /* a request's key and made size: rounded up to these (1: exact; size 0: the key) */
+    int64_t key_round, size_round;   /* a request's key and made size rounded up to these (1: exact; size 0: key) */
     int64_t *buckets;                /* with limits: the bucket sizes, ascending (a key is the first that holds it) */
     Py_ssize_t n_buckets;
     PyObject *limits;                /* None, or most buffers kept per size (onnxruntime's Bucket mode) */
@@ -2118,7 +2124,8 @@ static int small_try(ManagedObject *m, MPool *p, int64_t size, ExclusionObject *
     for (Py_ssize_t k = 0; k < p->ring.len; k++) {
         int64_t page = p->ring.data[p->ring_at];
         if (ex != NULL) {
-            int blocks = ex->by_range ? flat_blocks(ranges_of(ex, page), 0, size > 1 ? size : 1) : page_blocked(ex, page);
+            int blocks = ex->by_range ? flat_blocks(ranges_of(ex, page), 0, size > 1 ? size : 1)
+                                      : page_blocked(ex, page);
             if (blocks < 0) return -1;
             if (blocks) return 0;
         }
