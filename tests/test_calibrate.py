@@ -270,7 +270,7 @@ def test_sim_predicts_the_gpu_time_a_policy_adds_with_the_shipped_h100_model(tmp
 
     staged = sim("--pool", "exclusive", "--pass", "batched/staging-copy")
     assert staged["gpu_change_us"] > 0  # staging copies run on the device
-    assert sim()["gpu_change_us"] == 0  # a buffer per allocation, as recorded: the same calls
+    assert "gpu_change_us" not in sim()  # a buffer per allocation, as recorded: the recording's own calls
     text = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(CORPUS / "fastplotlib_figure.wgtrace"),
                            "--pool", "exclusive", "--pass", "batched/staging-copy"], capture_output=True, text=True,
                           timeout=60).stdout

@@ -86,9 +86,10 @@ def fit(train: list[GpuRow]) -> np.ndarray:
 
 def change_us(planned: Trace, recorded: Trace, costs: Costs) -> float | None:
     """How many GPU microseconds the plan ``planned`` of ``recorded`` adds to (or, negative, takes from) the
-    program as recorded, by the GPU-time model of ``costs`` (``calibration.gpu``); None where it has none."""
-    terms = ((costs.calibration or {}).get("gpu") or {}).get("us_per_term")
-    if not terms:
-        return None
+    program as recorded, by the GPU-time model of ``costs`` (``calibration.gpu``); None where it has none, or
+    where the plan makes the recording's own calls."""
+    terms: dict = ((costs.calibration or {}).get("gpu") or {}).get("us_per_term") or {}
     change = features(planned) - features(recorded)
+    if not terms or not change.any():
+        return None
     return float(sum(change[TERM_NAMES.index(name)] * us for name, us in sorted(terms.items()) if name in TERM_NAMES))
