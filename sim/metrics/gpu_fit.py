@@ -89,7 +89,9 @@ def change_us(planned: Trace, recorded: Trace, costs: Costs) -> float | None:
     program as recorded, by the GPU-time model of ``costs`` (``calibration.gpu``); None where it has none, or
     where the plan makes the recording's own calls."""
     terms: dict = ((costs.calibration or {}).get("gpu") or {}).get("us_per_term") or {}
+    if not terms:
+        return None
     change = features(planned) - features(recorded)
-    if not terms or not change.any():
+    if not change.any():
         return None
     return float(sum(change[TERM_NAMES.index(name)] * us for name, us in sorted(terms.items()) if name in TERM_NAMES))
