@@ -154,6 +154,25 @@ class RenderPlan(RandomPlan):
     def host(self, site: str, action: str) -> None:
         super().host(site, {"mapped_write": "write", "read_mapped": "read"}.get(action, action))
 
+    def texture_copy(self, site: str, action: str) -> None:
+        """A texture copy whose bytes stay inside its buffer (the device refuses one that does not; the oracle's
+        may run past the end, which under a pool reads as a neighbour's bytes)."""
+        t, at, extent = self.box()
+        w, h, layers = extent
+        if 16 * (h * layers - 1) + 4 * w > max(self.sizes):
+            w, h, layers = extent = (1, 1, 1)
+        need = 16 * (h * layers - 1) + 4 * w
+        buf = self.tape.pick([b for b, size in enumerate(self.sizes) if size >= need])
+        lo = 4 * self.tape.int(0, (self.sizes[buf] - need) // 4)
+        enc = self.tape.pick(self.open)
+        data = (lo, 16, h)
+        if self.tape.int(0, 1):
+            self.b.add(Kind.COPY_BUFFER_TO_TEXTURE, site=site, encoder=enc, buffer=buf, texture=t,
+                       rows=[data, at, extent])
+        else:
+            self.b.add(Kind.COPY_TEXTURE_TO_BUFFER, site=site, encoder=enc, texture=t, buffer=buf,
+                       rows=[at, data, extent])
+
 
 def churn(frames: int, seed: int) -> Trace:
     """A frame loop that makes and drops buffers as renderers do: each frame a few transient uniform, vertex and
