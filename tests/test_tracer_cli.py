@@ -28,7 +28,8 @@ print("argv", sys.argv[1:], __name__, sys.path[0] == {script_dir!r})
 device = wgpu.gpu.request_adapter_sync().request_device_sync()
 pipeline = device.create_compute_pipeline(
     layout="auto", compute={{"module": device.create_shader_module(code="@compute @workgroup_size(1) fn main() {{}}")}})
-buf = device.create_buffer(size=256, usage=wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_DST)
+buf = device.create_buffer(size=256,
+                           usage=wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_DST | wgpu.BufferUsage.COPY_SRC)
 mode = sys.argv[1]
 steps = 10**9 if mode == "forever" else 5
 for step in range(steps):
@@ -42,6 +43,8 @@ for step in range(steps):
     device.queue.submit([encoder.finish()])
     if mode == "forever" and step == 20:
         print("running", flush=True)
+    if mode == "forever" and step % 64 == 63:
+        device.queue.read_buffer(buf, 0, 4)  # keep lavapipe's queue short: a long one has hung in vkQueueSubmit
 if mode == "raise":
     def fail():
         raise ValueError("boom")
