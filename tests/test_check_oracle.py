@@ -196,6 +196,11 @@ class RandomPlan:
     def texture_copy(self, site: str, action: str) -> None:
         t, at, extent = self.box()
         buf, lo, _ = self.span()
+        self.add_texture_copy(site, t, at, extent, buf, lo)
+
+    def add_texture_copy(self, site: str, t: int, at: tuple, extent: tuple, buf: int, lo: int) -> None:
+        """A copy between the box ``at``/``extent`` of texture ``t`` and buffer ``buf`` from byte ``lo``, rows of 16
+        bytes, either way."""
         enc = self.tape.pick(self.open)
         data = (lo, 16, extent[1])
         if self.tape.int(0, 1):

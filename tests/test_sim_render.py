@@ -163,15 +163,7 @@ class RenderPlan(RandomPlan):
             w, h, layers = extent = (1, 1, 1)
         need = 16 * (h * layers - 1) + 4 * w
         buf = self.tape.pick([b for b, size in enumerate(self.sizes) if size >= need])
-        lo = 4 * self.tape.int(0, (self.sizes[buf] - need) // 4)
-        enc = self.tape.pick(self.open)
-        data = (lo, 16, h)
-        if self.tape.int(0, 1):
-            self.b.add(Kind.COPY_BUFFER_TO_TEXTURE, site=site, encoder=enc, buffer=buf, texture=t,
-                       rows=[data, at, extent])
-        else:
-            self.b.add(Kind.COPY_TEXTURE_TO_BUFFER, site=site, encoder=enc, texture=t, buffer=buf,
-                       rows=[at, data, extent])
+        self.add_texture_copy(site, t, at, extent, buf, 4 * self.tape.int(0, (self.sizes[buf] - need) // 4))
 
 
 def churn(frames: int, seed: int) -> Trace:
