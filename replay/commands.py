@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 
 import xxhash
 from rich.console import Console
@@ -250,16 +251,24 @@ def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[s
 def _runs(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
     """The runs other calibrations measured (--runs), fitted again with no device: their provenance, this
     command beside the ones that measured."""
-    from .calibrate import from_runs, read_runs, sha256
-
-    document = read_runs(args.runs)
-    names = {os.path.basename(p): t for p, t in traces.items()}
+    document, measurements = _read_runs(args.runs, traces)
     runs = " ".join(args.runs)
-    measurements = from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, runs)
     measured_by = document["provenance"]["command"]
     where = {**document["provenance"], "command": " ".join(command),
              "measured_by": measured_by[0] if len(measured_by) == 1 else measured_by}
     return measurements, where, f"{where.get('adapter', '?')} ({where.get('backend', '?')}), from {runs}"
+
+
+def _read_runs(paths: list[str], traces: dict[str, Trace],
+               check: Callable[[dict], None] = lambda document: None) -> tuple[dict, list]:
+    """The runs files at ``paths`` merged (``check``ed first), and their measurements of ``traces`` (each checked
+    by SHA-256)."""
+    from .calibrate import from_runs, read_runs, sha256
+
+    document = read_runs(paths)
+    check(document)
+    names = {os.path.basename(p): t for p, t in traces.items()}
+    return document, from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, " ".join(paths))
 
 
 def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -> list:
@@ -267,15 +276,13 @@ def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -
     model alone: their CPU runs are left out (the CPU fit is of one machine start)."""
     from dataclasses import replace
 
-    from .calibrate import from_runs, read_runs, sha256
+    def same_device(document: dict) -> None:
+        device = [document["provenance"].get(k) for k in ("adapter", "backend", "driver")]
+        if device != [where.get(k) for k in ("adapter", "backend", "driver")]:
+            raise InputError(f"{' '.join(args.gpu_runs)}: measured on {device[0]}, not on {where.get('adapter')} as "
+                             "the runs the costs are fitted on")
 
-    document = read_runs(args.gpu_runs)
-    device = [document["provenance"].get(k) for k in ("adapter", "backend", "driver")]
-    if device != [where.get(k) for k in ("adapter", "backend", "driver")]:
-        raise InputError(f"{' '.join(args.gpu_runs)}: measured on {device[0]}, not on {where.get('adapter')} as the "
-                         "runs the costs are fitted on")
-    names = {os.path.basename(p): t for p, t in traces.items()}
-    gpu = from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, " ".join(args.gpu_runs))
+    document, gpu = _read_runs(args.gpu_runs, traces, same_device)
     where["gpu_measured_by"] = document["provenance"]["command"]
     return [replace(m, setup_us=(), steady_us=(), floor_us=()) for m in gpu if m.gpu_us]
 
