@@ -2469,12 +2469,200 @@ static int exclude(State *st, int64_t page, int64_t lo, int64_t hi) {
     return 0;
 }
 
+/* ---- assembly (assemble.py): the plan's columns from the placed events and the records, in one pass ---- */
+
+/* a contiguous array of ``itemsize``-byte integers (writable: an output), viewed in place */
+static int int_view(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int writable, const char *name) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    const char *f = view->format;
+    int integer = f != NULL && f[0] != '\0' && f[1] == '\0' && strchr("bBhHiIlLqQ", f[0]) != NULL;
+    if (view->itemsize != itemsize || !integer) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_TypeError, "assembly: %s is not contiguous %zd-byte integers", name, itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+static int in_range(int64_t value, Py_ssize_t n, const char *what) {
+    if (value >= 0 && value < n) return 0;
+    PyErr_Format(PyExc_ValueError, "assembly: %s %lld out of range", what, (long long)value);
+    return -1;
+}
+
+enum { F_REC, F_SYN, F_PLACED, F_PLACED_KIND, F_PLACED_A0, F_A1, F_A2, F_A3, F_A4, F_A5, F_T, F_SITE, F_NROWS,
+       F_ROW_START, F_KIND, F_ORIGIN, F_T_OUT, F_ARGS, F_NROWS_OUT, F_SITE_OUT, F_ROW_FROM, N_FILL };
+static const Py_ssize_t fill_size[N_FILL] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 8, 1, 8, 8, 8, 4, 4, 8};
+static const char *fill_name[N_FILL] = {"records", "synthetic rows", "placed", "placed kinds", "placed a0", "a1", "a2",
+    "a3", "a4", "a5", "t", "site", "nrows", "row starts", "kind", "origin", "t out", "args", "nrows out", "site out",
+    "row from"};
+
+typedef struct {
+    const int64_t *rec, *syn, *placed, *placed_kind, *placed_a0, *a[5], *t, *row_start;
+    const int32_t *site, *nrows;
+    uint8_t *kind;
+    int64_t *origin, *t_out, *args, *row_from;
+    int32_t *nrows_out, *site_out;
+    Py_ssize_t n_rec, n_syn, n_placed, n, m;
+    int64_t rows_base;
+} Fill;
+
+/* plan event p copies source event s */
+static void fill_copied(const Fill *f, Py_ssize_t p, int64_t s) {
+    for (int j = 0; j < 5; j++) f->args[(j + 1) * f->m + p] = f->a[j][s];
+    f->nrows_out[p] = f->nrows[s];
+    f->row_from[p] = f->row_start[s];
+    f->site_out[p] = f->site[s];
+}
+
+/* plan event p is record r: a copy of its source event, or synthetic row k */
+static int fill_record(const Fill *f, Py_ssize_t p, Py_ssize_t r, Py_ssize_t *k) {
+    const int64_t *x = f->rec + r * REC;
+    int64_t src = x[0], cur = x[3], origin = x[4];
+    if (in_range(cur, f->n, "handled event") < 0) return -1;
+    f->kind[p] = (uint8_t)x[1];
+    f->args[p] = x[2];
+    f->origin[p] = origin;
+    f->t_out[p] = f->t[cur];
+    if (src >= 0) {
+        if (in_range(src, f->n, "source event") < 0) return -1;
+        fill_copied(f, p, src);
+        return 0;
+    }
+    if (in_range(*k, f->n_syn, "synthetic row") < 0) return -1;
+    const int64_t *y = f->syn + *k * SYN;
+    (*k)++;
+    for (int j = 0; j < 5; j++) f->args[(j + 1) * f->m + p] = y[j];
+    f->nrows_out[p] = (int32_t)y[5];
+    if (y[6] >= 0 && in_range(y[6], f->n, "row source") < 0) return -1;
+    f->row_from[p] = y[6] >= 0 ? f->row_start[y[6]] : f->rows_base - y[6];
+    int64_t site_of = origin >= 0 ? origin : cur;
+    if (in_range(site_of, f->n, "origin") < 0) return -1;
+    f->site_out[p] = f->site[site_of];
+    return 0;
+}
+
+/* each placed event before every record emitted while handling it or a later source event */
+static int fill_merge(const Fill *f) {
+    Py_ssize_t i = 0, r = 0, k = 0;
+    for (Py_ssize_t p = 0; p < f->m; p++) {
+        if (i < f->n_placed && (r == f->n_rec || f->placed[i] <= f->rec[r * REC + 3])) {
+            int64_t s = f->placed[i];
+            if (in_range(s, f->n, "placed event") < 0) return -1;
+            f->kind[p] = (uint8_t)f->placed_kind[i];
+            f->args[p] = f->placed_a0[i];
+            f->origin[p] = s;
+            f->t_out[p] = f->t[s];
+            fill_copied(f, p, s);
+            i++;
+        } else if (fill_record(f, p, r++, &k) < 0) {
+            return -1;
+        }
+    }
+    if (k != f->n_syn) {
+        PyErr_SetString(PyExc_ValueError, "assembly: synthetic rows left over");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != N_FILL + 1) {
+        PyErr_Format(PyExc_TypeError, "fill takes %d arguments", N_FILL + 1);
+        return NULL;
+    }
+    Py_buffer views[N_FILL];
+    int got = 0;
+    PyObject *result = NULL;
+    for (; got < N_FILL; got++)
+        if (int_view(args[got], &views[got], fill_size[got], got >= F_KIND, fill_name[got]) < 0) goto done;
+    Fill f = {.rec = views[F_REC].buf, .syn = views[F_SYN].buf, .placed = views[F_PLACED].buf,
+              .placed_kind = views[F_PLACED_KIND].buf, .placed_a0 = views[F_PLACED_A0].buf, .t = views[F_T].buf,
+              .row_start = views[F_ROW_START].buf, .site = views[F_SITE].buf, .nrows = views[F_NROWS].buf,
+              .kind = views[F_KIND].buf, .origin = views[F_ORIGIN].buf, .t_out = views[F_T_OUT].buf,
+              .args = views[F_ARGS].buf, .row_from = views[F_ROW_FROM].buf, .nrows_out = views[F_NROWS_OUT].buf,
+              .site_out = views[F_SITE_OUT].buf};
+    for (int j = 0; j < 5; j++) f.a[j] = views[F_A1 + j].buf;
+    f.n_rec = views[F_REC].len / (8 * REC);
+    f.n_syn = views[F_SYN].len / (8 * SYN);
+    f.n_placed = views[F_PLACED].len / 8;
+    f.n = views[F_T].len / 8;
+    f.m = views[F_KIND].len;
+    f.rows_base = PyLong_AsLongLong(args[N_FILL]);
+    if (f.rows_base == -1 && PyErr_Occurred()) goto done;
+    int sized_ok = f.m == f.n_placed + f.n_rec && views[F_PLACED_KIND].len == 8 * f.n_placed
+                   && views[F_PLACED_A0].len == 8 * f.n_placed && views[F_ARGS].len == 8 * 6 * f.m;
+    for (int c = F_ORIGIN; c <= F_ROW_FROM && sized_ok; c++)
+        sized_ok = c == F_ARGS || views[c].len == fill_size[c] * f.m;
+    for (int c = F_A1; c <= F_ROW_START && sized_ok; c++) sized_ok = views[c].len == fill_size[c] * f.n;
+    if (!sized_ok) {
+        PyErr_SetString(PyExc_ValueError, "assembly: column lengths disagree");
+        goto done;
+    }
+    if (fill_merge(&f) == 0) result = Py_NewRef(Py_None);
+done:
+    for (int c = 0; c < got; c++) PyBuffer_Release(&views[c]);
+    return result;
+}
+
+/* the plan's rows, laid out by column: each event's ``nrows`` rows from ``row_from`` on, an index past the source's
+ * rows naming a synthetic row */
+static PyObject *fill_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    enum { R_FROM, R_NROWS, R_C0, R_SYN = R_C0 + ROW, R_OUT, N_ROWS_ARGS };
+    static const char *names[N_ROWS_ARGS] = {"row from", "nrows", "row column 0", "row column 1", "row column 2",
+                                             "row column 3", "row column 4", "synthetic rows", "rows"};
+    if (nargs != N_ROWS_ARGS) {
+        PyErr_Format(PyExc_TypeError, "fill_rows takes %d arguments", N_ROWS_ARGS);
+        return NULL;
+    }
+    Py_buffer views[N_ROWS_ARGS];
+    int got = 0;
+    PyObject *result = NULL;
+    for (; got < N_ROWS_ARGS; got++)
+        if (int_view(args[got], &views[got], got == R_NROWS ? 4 : 8, got == R_OUT, names[got]) < 0) goto done;
+    const int64_t *from = views[R_FROM].buf, *syn = views[R_SYN].buf, *c[ROW];
+    const int32_t *nrows = views[R_NROWS].buf;
+    int64_t *out = views[R_OUT].buf;
+    for (int j = 0; j < ROW; j++) c[j] = views[R_C0 + j].buf;
+    Py_ssize_t m = views[R_NROWS].len / 4, n_src = views[R_C0].len / 8, n_syn = views[R_SYN].len / (8 * ROW);
+    Py_ssize_t total = views[R_OUT].len / (8 * ROW), o = 0;
+    int sized_ok = views[R_FROM].len == 8 * m;
+    for (int j = 1; j < ROW && sized_ok; j++) sized_ok = views[R_C0 + j].len == 8 * n_src;
+    if (!sized_ok) {
+        PyErr_SetString(PyExc_ValueError, "assembly: row column lengths disagree");
+        goto done;
+    }
+    for (Py_ssize_t p = 0; p < m; p++) {
+        for (int64_t at = from[p], end = from[p] + nrows[p]; at < end; at++, o++) {
+            if (o >= total || in_range(at, n_src + n_syn, "row") < 0) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "assembly: more rows than counted");
+                goto done;
+            }
+            if (at < n_src)
+                for (int j = 0; j < ROW; j++) out[j * total + o] = c[j][at];
+            else
+                for (int j = 0; j < ROW; j++) out[j * total + o] = syn[(at - n_src) * ROW + j];
+        }
+    }
+    if (o == total) result = Py_NewRef(Py_None);
+    else PyErr_SetString(PyExc_ValueError, "assembly: fewer rows than counted");
+done:
+    for (int k = 0; k < got; k++) PyBuffer_Release(&views[k]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"record", record, METH_VARARGS,
      "record(loop, codes, trusted): RecordedLoop.run (the same arguments as rerecord)."},
     {"rerecord", rerecord, METH_VARARGS,
      "rerecord(loop, codes, trusted): RerecordingLoop.run for a program without a render side (codes: the kind "
      "codes; trusted: the class whose instances forward to a shipped pool's allocator)."},
+    {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
+     "fill(records, syn, placed, placed_kind, placed_a0, a1..a5, t, site, nrows, row_start, kind, origin, t_out, "
+     "args, nrows_out, site_out, row_from, rows_base): assemble's columns (assemble.py), in place"},
+    {"fill_rows", (PyCFunction)(void (*)(void))fill_rows, METH_FASTCALL,
+     "fill_rows(row_from, nrows, c0..c4, syn_rows, rows): the plan's rows, laid out by column, in place"},
     {NULL, NULL, 0, NULL},
 };
 

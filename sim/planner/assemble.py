@@ -22,6 +22,7 @@ from ...traces import Kind, Trace
 from ...traces.schema import BUFFER_ACCESSES, Access
 from ..plan import Allocations, Plan
 from ..policies import PassPolicy
+from . import fast
 from .bindings import read_write_bindings
 from .emitter import REC, ROW, SYN, Emitter
 from .kinds import is_kind
@@ -46,86 +47,146 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
     src_args, src_rows, strings = trace.args, trace.rows, trace.strings
     if em.read_write is not None:
         src_args, src_rows, strings = read_write_bindings(trace, em.read_write)
-    src, kind, a0, cur, origin = _merge(em, placed)
-    args, nrows, rows, site = _fill(em, src_args, src_rows, src, a0, cur, origin)
+    if fast.LOOP is not None:
+        kind, origin, t, args, nrows, rows, site = _columns_in_c(em, placed, src_args, src_rows)
+    else:
+        at = _Places(em, placed)
+        kind, origin, t, args = _merge(em, placed, at)
+        nrows, rows, site = _fill(em, src_args, src_rows, at, args)
     phys = np.array(em.phys, dtype=np.int64)
     offset = np.array(em.offset, dtype=np.int64)
-    _remap(kind, args, rows, nrows, phys, offset)
+    _remap(kind, args.T, rows, nrows, phys, offset)
     blobs = trace.blobs + em.blobs if em.blobs else trace.blobs
 
     header = dict(trace.header)
     if em.limits is not None:
         header["limits"] = dict(em.limits)
-    planned = Trace(header=header, kind=kind.astype(np.uint8), t=gather(trace.t, cur), site=site,
-                    args=args, nrows=nrows.astype(np.int32), rows=rows, strings=strings,
-                    blobs=blobs, end=dict(trace.end) if trace.end is not None else None,
-                    cut_short=trace.cut_short)
+    planned = Trace(header=header, kind=kind, t=t, site=site, args=args.T, nrows=nrows, rows=rows, strings=strings,
+                    blobs=blobs, end=dict(trace.end) if trace.end is not None else None, cut_short=trace.cut_short)
     n_buffers = len(program.size)
     start, end = _storage_spans(em, placed, kind, origin)
     allocations = Allocations(buffer=phys[:n_buffers].copy(), offset=offset[:n_buffers].copy(),
                               size=program.size.copy(), reserved=np.array(em.reserved, dtype=np.int64),
                               start=start, end=end)
-    return Plan(trace=planned, origin=origin.copy(), allocations=allocations, source=trace,
-                pool=em.pool.spec, passes=passes.spec)
+    return Plan(trace=planned, origin=origin, allocations=allocations, source=trace, pool=em.pool.spec,
+                passes=passes.spec)
 
 
-def _merge(em: Emitter, placed: np.ndarray) -> np.ndarray:
-    """Rows src, kind, a0, cur, origin of the plan: the loop's records and the placed events, each placed
-    event before every record emitted while handling it or a later source event (positions counted per
-    source event, not searched: there are many more records than placed events)."""
+def _columns_in_c(em: Emitter, placed: np.ndarray, src_args: np.ndarray,
+                  src_rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """kind, origin, t, args (laid out by column), nrows, rows and site as ``_merge`` and ``_fill`` make them, in one
+    pass of ``_loop.fill`` over the records and one of ``fill_rows``: the source columns widened once and the
+    plan's written in place, with no temporary per plan event (fresh memory is most of what numpy's passes cost)."""
+    assert fast.LOOP is not None
+    trace, m = em.trace, len(placed) + len(em.out) // REC
+    kind = np.empty(m, dtype=np.uint8)
+    origin, t, row_from = (np.empty(m, dtype=np.int64) for _ in range(3))
+    args = np.empty((6, m), dtype=np.int64)
+    nrows, site = np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32)
+    fast.LOOP.fill(em.out, em.syn, placed, _placed_kinds(em, placed).astype(np.int64), em.program.a0_array[placed],
+                   *_sources(em, src_args), kind, origin, t, args, nrows, site, row_from, len(trace.rows) - 2)
+    rows = np.empty((ROW, int(nrows.sum(dtype=np.int64))), dtype=np.int64)
+    fast.LOOP.fill_rows(row_from, nrows, *(_wide(c, np.int64) for c in columns_of(src_rows)), em.syn_rows, rows)
+    return kind, origin, t, args, nrows, rows.T, site
+
+
+def _sources(em: Emitter, src_args: np.ndarray) -> list[np.ndarray]:
+    """What ``fill`` reads per source event: args a1..a5 (a1 and a2 as the lift widened them, where they are the
+    trace's own), t, site, nrows and where the event's rows start."""
+    trace, program = em.trace, em.program
+    own = columns_of(trace.args)
+    lifted = {1: program.a1_array, 2: program.a2_array}
+    args = [lifted[j] if j in lifted and (src_args is trace.args or column is own[j]) else _wide(column, np.int64)
+            for j, column in enumerate(columns_of(src_args)[1:], 1)]
+    return [*args, _wide(trace.t, np.int64), _wide(trace.site, np.int32), _wide(trace.nrows, np.int32),
+            _wide(trace.row_start, np.int64)]
+
+
+def _placed_kinds(em: Emitter, placed: np.ndarray) -> np.ndarray:
+    """The placed events' kinds in the plan: their own, but a mapped write into a pooled buffer is an upload."""
     trace = em.trace
-    rec = np.frombuffer(em.out, dtype=np.int64).reshape(-1, REC)
-    m, n = len(placed) + len(rec), len(trace)
-    handled = rec[:, 3]
-    per_event = np.bincount(handled, minlength=n)
-    at_placed = (np.cumsum(per_event) - per_event)[placed] + np.arange(len(placed))
-    at_rec = np.arange(len(rec)) + np.cumsum(np.bincount(placed, minlength=n))[handled]
-    columns = np.empty((5, m), dtype=np.int64)
-    columns[:, at_rec] = rec.T
-    placed_kind = trace.kind[placed].astype(np.int64)
-    mapped_writes = np.flatnonzero(placed_kind == Kind.MAPPED_WRITE)
-    placed_kind[mapped_writes[em.pooled[trace.args[placed[mapped_writes], 0]]]] = Kind.WRITE_BUFFER
-    columns[0, at_placed] = placed
-    columns[1, at_placed] = placed_kind
-    columns[2, at_placed] = gather(columns_of(trace.args)[0], placed)
-    columns[3, at_placed] = placed
-    columns[4, at_placed] = placed
-    return columns
+    kinds = trace.kind[placed]
+    mapped_writes = np.flatnonzero(kinds == Kind.MAPPED_WRITE)
+    kinds[mapped_writes[em.pooled[trace.args[placed[mapped_writes], 0]]]] = Kind.WRITE_BUFFER
+    return kinds
 
 
-def _fill(em: Emitter, src_args: np.ndarray, src_rows: np.ndarray, src: np.ndarray, a0: np.ndarray,
-          cur: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """args, nrows, rows and site of every plan event: copied from its source event, or from its synthetic row
-    (whose rows are a source event's or synthetic ones, and whose site is its origin's, else the handled event's).
+def _wide(column: np.ndarray, dtype: type) -> np.ndarray:
+    """A source column as a contiguous array of ``dtype`` (a narrow column widened whole, a view copied)."""
+    return np.ascontiguousarray(column, dtype=dtype)
 
-    Column by column, by index (a boolean mask over two-dimensional rows costs several times more); ``args`` is
-    laid out by column, as a loaded trace's widened ``args`` is."""
+
+class _Places:
+    """Where the placed events and the loop's records go in the plan, in the groups the columns are filled by.
+
+    Each placed event comes before every record emitted while handling it or a later source event
+    (positions counted per source event, not searched: there are many more records than placed events).
+    ``copied``/``source``: the plan events that copy a source event (the placed ones, then the records that
+    copy one) and that event; ``synthetic``: the plan events of synthetic rows, in the order of the rows (the
+    loops number a synthetic row as they emit its record, so the k-th synthetic record has row k).
+    """
+
+    def __init__(self, em: Emitter, placed: np.ndarray):
+        n = len(em.trace)
+        self.rec = rec = np.frombuffer(em.out, dtype=np.int64).reshape(-1, REC)
+        handled = rec[:, 3]
+        per_event = np.bincount(handled, minlength=n)
+        self.placed = (np.cumsum(per_event) - per_event)[placed] + np.arange(len(placed))
+        self.records = np.arange(len(rec)) + np.cumsum(np.bincount(placed, minlength=n))[handled]
+        copies = rec[:, 0] >= 0
+        by_copy, by_row = np.flatnonzero(copies), np.flatnonzero(~copies)
+        self.copied = np.concatenate((self.placed, self.records[by_copy]))
+        self.source = np.concatenate((placed, rec[by_copy, 0]))
+        self.synthetic = self.records[by_row]
+        self.by_row = by_row
+        self.m = len(placed) + len(rec)
+
+
+def _merge(em: Emitter, placed: np.ndarray, at: _Places) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """kind, origin and time of every plan event, and its ``args`` (laid out by column, as a loaded trace's
+    widened ``args`` is) with the first filled: what the records say, and the placed events' own."""
+    trace, rec, m = em.trace, at.rec, at.m
+    kind = np.empty(m, dtype=np.uint8)
+    kind[at.records] = rec[:, 1]
+    kind[at.placed] = _placed_kinds(em, placed)
+    origin = np.empty(m, dtype=np.int64)
+    origin[at.records] = rec[:, 4]
+    origin[at.placed] = placed
+    times = np.asarray(trace.t)
+    t = np.empty(m, dtype=np.int64)
+    t[at.records] = times[rec[:, 3]]
+    t[at.placed] = times[placed]
+    args = np.empty((6, m), dtype=np.int64)
+    args[0, at.records] = rec[:, 2]
+    args[0, at.placed] = gather(columns_of(trace.args)[0], placed)
+    return kind, origin, t, args
+
+
+def _fill(em: Emitter, src_args: np.ndarray, src_rows: np.ndarray, at: _Places,
+          args: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``args`` past the first, and nrows, rows and site of every plan event: copied from its source event, or from
+    its synthetic row (whose rows are a source event's or synthetic ones, and whose site is its origin's, else the
+    handled event's). Column by column, by index (a boolean mask over two-dimensional rows costs several times
+    more)."""
     trace = em.trace
     syn = np.frombuffer(em.syn, dtype=np.int64).reshape(-1, SYN)
-    m = len(src)
-    copied = src >= 0
-    ci, ki = np.flatnonzero(copied), np.flatnonzero(~copied)
-    s, k = src[ci], -1 - src[ki]
-    syn_k = syn[k]
-    args = np.empty((6, m), dtype=np.int64)
-    args[0] = a0
-    for j, source in enumerate(columns_of(src_args)[1:], 1):
-        column = args[j]
-        column[ci] = gather(source, s)
-        column[ki] = syn_k[:, j - 1]
-    nrows = np.empty(m, dtype=np.int64)
-    nrows[ci] = gather(trace.nrows, s)
-    nrows[ki] = syn_k[:, 5]
-    row_from = np.empty(m, dtype=np.int64)
-    row_from[ci] = gather(trace.row_start, s)
-    rowsrc = syn_k[:, 6]
-    row_from[ki] = np.where(rowsrc >= 0, gather(trace.row_start, np.maximum(rowsrc, 0)) if len(trace) else 0,
-                            len(trace.rows) - 2 - rowsrc)
-    site = np.empty(m, dtype=np.int32)
-    site[ci] = gather(trace.site, s)
-    syn_origin = origin[ki]
-    site[ki] = gather(trace.site, np.where(syn_origin >= 0, syn_origin, cur[ki]))
-    return args.T, nrows, _gather_rows(em, src_rows, row_from, nrows), site
+    copied, source, synthetic = at.copied, at.source, at.synthetic
+    for j, column in enumerate(columns_of(src_args)[1:], 1):
+        args[j, copied] = gather(column, source)
+        args[j, synthetic] = syn[:, j - 1]
+    nrows = np.empty(at.m, dtype=np.int32)
+    nrows[copied] = gather(trace.nrows, source)
+    nrows[synthetic] = syn[:, 5]
+    row_from = np.empty(at.m, dtype=np.int64)
+    row_from[copied] = gather(trace.row_start, source)
+    rowsrc = syn[:, 6]
+    row_from[synthetic] = np.where(rowsrc >= 0, gather(trace.row_start, np.maximum(rowsrc, 0)) if len(trace) else 0,
+                                   len(trace.rows) - 2 - rowsrc)
+    site = np.empty(at.m, dtype=np.int32)
+    site[copied] = gather(trace.site, source)
+    syn_origin = at.rec[at.by_row, 4]
+    site[synthetic] = gather(trace.site, np.where(syn_origin >= 0, syn_origin, at.rec[at.by_row, 3]))
+    return nrows, _gather_rows(em, src_rows, row_from, nrows), site
 
 
 def _gather_rows(em: Emitter, src_rows: np.ndarray, row_from: np.ndarray, nrows: np.ndarray) -> np.ndarray:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import overload
+from typing import cast, overload
 
 import numpy as np
 
 from ...traces import Access, Kind, Trace
+from ...traces.columns import Column, Table
 from ...traces.errors import InputError
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -109,17 +110,28 @@ def _read_write_bindings(trace: Trace, buffers: np.ndarray) -> tuple[np.ndarray,
         return trace.args, trace.rows, trace.strings
     sets, declared = _declarations(trace)
     flipped, codes = _rewrite(trace, sets, declared, {sets.find(s) for s in seeds} - {sets.find(_FROZEN)})
-    rows = rows.copy()
-    _flip(rows, sets, flipped, bg_rows, bg_nodes, 4)
+    new_rows, access = _editable(rows, (1, 2, 4))
+    _flip(access[4], sets, flipped, bg_rows, bg_nodes)
     explicit_layouts = trace.where(Kind.BIND_GROUP_LAYOUT)
     layout_rows = trace.row_ids(explicit_layouts)
     layout_ids = np.repeat(np.arange(len(explicit_layouts)), trace.nrows[explicit_layouts])
-    _flip(rows, sets, flipped, layout_rows, _node(_L, layout_ids, 0, rows[layout_rows, 0]), 1)
+    _flip(access[1], sets, flipped, layout_rows, _node(_L, layout_ids, 0, rows[layout_rows, 0]))
     if declared:
         module, group, binding, row_ids = (np.array(c, dtype=np.int64) for c in zip(*declared, strict=True))
-        _flip(rows, sets, flipped, row_ids, _node(_M, module, group, binding), 2)
+        _flip(access[2], sets, flipped, row_ids, _node(_M, module, group, binding))
     args, strings = _with_modules(trace, codes)
-    return args, rows, strings
+    return args, new_rows, strings
+
+
+def _editable(table: np.ndarray, columns: tuple[int, ...]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """A copy of ``table`` and its ``columns`` to write into, each a 1-d int64 array. A loaded trace's narrow table
+    shares every other column with the copy: widening it whole (``copy``) costs several times more."""
+    if isinstance(table, Table):
+        edited = {j: np.array(table.columns[j], dtype=np.int64) for j in columns}
+        copy = Table([Column(edited[j], edited[j].dtype) if j in edited else c for j, c in enumerate(table.columns)])
+        return cast(np.ndarray, copy), edited
+    copy = table.copy()
+    return copy, {j: copy[:, j] for j in columns}
 
 
 def _bind_group_slots(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
@@ -175,23 +187,23 @@ def _rewrite(trace: Trace, sets: _Sets, declared: list[Declaration],
         flipped -= lost
 
 
-def _flip(rows: np.ndarray, sets: _Sets, flipped: set[int], row_ids: np.ndarray, nodes: np.ndarray,
-          access_column: int) -> None:
-    """Rows ``row_ids`` (nodes ``nodes``) of a flipped set, read-only storage in ``access_column``: now read-write."""
+def _flip(access: np.ndarray, sets: _Sets, flipped: set[int], row_ids: np.ndarray, nodes: np.ndarray) -> None:
+    """Rows ``row_ids`` (nodes ``nodes``) of a flipped set, read-only storage in ``access`` (their access column):
+    now read-write."""
     unique, inverse = np.unique(nodes, return_inverse=True)
     hit = np.array([sets.find(n) in flipped for n in unique.tolist()], dtype=bool)[inverse]
-    hit &= rows[row_ids, access_column] == Access.READ_ONLY_STORAGE
-    rows[row_ids[hit], access_column] = Access.STORAGE
+    hit &= access[row_ids] == Access.READ_ONLY_STORAGE
+    access[row_ids[hit]] = Access.STORAGE
 
 
 def _with_modules(trace: Trace, codes: dict[int, tuple[str, set[tuple[int, int]]]]) -> tuple[np.ndarray, list[str]]:
     """args and strings with each rewritten module's code appended once and the module pointing at it."""
     modules = trace.where(Kind.SHADER_MODULE)
-    args, strings = trace.args.copy(), list(trace.strings)
+    (args, edited), strings = _editable(trace.args, (1,)), list(trace.strings)
     added: dict[str, int] = {}
     for m, (code, _) in codes.items():
         if code not in added:
             added[code] = len(strings)
             strings.append(code)
-        args[modules[m], 1] = added[code]
+        edited[1][modules[m]] = added[code]
     return args, strings
