@@ -28,14 +28,16 @@ from wgtrace.traces.writer import save
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATION = ROOT / "benchmarks" / "calibration"
 # per device: its runs files, the microbenchmark figures they were fitted against, and runs with GPU rounds
-# for the GPU-time model (none on lavapipe: its timestamps do not measure its work)
+# for the GPU-time model (timestamps on the H100, synchronised wall time on lavapipe)
 DEVICES = {
     "h100": ((CALIBRATION / "h100" / "ninth_start" / "runs_compute.json",
               CALIBRATION / "h100" / "ninth_start" / "runs_render.json"),
              CALIBRATION / "h100" / "ninth_start" / "micro.json",
              (CALIBRATION / "h100" / "gpu_time" / "runs_compute.json",
               CALIBRATION / "h100" / "gpu_time" / "runs_render.json")),
-    "lavapipe": ((CALIBRATION / "lavapipe" / "runs.json",), ROOT / "benchmarks" / "costs_lavapipe.json", ()),
+    "lavapipe": ((CALIBRATION / "lavapipe" / "runs.json",), ROOT / "benchmarks" / "costs_lavapipe.json",
+                 (CALIBRATION / "lavapipe" / "gpu_time" / "runs_compute.json",
+                  CALIBRATION / "lavapipe" / "gpu_time" / "runs_render.json")),
 }
 CORPUS = ROOT / "traces" / "corpus"
 FIT = ("mlp_train", "mlp_train_full", "prefix_sum", "frame_loop", "pygfx_scene")

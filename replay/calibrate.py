@@ -46,7 +46,6 @@ from ..sim.metrics.gpu_fit import GpuRow
 from ..sim.plan import Plan
 from ..traces import Kind, Trace
 from ..traces.errors import InputError
-from . import gpu_clock
 from .data import payloads
 from .engine import DecodedPlan, Engine
 from .report import plan_for
@@ -179,17 +178,15 @@ def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: 
             gpu_repeat: int = 0) -> list[Measurement]:
     """Replay each job (a trace, its name, a pool, a pass policy) ``warmup`` + ``repeat`` times, in rounds: every
     job once per round, so a spell of slow host hits every policy alike instead of one policy's runs. A run's
-    error ends that job (``error``); ``each_round`` is given what was measured so far after every round. Then,
-    where the device's timestamps measure its work (``gpu_clock.measures_work``), ``gpu_repeat`` more rounds
-    measure each run's GPU time (``gpu_us``, the whole run's), apart from the CPU runs since the timestamps
-    cost CPU."""
+    error ends that job (``error``); ``each_round`` is given what was measured so far after every round. Then
+    ``gpu_repeat`` more rounds measure each run's GPU time (``gpu_us``, the whole run's; ``gpu_clock.method``
+    says how), apart from the CPU runs since timing the device costs CPU or serialises the run."""
     limits = dict(engine.device.limits)
     replays = []
     for trace, name, pool, passes in jobs:
         m, plan = _measurement(trace, name, pool, passes, limits)
         replays.append(_Replay(m, DecodedPlan.of(plan.trace), payloads(plan, seed).data, steady_from(plan.trace)))
-    gpu_rounds = gpu_repeat if gpu_repeat and gpu_clock.measures_work(engine.device) else 0
-    for k in range(warmup + repeat + gpu_rounds):
+    for k in range(warmup + repeat + gpu_repeat):
         gpu = k >= warmup + repeat
         for r in (r for r in replays if r.m.error is None):
             floor = floor_us()
@@ -390,7 +387,8 @@ def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, 
     }
     gpu = gpu_model(timed, holdout)
     if gpu is not None:
-        calibration["gpu"] = {"us_per_term": {n: round(float(c), 4) for n, c in zip(TERM_NAMES, gpu.costs,
+        calibration["gpu"] = {"clock": provenance.get("gpu_clock", "timestamps"),
+                              "us_per_term": {n: round(float(c), 4) for n, c in zip(TERM_NAMES, gpu.costs,
                                                                                      strict=True) if c},
                               "train": gpu.summary(gpu.train), "holdout": gpu.summary(gpu.holdout)}
     source = (f"calibrated on {provenance.get('adapter', '?')}, {provenance.get('backend', '?')}, "

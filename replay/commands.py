@@ -217,10 +217,7 @@ def calibrate(args: argparse.Namespace) -> int:
         if rows:
             console.print(_rows_table(title, rows))
     if result.gpu is not None:
-        console.print(_gpu_table(result.gpu))
-    elif args.gpu_repeat and not args.runs:
-        console.print("gpu      not timed: this adapter's timestamps do not measure its work (a CPU adapter), "
-                      "or it cannot write them inside encoders")
+        console.print(_gpu_table(result.gpu, where.get("gpu_clock", "timestamps")))
     for m in result.failed:
         console.print(f"not measured: {m.trace} {m.pool} {m.passes}: {m.error}")
     return 0
@@ -229,12 +226,15 @@ def calibrate(args: argparse.Namespace) -> int:
 def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]) -> tuple[list, dict, str]:
     """Replay each trace under each policy of the design, a round of every replay at a time. --save-runs is
     written after every round, so a device that hangs (the process then ends) leaves the rounds before it."""
+    from . import gpu_clock
     from .calibrate import DESIGN, measure, provenance, runs_document
 
     design = _policies(args) if args.pool or args.passes else list(DESIGN)
     engine, adapter = _open(args)
     info, limits = dict(engine.device.adapter.info), dict(engine.device.limits)
     where = provenance(info, command, list(traces))
+    if args.gpu_repeat:
+        where["gpu_clock"] = gpu_clock.method(engine.device)
 
     def save(measurements: list) -> None:
         if args.save_runs:
@@ -284,6 +284,7 @@ def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -
 
     document, gpu = _read_runs(args.gpu_runs, traces, same_device)
     where["gpu_measured_by"] = document["provenance"]["command"]
+    where["gpu_clock"] = document["provenance"].get("gpu_clock", "timestamps")
     return [replace(m, setup_us=(), steady_us=(), floor_us=()) for m in gpu if m.gpu_us]
 
 
@@ -313,12 +314,15 @@ def _rows_table(title: str, rows) -> Table:
     return table
 
 
-def _gpu_table(gpu) -> Table:
+CLOCKS = {"timestamps": "every encoder's timestamps", "synchronised": "every submit waited for, wall time"}
+
+
+def _gpu_table(gpu, clock: str) -> Table:
     """GPU time of whole runs, measured against predicted from each trace's replay as recorded."""
     from .calibrate import TOLERANCE
 
-    table = Table(title="GPU time of a whole run (every encoder's timestamps), measured (median) against predicted "
-                        "from the trace's replay as recorded", title_justify="left")
+    table = Table(title=f"GPU time of a whole run ({CLOCKS[clock]}), measured (median) against predicted from the "
+                        "trace's replay as recorded", title_justify="left")
     for name in ("trace", "pool", "pass", "measured ms", "as recorded ms", "predicted ms", "error"):
         table.add_column(name, justify="left" if name in ("trace", "pool", "pass") else "right")
     for r in gpu.holdout or gpu.train:

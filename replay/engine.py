@@ -30,8 +30,9 @@ from ..tracer.backends import current
 from ..traces import Access, Kind, Obj, Trace
 from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
-from .gpu_clock import GpuClock
+from .gpu_clock import GpuClock, measures_work
 from .render import RenderInfo, RenderMethods, has_render, refusal_text
+from .sync_clock import SyncClock, waiter
 from .watchdog import DEFAULT_TIMEOUT_S, Watchdog
 
 CHUNK = 2048
@@ -311,11 +312,12 @@ class Engine(RenderMethods):
         ``mark``: an event index; the run's ``cpu_to_mark_s`` is the CPU time spent before that event (the
         chunks of the loop end there, so no event pays for the mark). ``clock``: an int64 array as long as the
         plan, which gets each event's wall nanoseconds (what one call costs among the program's others).
-        ``gpu``: bracket every encoder with timestamps and give the run each one's GPU time (``Run.gpu_ns``)."""
+        ``gpu``: time the device (``gpu_clock.method``: every encoder between timestamps, or every submit waited
+        for) and give the run each encoder's GPU time (``Run.gpu_ns``)."""
         table, args = self._table, decoded.args
         self._refuse_unknown(decoded)
         self._start(decoded, data)
-        gpu_clock = GpuClock(self.device, len(self.encoders)) if gpu else None
+        gpu_clock = self._gpu_clock(len(self.encoders)) if gpu else None
         if gpu_clock is not None:
             table = self._timed_encoders(gpu_clock)
         ops = [table[k] for k in decoded.opcodes]
@@ -364,7 +366,12 @@ class Engine(RenderMethods):
         self._finish(settle=failure is None)
         return run
 
-    def _timed_encoders(self, gpu_clock: GpuClock) -> list[Callable[[int, list[int]], None]]:
+    def _gpu_clock(self, encoders: int) -> GpuClock | SyncClock:
+        if measures_work(self.device):
+            return GpuClock(self.device, encoders)
+        return SyncClock(waiter(self.device, self._fence), encoders)
+
+    def _timed_encoders(self, gpu_clock: GpuClock | SyncClock) -> list[Callable[[int, list[int]], None]]:
         """The method table with each encoder bracketed by ``gpu_clock``'s stamps, and its submits told to the clock."""
         def create(i: int, a: list[int]) -> None:
             self._encoder_create(i, a)
@@ -375,6 +382,7 @@ class Engine(RenderMethods):
             self._encoder_finish(i, a)
 
         def submit(i: int, a: list[int]) -> None:
+            gpu_clock.submitting()
             self._submit(i, a)
             gpu_clock.submitted([r[0] for r in self.decoded.rows.get(i, ())])
 

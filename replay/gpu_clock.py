@@ -10,7 +10,8 @@ writes cost the replaying thread a little CPU, so GPU runs are timed apart from 
 
 On a CPU adapter (lavapipe) the stamps are written but do not bracket the work: the same plan's whole-run
 spans came out 0.6 ms in one round and 7 ms in another for ``nbody``, and 0.55 to 20 ms across the
-policies of ``mlp_train_hazard``, whose kernels do not change. ``measures_work`` says which adapters to trust.
+policies of ``mlp_train_hazard``, whose kernels do not change. ``measures_work`` says which adapters to trust;
+the others are timed by synchronised wall time (``sync_clock``), which ``method`` names.
 """
 
 from __future__ import annotations
@@ -32,8 +33,15 @@ def measures_work(device: wgpu.GPUDevice) -> bool:
     return available(device) and str(device.adapter.info.get("adapter_type", "")).lower() != "cpu"
 
 
+def method(device: wgpu.GPUDevice) -> str:
+    """How a GPU run on ``device`` is timed: ``timestamps`` where they measure its work, else ``synchronised``."""
+    return "timestamps" if measures_work(device) else "synchronised"
+
+
 class GpuClock:
     """Timestamps around each encoder of one run; ``spans_ns`` reads them back as each encoder's GPU time."""
+
+    method = "timestamps"
 
     def __init__(self, device: wgpu.GPUDevice, encoders: int):
         self.device = device
@@ -49,6 +57,9 @@ class GpuClock:
     def closing(self, encoder_id: int, encoder: wgpu.GPUCommandEncoder) -> None:
         q = 2 * encoder_id + 1
         encoder._write_timestamp(self.sets[q // QUERIES_PER_SET], q % QUERIES_PER_SET)
+
+    def submitting(self) -> None:
+        """Nothing to do before a submit: the stamps are in the command buffers."""
 
     def submitted(self, encoder_ids: list[int]) -> None:
         self.ran.update(encoder_ids)

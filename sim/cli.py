@@ -98,8 +98,10 @@ def _sim(args: argparse.Namespace) -> int:
               for name, label, show in fields]
     lines.append(("predicted CPU", f"{metrics.cost_us['total'] / 1000:.3f} ms ({costs.source})"))
     if gpu is not None:
-        lines.append(("predicted GPU", f"{gpu / 1000:+.3f} ms against the program as recorded (the GPU-time model of "
-                                       "the same calibration)"))
+        synchronised = ((costs.calibration or {}).get("gpu") or {}).get("clock") == "synchronised"
+        clock = "synchronised wall time, " if synchronised else ""
+        lines.append(("predicted GPU", f"{gpu / 1000:+.3f} ms against the program as recorded ({clock}the GPU-time "
+                                       "model of the same calibration)"))
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
         print(f"{k:<{width}}  {v}")
