@@ -2485,27 +2485,55 @@ static int int_view(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int wri
     return 0;
 }
 
+/* views[k] of args[k] for each of ``n`` (itemsize, writable, name); on failure those taken are released */
+static int int_views(PyObject *const *args, Py_buffer *views, int n, const Py_ssize_t *size, const char *writable,
+                     const char *const *names) {
+    for (int k = 0; k < n; k++) {
+        if (int_view(args[k], &views[k], size[k], writable[k] == 'w', names[k]) < 0) {
+            while (k--) PyBuffer_Release(&views[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int in_range(int64_t value, Py_ssize_t n, const char *what) {
     if (value >= 0 && value < n) return 0;
     PyErr_Format(PyExc_ValueError, "assembly: %s %lld out of range", what, (long long)value);
     return -1;
 }
 
+/* where logical allocation ``b`` lives: entry b of the emitter's ``phys`` and ``offset`` lists (negative: from the
+ * end, as numpy's remap indexed them) */
+static int placement(PyObject *phys, PyObject *offset, int64_t b, int64_t *page, int64_t *at) {
+    Py_ssize_t n = PyList_GET_SIZE(phys);
+    if (b < 0) b += n;
+    if (b < 0 || b >= n || b >= PyList_GET_SIZE(offset)) {
+        PyErr_Format(PyExc_IndexError, "assembly: allocation %lld out of range", (long long)b);
+        return -1;
+    }
+    *page = PyLong_AsLongLong(PyList_GET_ITEM(phys, b));
+    *at = PyLong_AsLongLong(PyList_GET_ITEM(offset, b));
+    return (*page == -1 || *at == -1) && PyErr_Occurred() ? -1 : 0;
+}
+
 enum { F_REC, F_SYN, F_PLACED, F_PLACED_KIND, F_PLACED_A0, F_A1, F_A2, F_A3, F_A4, F_A5, F_T, F_SITE, F_NROWS,
-       F_ROW_START, F_KIND, F_ORIGIN, F_T_OUT, F_ARGS, F_NROWS_OUT, F_SITE_OUT, F_ROW_FROM, N_FILL };
-static const Py_ssize_t fill_size[N_FILL] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 8, 1, 8, 8, 8, 4, 4, 8};
-static const char *fill_name[N_FILL] = {"records", "synthetic rows", "placed", "placed kinds", "placed a0", "a1", "a2",
-    "a3", "a4", "a5", "t", "site", "nrows", "row starts", "kind", "origin", "t out", "args", "nrows out", "site out",
-    "row from"};
+       F_ROW_START, F_FIELDS, F_KIND, F_ORIGIN, F_T_OUT, F_ARGS, F_NROWS_OUT, F_SITE_OUT, F_ROW_FROM, N_FILL };
+static const Py_ssize_t fill_size[N_FILL] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 8, 8, 1, 8, 8, 8, 4, 4, 8};
+static const char fill_writable[N_FILL + 1] = "rrrrrrrrrrrrrrrwwwwwww";
+static const char *const fill_name[N_FILL] = {"records", "synthetic rows", "placed", "placed kinds", "placed a0",
+    "a1", "a2", "a3", "a4", "a5", "t", "site", "nrows", "row starts", "fields", "kind", "origin", "t out", "args",
+    "nrows out", "site out", "row from"};
 
 typedef struct {
-    const int64_t *rec, *syn, *placed, *placed_kind, *placed_a0, *a[5], *t, *row_start;
+    const int64_t *rec, *syn, *placed, *placed_kind, *placed_a0, *a[5], *t, *row_start, *fields;
     const int32_t *site, *nrows;
     uint8_t *kind;
     int64_t *origin, *t_out, *args, *row_from;
     int32_t *nrows_out, *site_out;
     Py_ssize_t n_rec, n_syn, n_placed, n, m;
     int64_t rows_base;
+    PyObject *phys, *offset;
 } Fill;
 
 /* plan event p copies source event s */
@@ -2543,6 +2571,19 @@ static int fill_record(const Fill *f, Py_ssize_t p, Py_ssize_t r, Py_ssize_t *k)
     return 0;
 }
 
+/* plan event p's buffer fields (``fields``: per kind, two pairs of buffer column and offset column or -1) moved
+ * from logical allocations to (page, slice offset + offset) */
+static int fill_remap(const Fill *f, Py_ssize_t p) {
+    const int64_t *field = f->fields + 4 * f->kind[p];
+    for (int j = 0; j < 4 && field[j] >= 0; j += 2) {
+        int64_t *buffer = f->args + field[j] * f->m + p, page, at;
+        if (placement(f->phys, f->offset, *buffer, &page, &at) < 0) return -1;
+        if (field[j + 1] >= 0) f->args[field[j + 1] * f->m + p] += at;
+        *buffer = page;
+    }
+    return 0;
+}
+
 /* each placed event before every record emitted while handling it or a later source event */
 static int fill_merge(const Fill *f) {
     Py_ssize_t i = 0, r = 0, k = 0;
@@ -2559,6 +2600,7 @@ static int fill_merge(const Fill *f) {
         } else if (fill_record(f, p, r++, &k) < 0) {
             return -1;
         }
+        if (fill_remap(f, p) < 0) return -1;
     }
     if (k != f->n_syn) {
         PyErr_SetString(PyExc_ValueError, "assembly: synthetic rows left over");
@@ -2567,89 +2609,121 @@ static int fill_merge(const Fill *f) {
     return 0;
 }
 
-static PyObject *fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != N_FILL + 1) {
-        PyErr_Format(PyExc_TypeError, "fill takes %d arguments", N_FILL + 1);
-        return NULL;
-    }
-    Py_buffer views[N_FILL];
-    int got = 0;
-    PyObject *result = NULL;
-    for (; got < N_FILL; got++)
-        if (int_view(args[got], &views[got], fill_size[got], got >= F_KIND, fill_name[got]) < 0) goto done;
-    Fill f = {.rec = views[F_REC].buf, .syn = views[F_SYN].buf, .placed = views[F_PLACED].buf,
-              .placed_kind = views[F_PLACED_KIND].buf, .placed_a0 = views[F_PLACED_A0].buf, .t = views[F_T].buf,
-              .row_start = views[F_ROW_START].buf, .site = views[F_SITE].buf, .nrows = views[F_NROWS].buf,
-              .kind = views[F_KIND].buf, .origin = views[F_ORIGIN].buf, .t_out = views[F_T_OUT].buf,
-              .args = views[F_ARGS].buf, .row_from = views[F_ROW_FROM].buf, .nrows_out = views[F_NROWS_OUT].buf,
-              .site_out = views[F_SITE_OUT].buf};
-    for (int j = 0; j < 5; j++) f.a[j] = views[F_A1 + j].buf;
-    f.n_rec = views[F_REC].len / (8 * REC);
-    f.n_syn = views[F_SYN].len / (8 * SYN);
-    f.n_placed = views[F_PLACED].len / 8;
-    f.n = views[F_T].len / 8;
-    f.m = views[F_KIND].len;
-    f.rows_base = PyLong_AsLongLong(args[N_FILL]);
-    if (f.rows_base == -1 && PyErr_Occurred()) goto done;
-    int sized_ok = f.m == f.n_placed + f.n_rec && views[F_PLACED_KIND].len == 8 * f.n_placed
-                   && views[F_PLACED_A0].len == 8 * f.n_placed && views[F_ARGS].len == 8 * 6 * f.m;
-    for (int c = F_ORIGIN; c <= F_ROW_FROM && sized_ok; c++)
-        sized_ok = c == F_ARGS || views[c].len == fill_size[c] * f.m;
-    for (int c = F_A1; c <= F_ROW_START && sized_ok; c++) sized_ok = views[c].len == fill_size[c] * f.n;
-    if (!sized_ok) {
-        PyErr_SetString(PyExc_ValueError, "assembly: column lengths disagree");
-        goto done;
-    }
-    if (fill_merge(&f) == 0) result = Py_NewRef(Py_None);
-done:
-    for (int c = 0; c < got; c++) PyBuffer_Release(&views[c]);
-    return result;
+static int fill_sized(const Fill *f, const Py_buffer *views) {
+    int ok = f->m == f->n_placed + f->n_rec && views[F_PLACED_KIND].len == 8 * f->n_placed
+             && views[F_PLACED_A0].len == 8 * f->n_placed && views[F_ARGS].len == 8 * 6 * f->m
+             && views[F_FIELDS].len == 8 * 4 * 256;
+    for (int c = F_ORIGIN; c <= F_ROW_FROM && ok; c++) ok = c == F_ARGS || views[c].len == fill_size[c] * f->m;
+    for (int c = F_A1; c <= F_ROW_START && ok; c++) ok = views[c].len == fill_size[c] * f->n;
+    if (!ok) PyErr_SetString(PyExc_ValueError, "assembly: column lengths disagree");
+    return ok ? 0 : -1;
 }
 
-/* the plan's rows, laid out by column: each event's ``nrows`` rows from ``row_from`` on, an index past the source's
- * rows naming a synthetic row */
-static PyObject *fill_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    enum { R_FROM, R_NROWS, R_C0, R_SYN = R_C0 + ROW, R_OUT, N_ROWS_ARGS };
-    static const char *names[N_ROWS_ARGS] = {"row from", "nrows", "row column 0", "row column 1", "row column 2",
-                                             "row column 3", "row column 4", "synthetic rows", "rows"};
-    if (nargs != N_ROWS_ARGS) {
-        PyErr_Format(PyExc_TypeError, "fill_rows takes %d arguments", N_ROWS_ARGS);
+static PyObject *fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != N_FILL + 3 || !PyList_Check(args[N_FILL + 1]) || !PyList_Check(args[N_FILL + 2])) {
+        PyErr_Format(PyExc_TypeError, "fill takes %d arguments, the last two lists", N_FILL + 3);
         return NULL;
     }
-    Py_buffer views[N_ROWS_ARGS];
-    int got = 0;
-    PyObject *result = NULL;
-    for (; got < N_ROWS_ARGS; got++)
-        if (int_view(args[got], &views[got], got == R_NROWS ? 4 : 8, got == R_OUT, names[got]) < 0) goto done;
-    const int64_t *from = views[R_FROM].buf, *syn = views[R_SYN].buf, *c[ROW];
-    const int32_t *nrows = views[R_NROWS].buf;
-    int64_t *out = views[R_OUT].buf;
-    for (int j = 0; j < ROW; j++) c[j] = views[R_C0 + j].buf;
-    Py_ssize_t m = views[R_NROWS].len / 4, n_src = views[R_C0].len / 8, n_syn = views[R_SYN].len / (8 * ROW);
-    Py_ssize_t total = views[R_OUT].len / (8 * ROW), o = 0;
-    int sized_ok = views[R_FROM].len == 8 * m;
-    for (int j = 1; j < ROW && sized_ok; j++) sized_ok = views[R_C0 + j].len == 8 * n_src;
-    if (!sized_ok) {
-        PyErr_SetString(PyExc_ValueError, "assembly: row column lengths disagree");
-        goto done;
-    }
-    for (Py_ssize_t p = 0; p < m; p++) {
-        for (int64_t at = from[p], end = from[p] + nrows[p]; at < end; at++, o++) {
-            if (o >= total || in_range(at, n_src + n_syn, "row") < 0) {
-                if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "assembly: more rows than counted");
-                goto done;
-            }
-            if (at < n_src)
-                for (int j = 0; j < ROW; j++) out[j * total + o] = c[j][at];
-            else
-                for (int j = 0; j < ROW; j++) out[j * total + o] = syn[(at - n_src) * ROW + j];
+    Py_buffer v[N_FILL];
+    if (int_views(args, v, N_FILL, fill_size, fill_writable, fill_name) < 0) return NULL;
+    Fill f = {.rec = v[F_REC].buf, .syn = v[F_SYN].buf, .placed = v[F_PLACED].buf,
+              .placed_kind = v[F_PLACED_KIND].buf, .placed_a0 = v[F_PLACED_A0].buf, .t = v[F_T].buf,
+              .row_start = v[F_ROW_START].buf, .fields = v[F_FIELDS].buf, .site = v[F_SITE].buf,
+              .nrows = v[F_NROWS].buf, .kind = v[F_KIND].buf, .origin = v[F_ORIGIN].buf, .t_out = v[F_T_OUT].buf,
+              .args = v[F_ARGS].buf, .row_from = v[F_ROW_FROM].buf, .nrows_out = v[F_NROWS_OUT].buf,
+              .site_out = v[F_SITE_OUT].buf, .n_rec = v[F_REC].len / (8 * REC), .n_syn = v[F_SYN].len / (8 * SYN),
+              .n_placed = v[F_PLACED].len / 8, .n = v[F_T].len / 8, .m = v[F_KIND].len,
+              .phys = args[N_FILL + 1], .offset = args[N_FILL + 2]};
+    for (int j = 0; j < 5; j++) f.a[j] = v[F_A1 + j].buf;
+    f.rows_base = PyLong_AsLongLong(args[N_FILL]);
+    int ok = !(f.rows_base == -1 && PyErr_Occurred()) && fill_sized(&f, v) == 0 && fill_merge(&f) == 0;
+    for (int c = 0; c < N_FILL; c++) PyBuffer_Release(&v[c]);
+    return ok ? Py_NewRef(Py_None) : NULL;
+}
+
+enum { R_FROM, R_NROWS, R_C0, R_SYN = R_C0 + ROW, R_KIND, R_TEXTURES, R_OUT, R_ARGS, N_ROWS_ARGS };
+static const Py_ssize_t rows_size[N_ROWS_ARGS] = {8, 4, 8, 8, 8, 8, 8, 8, 1, 8, 8, 8};
+static const char rows_writable[N_ROWS_ARGS + 1] = "rrrrrrrrrrww";
+static const char *const rows_name[N_ROWS_ARGS] = {"row from", "nrows", "row column 0", "row column 1",
+    "row column 2", "row column 3", "row column 4", "synthetic rows", "kind", "textures", "rows", "args"};
+
+typedef struct {
+    const int64_t *from, *syn, *c[ROW], *textures;
+    const int32_t *nrows;
+    const uint8_t *kind;
+    int64_t *out, *args;
+    Py_ssize_t m, n_src, n_syn, total;
+    int64_t bind_group, buffer_accesses;
+    PyObject *phys, *offset;
+} Rows;
+
+/* rows o.. of plan event p as the pools placed their buffers: a bind group's buffer rows, a texture copy's buffer
+ * side (``textures``: per kind, its buffer column and the row holding the buffer side's offset, or -1) */
+static int rows_remap(const Rows *r, Py_ssize_t p, Py_ssize_t o) {
+    int64_t page, at, *out = r->out, total = r->total;
+    if (r->kind[p] == r->bind_group) {
+        for (Py_ssize_t q = o; q < o + r->nrows[p]; q++) {
+            int64_t access = out[4 * total + q];
+            if (access < 0 || access > 62 || !((r->buffer_accesses >> access) & 1)) continue;
+            if (placement(r->phys, r->offset, out[total + q], &page, &at) < 0) return -1;
+            out[2 * total + q] += at;
+            out[total + q] = page;
         }
     }
-    if (o == total) result = Py_NewRef(Py_None);
-    else PyErr_SetString(PyExc_ValueError, "assembly: fewer rows than counted");
-done:
-    for (int k = 0; k < got; k++) PyBuffer_Release(&views[k]);
-    return result;
+    const int64_t *texture = r->textures + 2 * r->kind[p];
+    if (texture[0] < 0) return 0;
+    if (texture[1] >= r->nrows[p]) {
+        PyErr_SetString(PyExc_ValueError, "assembly: a texture copy without its layout row");
+        return -1;
+    }
+    int64_t *buffer = r->args + texture[0] * r->m + p;
+    if (placement(r->phys, r->offset, *buffer, &page, &at) < 0) return -1;
+    out[o + texture[1]] += at;
+    *buffer = page;
+    return 0;
+}
+
+static int rows_copy(const Rows *r) {
+    Py_ssize_t o = 0;
+    for (Py_ssize_t p = 0; p < r->m; p++) {
+        Py_ssize_t first = o;
+        for (int64_t at = r->from[p], end = r->from[p] + r->nrows[p]; at < end; at++, o++) {
+            if (o >= r->total) {
+                PyErr_SetString(PyExc_ValueError, "assembly: more rows than counted");
+                return -1;
+            }
+            if (in_range(at, r->n_src + r->n_syn, "row") < 0) return -1;
+            for (int j = 0; j < ROW; j++)
+                r->out[j * r->total + o] = at < r->n_src ? r->c[j][at] : r->syn[(at - r->n_src) * ROW + j];
+        }
+        if (rows_remap(r, p, first) < 0) return -1;
+    }
+    if (o == r->total) return 0;
+    PyErr_SetString(PyExc_ValueError, "assembly: fewer rows than counted");
+    return -1;
+}
+
+static PyObject *fill_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != N_ROWS_ARGS + 4 || !PyList_Check(args[N_ROWS_ARGS]) || !PyList_Check(args[N_ROWS_ARGS + 1])) {
+        PyErr_Format(PyExc_TypeError, "fill_rows takes %d arguments", N_ROWS_ARGS + 4);
+        return NULL;
+    }
+    Py_buffer v[N_ROWS_ARGS];
+    if (int_views(args, v, N_ROWS_ARGS, rows_size, rows_writable, rows_name) < 0) return NULL;
+    Rows r = {.from = v[R_FROM].buf, .syn = v[R_SYN].buf, .textures = v[R_TEXTURES].buf, .nrows = v[R_NROWS].buf,
+              .kind = v[R_KIND].buf, .out = v[R_OUT].buf, .args = v[R_ARGS].buf, .m = v[R_NROWS].len / 4,
+              .n_src = v[R_C0].len / 8, .n_syn = v[R_SYN].len / (8 * ROW), .total = v[R_OUT].len / (8 * ROW),
+              .phys = args[N_ROWS_ARGS], .offset = args[N_ROWS_ARGS + 1]};
+    for (int j = 0; j < ROW; j++) r.c[j] = v[R_C0 + j].buf;
+    r.bind_group = PyLong_AsLongLong(args[N_ROWS_ARGS + 2]);
+    r.buffer_accesses = PyLong_AsLongLong(args[N_ROWS_ARGS + 3]);
+    int ok = !PyErr_Occurred() && v[R_FROM].len == 8 * r.m && v[R_KIND].len == r.m && v[R_ARGS].len == 8 * 6 * r.m
+             && v[R_TEXTURES].len == 8 * 2 * 256;
+    for (int j = 1; j < ROW && ok; j++) ok = v[R_C0 + j].len == 8 * r.n_src;
+    if (!ok && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "assembly: row column lengths disagree");
+    ok = ok && rows_copy(&r) == 0;
+    for (int k = 0; k < N_ROWS_ARGS; k++) PyBuffer_Release(&v[k]);
+    return ok ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyMethodDef methods[] = {
@@ -2659,10 +2733,12 @@ static PyMethodDef methods[] = {
      "rerecord(loop, codes, trusted): RerecordingLoop.run for a program without a render side (codes: the kind "
      "codes; trusted: the class whose instances forward to a shipped pool's allocator)."},
     {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
-     "fill(records, syn, placed, placed_kind, placed_a0, a1..a5, t, site, nrows, row_start, kind, origin, t_out, "
-     "args, nrows_out, site_out, row_from, rows_base): assemble's columns (assemble.py), in place"},
+     "fill(records, syn, placed, placed_kind, placed_a0, a1..a5, t, site, nrows, row_start, fields, kind, origin, "
+     "t_out, args, nrows_out, site_out, row_from, rows_base, phys, offset): assemble's columns (assemble.py), "
+     "written in place, buffer fields remapped"},
     {"fill_rows", (PyCFunction)(void (*)(void))fill_rows, METH_FASTCALL,
-     "fill_rows(row_from, nrows, c0..c4, syn_rows, rows): the plan's rows, laid out by column, in place"},
+     "fill_rows(row_from, nrows, c0..c4, syn_rows, kind, textures, rows, args, phys, offset, bind_group, "
+     "buffer_accesses): the plan's rows, laid out by column, written in place, buffer rows remapped"},
     {NULL, NULL, 0, NULL},
 };
 

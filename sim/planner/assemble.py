@@ -41,31 +41,42 @@ _TEXTURE_COPY_BUFFERS = ((Kind.COPY_BUFFER_TO_TEXTURE, 1, 0), (Kind.COPY_TEXTURE
 _BUFFER_BINDINGS = np.array([Access.NONE, *BUFFER_ACCESSES], dtype=np.int64)
 
 
+def _tables() -> tuple[np.ndarray, np.ndarray, int]:
+    """The remap's rules as ``_loop.fill`` and ``fill_rows`` read them: per kind, its buffer fields (two pairs of
+    buffer column and offset column, -1 none) and its texture copy's (buffer column, row), and the bind group
+    accesses that name a buffer as bits."""
+    fields = np.full((256, 4), -1, dtype=np.int64)
+    for k, col, off in _BUFFER_FIELDS:
+        pair = 2 * int(fields[k, 0] >= 0)
+        fields[k, pair:pair + 2] = col, off
+    textures = np.full((256, 2), -1, dtype=np.int64)
+    for k, col, position in _TEXTURE_COPY_BUFFERS:
+        textures[k] = col, position
+    return fields, textures, sum(1 << int(a) for a in _BUFFER_BINDINGS)
+
+
+_FIELDS, _TEXTURES, _BUFFER_ACCESS_BITS = _tables()
+
+
 def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
     """The plan: ``placed`` source events and ``em``'s records, every column filled, buffers mapped to pages."""
     trace, program = em.trace, em.program
     src_args, src_rows, strings = trace.args, trace.rows, trace.strings
     if em.read_write is not None:
         src_args, src_rows, strings = read_write_bindings(trace, em.read_write)
-    if fast.LOOP is not None:
-        kind, origin, t, args, nrows, rows, site = _columns_in_c(em, placed, src_args, src_rows)
-    else:
-        at = _Places(em, placed)
-        kind, origin, t, args = _merge(em, placed, at)
-        nrows, rows, site = _fill(em, src_args, src_rows, at, args)
-    phys = np.array(em.phys, dtype=np.int64)
-    offset = np.array(em.offset, dtype=np.int64)
-    _remap(kind, args.T, rows, nrows, phys, offset)
+    columns = _columns_in_c if fast.LOOP is not None else _columns
+    kind, origin, t, args, nrows, rows, site = columns(em, placed, src_args, src_rows)
     blobs = trace.blobs + em.blobs if em.blobs else trace.blobs
 
     header = dict(trace.header)
     if em.limits is not None:
         header["limits"] = dict(em.limits)
-    planned = Trace(header=header, kind=kind, t=t, site=site, args=args.T, nrows=nrows, rows=rows, strings=strings,
+    planned = Trace(header=header, kind=kind, t=t, site=site, args=args, nrows=nrows, rows=rows, strings=strings,
                     blobs=blobs, end=dict(trace.end) if trace.end is not None else None, cut_short=trace.cut_short)
     n_buffers = len(program.size)
     start, end = _storage_spans(em, placed, kind, origin)
-    allocations = Allocations(buffer=phys[:n_buffers].copy(), offset=offset[:n_buffers].copy(),
+    allocations = Allocations(buffer=np.array(em.phys[:n_buffers], dtype=np.int64),
+                              offset=np.array(em.offset[:n_buffers], dtype=np.int64),
                               size=program.size.copy(), reserved=np.array(em.reserved, dtype=np.int64),
                               start=start, end=end)
     return Plan(trace=planned, origin=origin, allocations=allocations, source=trace, pool=em.pool.spec,
@@ -84,10 +95,21 @@ def _columns_in_c(em: Emitter, placed: np.ndarray, src_args: np.ndarray,
     args = np.empty((6, m), dtype=np.int64)
     nrows, site = np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32)
     fast.LOOP.fill(em.out, em.syn, placed, _placed_kinds(em, placed).astype(np.int64), em.program.a0_array[placed],
-                   *_sources(em, src_args), kind, origin, t, args, nrows, site, row_from, len(trace.rows) - 2)
+                   *_sources(em, src_args), _FIELDS, kind, origin, t, args, nrows, site, row_from,
+                   len(trace.rows) - 2, em.phys, em.offset)
     rows = np.empty((ROW, int(nrows.sum(dtype=np.int64))), dtype=np.int64)
-    fast.LOOP.fill_rows(row_from, nrows, *(_wide(c, np.int64) for c in columns_of(src_rows)), em.syn_rows, rows)
-    return kind, origin, t, args, nrows, rows.T, site
+    fast.LOOP.fill_rows(row_from, nrows, *(_wide(c, np.int64) for c in columns_of(src_rows)), em.syn_rows, kind,
+                        _TEXTURES, rows, args, em.phys, em.offset, Kind.BIND_GROUP, _BUFFER_ACCESS_BITS)
+    return kind, origin, t, args.T, nrows, rows.T, site
+
+
+def _columns(em: Emitter, placed: np.ndarray, src_args: np.ndarray, src_rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """kind, origin, t, args, nrows, rows and site of the plan, buffers mapped to pages: in numpy."""
+    at = _Places(em, placed)
+    kind, origin, t, args = _merge(em, placed, at)
+    nrows, rows, site = _fill(em, src_args, src_rows, at, args)
+    _remap(kind, args.T, rows, nrows, np.array(em.phys, dtype=np.int64), np.array(em.offset, dtype=np.int64))
+    return kind, origin, t, args.T, nrows, rows, site
 
 
 def _sources(em: Emitter, src_args: np.ndarray) -> list[np.ndarray]:
@@ -219,10 +241,11 @@ def _storage_spans(em: Emitter, placed: np.ndarray, kind: np.ndarray,
     start[trace.args[origin[creates], 0]] = creates
     destroys = events[kind[events] == Kind.BUFFER_DESTROY]
     np.minimum.at(end, trace.args[origin[destroys], 0], destroys)
+    placed_upto = np.cumsum(np.bincount(placed, minlength=len(trace)))  # placed events up to each source event
     for (records, at), column in ((em.start_mark, start), (em.end_mark, end)):
         marks = np.array(records, dtype=np.int64)
         b = np.flatnonzero(marks >= 0)
-        column[b] = marks[b] + np.searchsorted(placed, np.array(at, dtype=np.int64)[b], side="right")
+        column[b] = marks[b] + placed_upto[np.array(at, dtype=np.int64)[b]]
     return start, end
 
 

@@ -147,7 +147,7 @@ class LogicalProgram:
         uploaded, read_mapped = _filled_and_read(trace, len(creates))
         cmd_submit, lo, hi, last_command_use, window_open, window_start = _submitted(trace, len(creates), commands, fp,
                                                                                      render is not None)
-        pipeline, pipeline_set, group_set, bind_key = _pass_state(trace, commands)
+        pipeline, pipeline_set, group_set, bind_key = _pass_state(trace, commands, (a0, a1, a2))
         return cls(
             n=n, kind_array=trace.kind.astype(np.int64), a0_array=np.ascontiguousarray(a0, dtype=np.int64),
             a1_array=np.ascontiguousarray(a1, dtype=np.int64), a2_array=np.ascontiguousarray(a2, dtype=np.int64),
@@ -241,15 +241,20 @@ def _submitted(trace: Trace, n_buffers: int, commands: Commands, fp: Footprints,
     return cmd_submit, lo, hi, last_command_use, window_open, window_start
 
 
-def _pass_state(trace: Trace, commands: Commands) -> tuple[np.ndarray, np.ndarray, list[list[int]], dict[int, int]]:
-    """Per command, its pipeline and the set_pipeline / set_bind_group calls in force; the bind keys."""
-    args, passes = trace.args, commands.compute_pass
-    pipeline_set = _last_set(trace, Kind.SET_PIPELINE, None, commands.event, passes)
-    pipeline = np.where(pipeline_set >= 0, args[np.maximum(pipeline_set, 0), 1], -1)
+def _pass_state(trace: Trace, commands: Commands,
+                wide: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, list[list[int]], dict[int, int]]:
+    """Per command, its pipeline and the set_pipeline / set_bind_group calls in force; the bind keys. ``wide``: the
+    trace's first three argument columns, widened (a narrow column's gather searches its kept-aside values)."""
+    a0, a1, a2 = wide
+    n, events, passes = len(trace), commands.event, commands.compute_pass
+    pipeline_sets = events_of(trace, Kind.SET_PIPELINE)
+    pipeline_set = _last_set(pipeline_sets, a0[pipeline_sets], events, passes, n)
+    pipeline = np.where(pipeline_set >= 0, a1[np.maximum(pipeline_set, 0)], -1)
     sets = events_of(trace, Kind.SET_BIND_GROUP)
-    n_groups = int(args[sets, 1].max()) + 1 if len(sets) else 0
-    group_set = [_last_set(trace, Kind.SET_BIND_GROUP, g, commands.event, passes).tolist() for g in range(n_groups)]
-    return pipeline, pipeline_set, group_set, _bind_keys(trace, sets)
+    group, set_pass = a1[sets], a0[sets]
+    n_groups = int(group.max()) + 1 if len(sets) else 0
+    group_set = [_last_set(sets[group == g], set_pass[group == g], events, passes, n).tolist() for g in range(n_groups)]
+    return pipeline, pipeline_set, group_set, _bind_keys(trace, sets, a2[sets])
 
 
 def _windows(n: int, n_encoders: int, events: np.ndarray, encoders: np.ndarray,
@@ -270,17 +275,15 @@ def _windows(n: int, n_encoders: int, events: np.ndarray, encoders: np.ndarray,
     return is_open, start
 
 
-def _last_set(trace: Trace, kind: Kind, group: int | None, events: np.ndarray, passes: np.ndarray) -> np.ndarray:
-    """For each command, the last ``kind`` event (of bind group index ``group``) in its pass before it; -1 if none."""
-    sets = events_of(trace, kind)
-    if group is not None:
-        sets = sets[trace.args[sets, 1] == group]
+def _last_set(sets: np.ndarray, set_pass: np.ndarray, events: np.ndarray, passes: np.ndarray, n: int) -> np.ndarray:
+    """For each command, the last of the set calls ``sets`` (made in passes ``set_pass``) in its pass before it; -1 if
+    none. ``n``: the trace's length."""
     out = np.full(len(events), -1, dtype=np.int64)
     in_pass = passes >= 0
     if not len(sets) or not in_pass.any():
         return out
-    stride = len(trace) + 1
-    keys = trace.args[sets, 0] * stride + sets
+    stride = n + 1
+    keys = set_pass * stride + sets
     order = np.argsort(keys, kind="stable")
     keys, sets = keys[order], sets[order]
     query = passes[in_pass] * stride + events[in_pass]
@@ -290,9 +293,10 @@ def _last_set(trace: Trace, kind: Kind, group: int | None, events: np.ndarray, p
     return out
 
 
-def _bind_keys(trace: Trace, sets: np.ndarray) -> dict[int, int]:
-    """A key per set_bind_group event: equal keys bind the same group with the same dynamic offsets."""
-    keys = dict(zip(sets.tolist(), trace.args[sets, 2].tolist(), strict=True))
+def _bind_keys(trace: Trace, sets: np.ndarray, groups: np.ndarray) -> dict[int, int]:
+    """A key per set_bind_group event (``groups``: the bind group each sets): equal keys bind the same group with
+    the same dynamic offsets."""
+    keys = dict(zip(sets.tolist(), groups.tolist(), strict=True))
     distinct: dict[tuple, int] = {}
     base = trace.count_kind(Kind.BIND_GROUP)
     for s in sets[trace.nrows[sets] > 0].tolist():
