@@ -3,9 +3,9 @@
 `sim/metrics/costs_h100.json` (the default) and `costs_lavapipe.json` are calibrations: replays measured
 on an H100 (issue 21: `benchmarks/gpu_batch.sh OUT calibrate` and a render-only `wgtrace calibrate`) and
 on lavapipe (issue 19), their runs and priors in `benchmarks/calibration/`, each fitted on the corpus
-traces of ``FIT``, four random compute programs and, where the device's runs have them, the six random
-pygfx scenes of ``benchmarks/calibration/traces/`` (``RENDER``), and judged on four corpus traces held
-out. This script makes the four random programs again (they are generated, byte for byte the same),
+traces of ``FIT``, four random compute programs and, where the device's runs have them, time-stepping
+programs and the random pygfx scenes of ``benchmarks/calibration/traces/`` (``RENDER``), and judged on
+four corpus traces held out. This script makes the generated programs again (byte for byte the same),
 fits the runs with this version's model and writes the files. Run it after
 changing the cost model; `tests/test_calibrate.py` fails while a shipped file is not what it gives.
 
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from wgtrace.replay.calibrate import read_runs
-from wgtrace.sim.workloads.random_program import generate
+from wgtrace.sim.workloads import random_program, time_steps
 from wgtrace.traces.writer import save
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,16 +43,22 @@ CORPUS = ROOT / "traces" / "corpus"
 FIT = ("mlp_train", "mlp_train_full", "prefix_sum", "frame_loop", "pygfx_scene")
 HELD_OUT = ("image_filters", "nbody", "mlp_train_hazard", "fastplotlib_figure")
 RANDOM = 4
+STEPS = 2  # time-stepping programs (uploads once, then submits with none), where a device's runs have them
 # recorded on lavapipe: wgtrace record -o benchmarks/calibration/traces/pygfx_random_S.wgtrace --
 #   python -m examples.pygfx_random --seed S --frames F, for S in 0..5 and F = 3 + 2 * (S % 3)
 RENDER = tuple(CALIBRATION / "traces" / f"pygfx_random_{seed}.wgtrace" for seed in range(6))
 
 
 def random_programs(directory: Path) -> list[Path]:
-    """The random programs the calibrations train on, written into ``directory`` (the same bytes each time)."""
-    paths = [directory / f"random_{seed}.wgtrace" for seed in range(RANDOM)]
-    for seed, path in enumerate(paths):
-        save(generate(1500 + 500 * seed, seed=seed), path)
+    """The generated programs the calibrations train on, written into ``directory`` (the same bytes each time):
+    ``RANDOM`` mixed programs and ``STEPS`` time-stepping ones."""
+    paths = []
+    for seed in range(RANDOM):
+        paths.append(directory / f"random_{seed}.wgtrace")
+        save(random_program.generate(1500 + 500 * seed, seed=seed), paths[-1])
+    for seed in range(STEPS):
+        paths.append(directory / f"steps_{seed}.wgtrace")
+        save(time_steps.generate(40 + 40 * seed, seed=seed), paths[-1])
     return paths
 
 
@@ -62,7 +68,7 @@ def refit(output: Path, device: str = "h100") -> subprocess.CompletedProcess:
     runs, prior, gpu_runs = DEVICES[device]
     measured = read_runs([str(p) for p in runs])["provenance"]["traces"]
     with tempfile.TemporaryDirectory() as tmp:
-        generated = [str(p) for p in random_programs(Path(tmp))]
+        generated = [str(p) for p in random_programs(Path(tmp)) if p.name in measured]
         corpus = [str(CORPUS / f"{name}.wgtrace") for name in FIT] + [str(p) for p in RENDER if p.name in measured]
         held = [str(CORPUS / f"{name}.wgtrace") for name in HELD_OUT]
         run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *corpus, *generated, "--holdout",

@@ -170,13 +170,15 @@ def op_payload(seed: int, index: int, size: int) -> bytes:
 
 
 def build(ops: Sequence[Op], *, seed: int = 0, alignment: int = 256, safe: bool = True,
-          data: str = "full") -> Trace:
+          data: str = "full", reuse_bind_groups: bool = False) -> Trace:
     """Record ``ops`` the way a plain wgpu-py program would run them.
 
     One encoder stays open until an explicit submit or a read; each dispatch gets its own pass;
     each allocation is its own buffer. With ``safe``, the program submits before a write to a
     buffer that its open encoder uses, as a careful program must; without it, such a write is
-    recorded as is (an H1 hazard in the recording itself). The header's start time is "generated",
+    recorded as is (an H1 hazard in the recording itself). With ``reuse_bind_groups``, a dispatch of the
+    same kernel over the same buffers sets the bind group made the first time, as a program that makes
+    its bind groups once does; else every dispatch makes its own. The header's start time is "generated",
     so the same ops and seed give the same bytes (a calibration names its traces by their SHA-256).
     """
     limits = {**DEFAULT_LIMITS, "min-storage-buffer-offset-alignment": alignment,
@@ -184,7 +186,7 @@ def build(ops: Sequence[Op], *, seed: int = 0, alignment: int = 256, safe: bool 
     b = TraceBuilder(make_header(program=["sim.synthetic", f"seed={seed}"], limits=limits,
                                  adapter={"device": "synthetic"}, capture={"mode": data, "payload_cap": 0},
                                  portable_results=True, start_time="generated"))
-    program = _Program(b, seed=seed, safe=safe, data=data)
+    program = _Program(b, seed=seed, safe=safe, data=data, reuse_bind_groups=reuse_bind_groups)
     program.add(Kind.DEVICE, "program.py:0", adapter=json.dumps({"device": "synthetic"}), limits=json.dumps(limits))
     for i, op in enumerate(ops):
         program.run(i, op)
@@ -199,8 +201,9 @@ class _Program:
     the one before.
     """
 
-    def __init__(self, b: TraceBuilder, *, seed: int, safe: bool, data: str):
+    def __init__(self, b: TraceBuilder, *, seed: int, safe: bool, data: str, reuse_bind_groups: bool = False):
         self.b, self.seed, self.safe, self.data = b, seed, safe, data
+        self.made: dict[tuple, int] | None = {} if reuse_bind_groups else None  # (pipeline, entries) -> bind group
         self.t = 0
         self.sizes: list[int] = []  # of each allocation, by id
         self.pipelines: dict[tuple, int] = {}  # (inputs, with a uniform[, width]) -> pipeline (and module) id
@@ -289,9 +292,7 @@ class _Program:
         entries.append((len(inputs), out, 0, self.sizes[out], Access.STORAGE))
         if u >= 0:
             entries.append((len(inputs) + 1, u, 0, UNIFORM_BYTES, Access.UNIFORM))
-        bg = self.bind_groups
-        self.bind_groups += 1
-        self.add(Kind.BIND_GROUP, site, bind_group=bg, pipeline=pipeline, group=0, rows=entries)
+        bg = self.bind_group(site, pipeline, entries)
         enc = self.open_encoder(site)
         p = self.passes
         self.passes += 1
@@ -301,6 +302,18 @@ class _Program:
         self.add(Kind.DISPATCH, site, compute_pass=p, x=-(-self.sizes[out] // 4 // WORKGROUP), y=1, z=1)
         self.add(Kind.PASS_END, site, compute_pass=p)
         self.used |= {*inputs, out} | ({u} if u >= 0 else set())
+
+    def bind_group(self, site: str, pipeline: int, entries: list[tuple]) -> int:
+        """A new bind group of ``entries`` for ``pipeline``'s group 0, or the one made before where they are reused."""
+        key = (pipeline, tuple(entries))
+        if self.made is not None and key in self.made:
+            return self.made[key]
+        bg = self.bind_groups
+        self.bind_groups += 1
+        self.add(Kind.BIND_GROUP, site, bind_group=bg, pipeline=pipeline, group=0, rows=entries)
+        if self.made is not None:
+            self.made[key] = bg
+        return bg
 
     def render_pipeline(self, site: str, n_inputs: int, with_uniform: bool, width: int) -> int:
         """The pipeline drawing the mix of ``n_inputs`` inputs ``width`` texels wide, made at first use."""

@@ -296,3 +296,22 @@ def test_gpu_runs_of_another_device_are_refused(tmp_path):
                           str(root / "benchmarks/calibration/h100/gpu_time/runs_compute.json"), "-o",
                           str(tmp_path / "c.json")], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "not on llvmpipe" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_time_stepping_programs_submit_with_no_upload_and_are_the_same_bytes_each_time(tmp_path):
+    from wgtrace.sim.workloads import time_steps
+    from wgtrace.traces import Kind, load
+    from wgtrace.traces.validate import validate
+    from wgtrace.traces.writer import save
+
+    paths = [tmp_path / "a.wgtrace", tmp_path / "b.wgtrace"]
+    for path in paths:
+        save(time_steps.generate(30, seed=5), path)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    trace = load(paths[0])
+    validate(trace)
+    kind = trace.kind.tolist()
+    submits = [i for i, k in enumerate(kind) if k == Kind.SUBMIT]
+    writes = [i for i, k in enumerate(kind) if k == Kind.WRITE_BUFFER]
+    assert len(submits) >= 30 and max(writes) < submits[0]  # every upload before the first step
+    assert len(trace.where(Kind.BIND_GROUP)) < len(trace.where(Kind.DISPATCH))  # bind groups made once, set again
