@@ -254,6 +254,23 @@ def test_cubecls_memory_management_in_c_answers_as_the_python_one(pool):
     assert len(python_pages.size) < python_pages.made or pool.startswith("sliced-pr56")
 
 
+@pytest.mark.parametrize("loop", [C, None], ids=["c", "python"])
+@pytest.mark.parametrize(("pool", "passes"), [("sliced+fix-range", "batched/staging-copy"), ("tfjs", "as-recorded"),
+                                              ("torch-caching", "max-tasks:3/flush-write"), ("exclusive", "batched")])
+def test_a_plan_leaves_nothing_for_the_collector(pool, passes, loop, monkeypatch):
+    """The emitter, its pools and the loop let go of each other once the plan is made: reference counting frees
+    them, not the collector's next pass, which walks every list of theirs (inside the next plan)."""
+    monkeypatch.setattr(fast, "LOOP", loop)
+    trace = eager_loop.generate(2000)
+    gc.collect()
+    gc.disable()
+    try:
+        plan(trace, pool, passes)
+        assert not [o for o in gc.get_objects() if isinstance(o, Emitter)]
+    finally:
+        gc.enable()
+
+
 @needs_c
 @pytest.mark.parametrize("pool", ["sliced+fix-range", "tfjs", "torch-caching"])
 def test_a_plan_under_a_c_pool_leaves_nothing_behind(pool):

@@ -20,7 +20,7 @@ from ...traces.schema import BUFFER_ACCESSES, TEXTURE_ACCESSES, Access, Attachme
 from .copies import texture_copies
 from .host import HostAccesses, host_accesses
 from .state import DISPATCHES, DRAWS, Bound, Passes, bound_state, pipeline_events, vertex_slots
-from .table import Commands, Footprints, Use
+from .table import Commands, Footprints, Use, columns_of, gather
 from .textures import Runs, Textures
 
 __all__ = ["INDIRECT_ARGS_BYTES", "Commands", "Footprints", "HostAccesses", "Passes", "Textures", "Use",
@@ -103,26 +103,25 @@ def _bindings(trace: Trace, bound: Bound, parts: _Parts, textures: Textures | No
     first = np.cumsum(counts) - counts
     row_ids = (np.repeat(trace.row_start[bg_events][bound.group_bind_group] - first, counts)
                + np.arange(int(counts.sum()), dtype=np.int64))
-    bind_rows = rows[row_ids]
+    binding, resource, offset, size, access = (gather(c, row_ids) for c in columns_of(rows))
     extra = np.zeros(len(row_ids), dtype=np.int64)
     for pair in np.flatnonzero(trace.nrows[bound.group_set] > 0).tolist():
         _apply_dynamic_offsets(trace, int(bg_events[bound.group_bind_group[pair]]),
                                trace.rows_of(int(bound.group_set[pair]))[:, 0],
                                extra[first[pair]:first[pair] + counts[pair]])
     command = np.repeat(bound.group_event, counts)
-    slot = np.repeat(bound.group_index, counts) * 65536 + bind_rows[:, 0]
-    start = bind_rows[:, 2] + extra
-    access = bind_rows[:, 4]
+    slot = np.repeat(bound.group_index, counts) * 65536 + binding
+    start = offset + extra
     on_buffer = np.isin(access, _BUFFER_BINDING)
     if on_buffer.all():
-        parts.add(command, bind_rows[:, 1], start, start + bind_rows[:, 3], access, slot)
+        parts.add(command, resource, start, start + size, access, slot)
         return
     b = np.flatnonzero(on_buffer)
-    parts.add(command[b], bind_rows[b, 1], start[b], start[b] + bind_rows[b, 3], access[b], slot[b])
+    parts.add(command[b], resource[b], start[b], start[b] + size[b], access[b], slot[b])
     v = np.flatnonzero(np.isin(access, list(TEXTURE_ACCESSES)))
     if textures is None or not len(v):
         return
-    view = textures.views[bind_rows[v, 1]]
+    view = textures.views[resource[v]]
     runs = textures.subresources(view[:, 0], view[:, 1], view[:, 2], view[:, 3], view[:, 4])
     _add_runs(parts, textures, runs, command[v], view[:, 0], _TEXTURE_USE[access[v]], slot[v])
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ...traces import Kind, Trace
 from ...traces.schema import SPECS, Obj
+from .table import columns_of, gather
 
 DISPATCHES = (Kind.DISPATCH, Kind.DISPATCH_INDIRECT)
 DRAWS = (Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT, Kind.DRAW_INDEXED_INDIRECT)
@@ -116,10 +117,10 @@ def vertex_slots(trace: Trace, pipelines: np.ndarray) -> np.ndarray:
 
 def bound_state(trace: Trace, pipeline_groups: list[list[int]], slots: np.ndarray) -> Bound:
     """Resolve every dispatch's and draw's pass state (see ``Bound``)."""
-    args = trace.args
+    a0, a1, a2 = columns_of(trace.args)[:3]
     sel = trace.where(*_STATE, *DISPATCHES, *DRAWS)
-    order = sel[np.argsort(args[sel, 0], kind="stable")]
-    kind, pass_id = trace.kind[order], args[order, 0]
+    order = sel[np.argsort(gather(a0, sel), kind="stable")]
+    kind, pass_id, group = trace.kind[order], gather(a0, order), gather(a1, order)
     is_user = np.isin(kind, (*DISPATCHES, *DRAWS))
     positions = np.arange(len(order))
     user_pass = pass_id[is_user]
@@ -140,16 +141,16 @@ def bound_state(trace: Trace, pipeline_groups: list[list[int]], slots: np.ndarra
 
     user_order = order[is_user]
     set_pipe = set_before(kind == Kind.SET_PIPELINE)
-    pipes = np.where(set_pipe >= 0, args[order[set_pipe], 1], -1)
+    pipes = np.where(set_pipe >= 0, group[set_pipe], -1)
     used = sorted({g for groups in pipeline_groups for g in groups})
     is_set_group = kind == Kind.SET_BIND_GROUP
     parts = []
     for g in used:
         uses = np.array([g in groups for groups in pipeline_groups] + [False], dtype=bool)  # -1: no pipeline
-        bound = set_before(is_set_group & (args[order, 1] == g))
+        bound = set_before(is_set_group & (group == g))
         take = (bound >= 0) & uses[pipes]
         set_events = order[bound[take]]
-        parts.append((user_order[take], args[set_events, 2], np.full(int(take.sum()), g), set_events))
+        parts.append((user_order[take], gather(a2, set_events), np.full(int(take.sum()), g), set_events))
     cols = [np.concatenate([p[j] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
             for j in range(4)]
     by_event = np.argsort(user_order, kind="stable")

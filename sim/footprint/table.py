@@ -11,6 +11,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from ...traces.columns import Column, Table
+
 
 class Use(IntEnum):
     """The role a range plays in a command; 1-3 equal traces' Access codes."""
@@ -111,3 +113,16 @@ class Commands:
     compute_pass: np.ndarray
     pipeline: np.ndarray
     render_pass: np.ndarray
+
+
+def columns_of(table: np.ndarray | Table) -> list:
+    """The columns of a two-dimensional table: a loaded trace's narrow ``Column`` objects, else array views."""
+    return table.columns if isinstance(table, Table) else [table[:, j] for j in range(table.shape[1])]
+
+
+def gather(column: np.ndarray | Column, idx: np.ndarray) -> np.ndarray:
+    """``column[idx]``, widening a narrow column whole first where ``idx`` takes a good share of it: its own
+    gather searches the values it keeps aside once per index taken."""
+    if isinstance(column, Column) and 4 * len(idx) >= len(column):
+        return np.asarray(column)[idx]
+    return column[idx]

@@ -71,4 +71,6 @@ def plan(trace: Trace, pool: str | PoolPolicy = "as-recorded", passes: str | Pas
         RerecordingLoop(emitter, pass_policy, work).run()
     elif work.visits or work.free_buffer:
         RecordedLoop(emitter, work).run()
-    return assemble(emitter, work.placed, pass_policy)
+    planned = assemble(emitter, work.placed, pass_policy)
+    emitter.release()
+    return planned

@@ -12,6 +12,9 @@
  * (sim/policies/exclusion.py), ``Cache`` (runtimes/buffer_cache.py and its tfjs, onnxruntime and tinygrad
  * variants), ``Caching`` (runtimes/torch_caching.py) and ``Managed`` (pools.py and pages.py: CubeCL's memory
  * management and its pools), each answering as its Python original.
+ *
+ * ``fill`` and ``fill_rows``: assemble.py's columns, written in place in one pass over the placed events and the
+ * records (the source columns read narrow, as the trace holds them), buffer fields mapped to pages as they go.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -2517,17 +2520,160 @@ static int placement(PyObject *phys, PyObject *offset, int64_t b, int64_t *page,
     return (*page == -1 || *at == -1) && PyErr_Occurred() ? -1 : 0;
 }
 
-enum { F_REC, F_SYN, F_PLACED, F_PLACED_KIND, F_PLACED_A0, F_A1, F_A2, F_A3, F_A4, F_A5, F_T, F_SITE, F_NROWS,
-       F_ROW_START, F_FIELDS, F_KIND, F_ORIGIN, F_T_OUT, F_ARGS, F_NROWS_OUT, F_SITE_OUT, F_ROW_FROM, N_FILL };
-static const Py_ssize_t fill_size[N_FILL] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 8, 8, 1, 8, 8, 8, 4, 4, 8};
-static const char fill_writable[N_FILL + 1] = "rrrrrrrrrrrrrrrwwwwwww";
+/* a source column as the trace holds it (traces/columns.py): a base of any integer type, plus a frame per block of
+ * 2^shift values (framed), or values kept aside for some indices (patched: which ones as bits, with the count of
+ * patches before each 64-bit word, so a patched read is a popcount away) */
+typedef struct {
+    Py_buffer base, frame, at, value;
+    int has_frame, has_patch, shift;
+    char base_kind, value_kind;
+    Py_ssize_t n;
+    uint64_t *bits;
+    int64_t *before;
+} Col;
+
+static char int_kind(const Py_buffer *b) {
+    char f = b->format == NULL ? 'B' : b->format[0];
+    int is_signed = strchr("bhilq", f) != NULL;
+    switch (b->itemsize) {
+    case 1: return is_signed ? 'b' : 'B';
+    case 2: return is_signed ? 'h' : 'H';
+    case 4: return is_signed ? 'i' : 'I';
+    default: return 'q';
+    }
+}
+
+static inline int64_t element(const void *p, char kind, Py_ssize_t i) {
+    switch (kind) {
+    case 'b': return ((const int8_t *)p)[i];
+    case 'B': return ((const uint8_t *)p)[i];
+    case 'h': return ((const int16_t *)p)[i];
+    case 'H': return ((const uint16_t *)p)[i];
+    case 'i': return ((const int32_t *)p)[i];
+    case 'I': return ((const uint32_t *)p)[i];
+    default: return ((const int64_t *)p)[i];
+    }
+}
+
+static inline int64_t col_get(const Col *c, Py_ssize_t i) {
+    int64_t v = element(c->base.buf, c->base_kind, i);
+    if (c->has_frame) v += ((const int64_t *)c->frame.buf)[i >> c->shift];
+    if (c->has_patch && (c->bits[i >> 6] >> (i & 63) & 1))
+        v = element(c->value.buf, c->value_kind, c->before[i >> 6] + __builtin_popcountll(c->bits[i >> 6]
+                                                                                    & ((1ULL << (i & 63)) - 1)));
+    return v;
+}
+
+static void col_release(Col *c) {
+    if (c->base.obj != NULL) PyBuffer_Release(&c->base);
+    if (c->frame.obj != NULL) PyBuffer_Release(&c->frame);
+    if (c->at.obj != NULL) PyBuffer_Release(&c->at);
+    if (c->value.obj != NULL) PyBuffer_Release(&c->value);
+    PyMem_Free(c->bits);
+    PyMem_Free(c->before);
+    memset(c, 0, sizeof *c);
+}
+
+static int col_buffer(PyObject *obj, Py_buffer *view, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    const char *f = view->format;
+    if (f == NULL || f[0] == '\0' || f[1] != '\0' || strchr("bBhHiIlLqQ", f[0]) == NULL
+        || !(view->itemsize == 1 || view->itemsize == 2 || view->itemsize == 4 || view->itemsize == 8)) {
+        PyBuffer_Release(view);
+        view->obj = NULL;
+        PyErr_Format(PyExc_TypeError, "assembly: a source column's %s is not contiguous integers", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* the patch index: bit i set where value i is kept aside (``at``, ascending) */
+static int col_index(Col *c) {
+    Py_ssize_t words = (c->n + 63) / 64, n_at = c->at.len / c->at.itemsize;
+    char at_kind = int_kind(&c->at);
+    if (n_at != c->value.len / c->value.itemsize) {
+        PyErr_SetString(PyExc_ValueError, "assembly: a patched column's values and places disagree");
+        return -1;
+    }
+    c->bits = PyMem_Calloc(words + 1, sizeof(uint64_t));
+    c->before = PyMem_Calloc(words + 1, sizeof(int64_t));
+    if (c->bits == NULL || c->before == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n_at; k++) {
+        int64_t i = element(c->at.buf, at_kind, k);
+        if (in_range(i, c->n, "patched place") < 0 || (k && i <= element(c->at.buf, at_kind, k - 1))) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "assembly: patched places not ascending");
+            return -1;
+        }
+        c->bits[i >> 6] |= 1ULL << (i & 63);
+    }
+    for (Py_ssize_t w = 0; w < words; w++) c->before[w + 1] = c->before[w] + __builtin_popcountll(c->bits[w]);
+    return 0;
+}
+
+/* a column from its parts (base, frame or None, shift, at or None, value or None), ``n`` values long */
+static int col_of(PyObject *spec, Col *c, Py_ssize_t n) {
+    memset(c, 0, sizeof *c);
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 5) {
+        PyErr_SetString(PyExc_TypeError, "assembly: a source column is (base, frame, shift, at, value)");
+        return -1;
+    }
+    PyObject *frame = PyTuple_GET_ITEM(spec, 1), *at = PyTuple_GET_ITEM(spec, 3), *value = PyTuple_GET_ITEM(spec, 4);
+    if (col_buffer(PyTuple_GET_ITEM(spec, 0), &c->base, "base") < 0) return -1;
+    c->base_kind = int_kind(&c->base);
+    c->n = c->base.len / c->base.itemsize;
+    c->shift = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
+    if (PyErr_Occurred()) return -1;
+    if (c->n != n) {
+        PyErr_Format(PyExc_ValueError, "assembly: a source column has %zd values, not %zd", c->n, n);
+        return -1;
+    }
+    if (frame != Py_None) {
+        c->has_frame = 1;
+        if (col_buffer(frame, &c->frame, "frame") < 0) return -1;
+        if (c->frame.itemsize != 8 || c->shift < 0 || c->shift > 62
+            || (n && ((n - 1) >> c->shift) >= c->frame.len / 8)) {
+            PyErr_SetString(PyExc_ValueError, "assembly: a framed column's frames do not cover it");
+            return -1;
+        }
+    }
+    if (at != Py_None && value != Py_None) {
+        c->has_patch = 1;
+        if (col_buffer(at, &c->at, "places") < 0 || col_buffer(value, &c->value, "values") < 0) return -1;
+        c->value_kind = int_kind(&c->value);
+        return col_index(c);
+    }
+    return 0;
+}
+
+/* the columns of a tuple of ``count`` specs, each ``n`` values long; on failure none is left held */
+static int cols_of(PyObject *specs, Col *cols, int count, Py_ssize_t n) {
+    if (!PyTuple_Check(specs) || PyTuple_GET_SIZE(specs) != count) {
+        PyErr_Format(PyExc_TypeError, "assembly: %d source columns expected", count);
+        return -1;
+    }
+    for (int j = 0; j < count; j++) {
+        if (col_of(PyTuple_GET_ITEM(specs, j), &cols[j], n) < 0) {
+            for (int k = 0; k <= j; k++) col_release(&cols[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+enum { F_REC, F_SYN, F_PLACED, F_PLACED_KIND, F_PLACED_A0, F_FIELDS, F_KIND, F_ORIGIN, F_T_OUT, F_ARGS, F_NROWS_OUT,
+       F_SITE_OUT, F_ROW_FROM, N_FILL };
+enum { S_A1, S_T = 5, S_SITE, S_NROWS, S_ROW_START, N_SOURCES };
+static const Py_ssize_t fill_size[N_FILL] = {8, 8, 8, 8, 8, 8, 1, 8, 8, 8, 4, 4, 8};
+static const char fill_writable[N_FILL + 1] = "rrrrrrwwwwwww";
 static const char *const fill_name[N_FILL] = {"records", "synthetic rows", "placed", "placed kinds", "placed a0",
-    "a1", "a2", "a3", "a4", "a5", "t", "site", "nrows", "row starts", "fields", "kind", "origin", "t out", "args",
-    "nrows out", "site out", "row from"};
+    "fields", "kind", "origin", "t out", "args", "nrows out", "site out", "row from"};
 
 typedef struct {
-    const int64_t *rec, *syn, *placed, *placed_kind, *placed_a0, *a[5], *t, *row_start, *fields;
-    const int32_t *site, *nrows;
+    const int64_t *rec, *syn, *placed, *placed_kind, *placed_a0, *fields;
+    const Col *src;
     uint8_t *kind;
     int64_t *origin, *t_out, *args, *row_from;
     int32_t *nrows_out, *site_out;
@@ -2538,10 +2684,10 @@ typedef struct {
 
 /* plan event p copies source event s */
 static void fill_copied(const Fill *f, Py_ssize_t p, int64_t s) {
-    for (int j = 0; j < 5; j++) f->args[(j + 1) * f->m + p] = f->a[j][s];
-    f->nrows_out[p] = f->nrows[s];
-    f->row_from[p] = f->row_start[s];
-    f->site_out[p] = f->site[s];
+    for (int j = 0; j < 5; j++) f->args[(j + 1) * f->m + p] = col_get(&f->src[S_A1 + j], s);
+    f->nrows_out[p] = (int32_t)col_get(&f->src[S_NROWS], s);
+    f->row_from[p] = col_get(&f->src[S_ROW_START], s);
+    f->site_out[p] = (int32_t)col_get(&f->src[S_SITE], s);
 }
 
 /* plan event p is record r: a copy of its source event, or synthetic row k */
@@ -2552,7 +2698,7 @@ static int fill_record(const Fill *f, Py_ssize_t p, Py_ssize_t r, Py_ssize_t *k)
     f->kind[p] = (uint8_t)x[1];
     f->args[p] = x[2];
     f->origin[p] = origin;
-    f->t_out[p] = f->t[cur];
+    f->t_out[p] = col_get(&f->src[S_T], cur);
     if (src >= 0) {
         if (in_range(src, f->n, "source event") < 0) return -1;
         fill_copied(f, p, src);
@@ -2564,10 +2710,10 @@ static int fill_record(const Fill *f, Py_ssize_t p, Py_ssize_t r, Py_ssize_t *k)
     for (int j = 0; j < 5; j++) f->args[(j + 1) * f->m + p] = y[j];
     f->nrows_out[p] = (int32_t)y[5];
     if (y[6] >= 0 && in_range(y[6], f->n, "row source") < 0) return -1;
-    f->row_from[p] = y[6] >= 0 ? f->row_start[y[6]] : f->rows_base - y[6];
+    f->row_from[p] = y[6] >= 0 ? col_get(&f->src[S_ROW_START], y[6]) : f->rows_base - y[6];
     int64_t site_of = origin >= 0 ? origin : cur;
     if (in_range(site_of, f->n, "origin") < 0) return -1;
-    f->site_out[p] = f->site[site_of];
+    f->site_out[p] = (int32_t)col_get(&f->src[S_SITE], site_of);
     return 0;
 }
 
@@ -2594,7 +2740,7 @@ static int fill_merge(const Fill *f) {
             f->kind[p] = (uint8_t)f->placed_kind[i];
             f->args[p] = f->placed_a0[i];
             f->origin[p] = s;
-            f->t_out[p] = f->t[s];
+            f->t_out[p] = col_get(&f->src[S_T], s);
             fill_copied(f, p, s);
             i++;
         } else if (fill_record(f, p, r++, &k) < 0) {
@@ -2614,41 +2760,47 @@ static int fill_sized(const Fill *f, const Py_buffer *views) {
              && views[F_PLACED_A0].len == 8 * f->n_placed && views[F_ARGS].len == 8 * 6 * f->m
              && views[F_FIELDS].len == 8 * 4 * 256;
     for (int c = F_ORIGIN; c <= F_ROW_FROM && ok; c++) ok = c == F_ARGS || views[c].len == fill_size[c] * f->m;
-    for (int c = F_A1; c <= F_ROW_START && ok; c++) ok = views[c].len == fill_size[c] * f->n;
     if (!ok) PyErr_SetString(PyExc_ValueError, "assembly: column lengths disagree");
     return ok ? 0 : -1;
 }
 
 static PyObject *fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != N_FILL + 3 || !PyList_Check(args[N_FILL + 1]) || !PyList_Check(args[N_FILL + 2])) {
-        PyErr_Format(PyExc_TypeError, "fill takes %d arguments, the last two lists", N_FILL + 3);
+    if (nargs != N_FILL + 5 || !PyList_Check(args[N_FILL + 1]) || !PyList_Check(args[N_FILL + 2])) {
+        PyErr_Format(PyExc_TypeError, "fill takes %d arguments", N_FILL + 5);
         return NULL;
     }
+    Py_ssize_t n = PyLong_AsSsize_t(args[N_FILL + 4]);
     Py_buffer v[N_FILL];
+    Col src[N_SOURCES];
+    if (n < 0 && PyErr_Occurred()) return NULL;
     if (int_views(args, v, N_FILL, fill_size, fill_writable, fill_name) < 0) return NULL;
+    if (cols_of(args[N_FILL + 3], src, N_SOURCES, n) < 0) {
+        for (int c = 0; c < N_FILL; c++) PyBuffer_Release(&v[c]);
+        return NULL;
+    }
     Fill f = {.rec = v[F_REC].buf, .syn = v[F_SYN].buf, .placed = v[F_PLACED].buf,
-              .placed_kind = v[F_PLACED_KIND].buf, .placed_a0 = v[F_PLACED_A0].buf, .t = v[F_T].buf,
-              .row_start = v[F_ROW_START].buf, .fields = v[F_FIELDS].buf, .site = v[F_SITE].buf,
-              .nrows = v[F_NROWS].buf, .kind = v[F_KIND].buf, .origin = v[F_ORIGIN].buf, .t_out = v[F_T_OUT].buf,
+              .placed_kind = v[F_PLACED_KIND].buf, .placed_a0 = v[F_PLACED_A0].buf, .fields = v[F_FIELDS].buf,
+              .src = src, .kind = v[F_KIND].buf, .origin = v[F_ORIGIN].buf, .t_out = v[F_T_OUT].buf,
               .args = v[F_ARGS].buf, .row_from = v[F_ROW_FROM].buf, .nrows_out = v[F_NROWS_OUT].buf,
               .site_out = v[F_SITE_OUT].buf, .n_rec = v[F_REC].len / (8 * REC), .n_syn = v[F_SYN].len / (8 * SYN),
-              .n_placed = v[F_PLACED].len / 8, .n = v[F_T].len / 8, .m = v[F_KIND].len,
+              .n_placed = v[F_PLACED].len / 8, .n = n, .m = v[F_KIND].len,
               .phys = args[N_FILL + 1], .offset = args[N_FILL + 2]};
-    for (int j = 0; j < 5; j++) f.a[j] = v[F_A1 + j].buf;
     f.rows_base = PyLong_AsLongLong(args[N_FILL]);
     int ok = !(f.rows_base == -1 && PyErr_Occurred()) && fill_sized(&f, v) == 0 && fill_merge(&f) == 0;
     for (int c = 0; c < N_FILL; c++) PyBuffer_Release(&v[c]);
+    for (int j = 0; j < N_SOURCES; j++) col_release(&src[j]);
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
-enum { R_FROM, R_NROWS, R_C0, R_SYN = R_C0 + ROW, R_KIND, R_TEXTURES, R_OUT, R_ARGS, N_ROWS_ARGS };
-static const Py_ssize_t rows_size[N_ROWS_ARGS] = {8, 4, 8, 8, 8, 8, 8, 8, 1, 8, 8, 8};
-static const char rows_writable[N_ROWS_ARGS + 1] = "rrrrrrrrrrww";
-static const char *const rows_name[N_ROWS_ARGS] = {"row from", "nrows", "row column 0", "row column 1",
-    "row column 2", "row column 3", "row column 4", "synthetic rows", "kind", "textures", "rows", "args"};
+enum { R_FROM, R_NROWS, R_SYN, R_KIND, R_TEXTURES, R_OUT, R_ARGS, N_ROWS_ARGS };
+static const Py_ssize_t rows_size[N_ROWS_ARGS] = {8, 4, 8, 1, 8, 8, 8};
+static const char rows_writable[N_ROWS_ARGS + 1] = "rrrrrww";
+static const char *const rows_name[N_ROWS_ARGS] = {"row from", "nrows", "synthetic rows", "kind", "textures", "rows",
+                                                   "args"};
 
 typedef struct {
-    const int64_t *from, *syn, *c[ROW], *textures;
+    const int64_t *from, *syn, *textures;
+    const Col *c;
     const int32_t *nrows;
     const uint8_t *kind;
     int64_t *out, *args;
@@ -2694,7 +2846,7 @@ static int rows_copy(const Rows *r) {
             }
             if (in_range(at, r->n_src + r->n_syn, "row") < 0) return -1;
             for (int j = 0; j < ROW; j++)
-                r->out[j * r->total + o] = at < r->n_src ? r->c[j][at] : r->syn[(at - r->n_src) * ROW + j];
+                r->out[j * r->total + o] = at < r->n_src ? col_get(&r->c[j], at) : r->syn[(at - r->n_src) * ROW + j];
         }
         if (rows_remap(r, p, first) < 0) return -1;
     }
@@ -2704,25 +2856,31 @@ static int rows_copy(const Rows *r) {
 }
 
 static PyObject *fill_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != N_ROWS_ARGS + 4 || !PyList_Check(args[N_ROWS_ARGS]) || !PyList_Check(args[N_ROWS_ARGS + 1])) {
-        PyErr_Format(PyExc_TypeError, "fill_rows takes %d arguments", N_ROWS_ARGS + 4);
+    if (nargs != N_ROWS_ARGS + 6 || !PyList_Check(args[N_ROWS_ARGS]) || !PyList_Check(args[N_ROWS_ARGS + 1])) {
+        PyErr_Format(PyExc_TypeError, "fill_rows takes %d arguments", N_ROWS_ARGS + 6);
         return NULL;
     }
+    Py_ssize_t n_src = PyLong_AsSsize_t(args[N_ROWS_ARGS + 5]);
     Py_buffer v[N_ROWS_ARGS];
+    Col c[ROW];
+    if (n_src < 0 && PyErr_Occurred()) return NULL;
     if (int_views(args, v, N_ROWS_ARGS, rows_size, rows_writable, rows_name) < 0) return NULL;
-    Rows r = {.from = v[R_FROM].buf, .syn = v[R_SYN].buf, .textures = v[R_TEXTURES].buf, .nrows = v[R_NROWS].buf,
-              .kind = v[R_KIND].buf, .out = v[R_OUT].buf, .args = v[R_ARGS].buf, .m = v[R_NROWS].len / 4,
-              .n_src = v[R_C0].len / 8, .n_syn = v[R_SYN].len / (8 * ROW), .total = v[R_OUT].len / (8 * ROW),
-              .phys = args[N_ROWS_ARGS], .offset = args[N_ROWS_ARGS + 1]};
-    for (int j = 0; j < ROW; j++) r.c[j] = v[R_C0 + j].buf;
+    if (cols_of(args[N_ROWS_ARGS + 4], c, ROW, n_src) < 0) {
+        for (int k = 0; k < N_ROWS_ARGS; k++) PyBuffer_Release(&v[k]);
+        return NULL;
+    }
+    Rows r = {.from = v[R_FROM].buf, .syn = v[R_SYN].buf, .textures = v[R_TEXTURES].buf, .c = c,
+              .nrows = v[R_NROWS].buf, .kind = v[R_KIND].buf, .out = v[R_OUT].buf, .args = v[R_ARGS].buf,
+              .m = v[R_NROWS].len / 4, .n_src = n_src, .n_syn = v[R_SYN].len / (8 * ROW),
+              .total = v[R_OUT].len / (8 * ROW), .phys = args[N_ROWS_ARGS], .offset = args[N_ROWS_ARGS + 1]};
     r.bind_group = PyLong_AsLongLong(args[N_ROWS_ARGS + 2]);
     r.buffer_accesses = PyLong_AsLongLong(args[N_ROWS_ARGS + 3]);
     int ok = !PyErr_Occurred() && v[R_FROM].len == 8 * r.m && v[R_KIND].len == r.m && v[R_ARGS].len == 8 * 6 * r.m
              && v[R_TEXTURES].len == 8 * 2 * 256;
-    for (int j = 1; j < ROW && ok; j++) ok = v[R_C0 + j].len == 8 * r.n_src;
     if (!ok && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "assembly: row column lengths disagree");
     ok = ok && rows_copy(&r) == 0;
     for (int k = 0; k < N_ROWS_ARGS; k++) PyBuffer_Release(&v[k]);
+    for (int j = 0; j < ROW; j++) col_release(&c[j]);
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
@@ -2733,12 +2891,12 @@ static PyMethodDef methods[] = {
      "rerecord(loop, codes, trusted): RerecordingLoop.run for a program without a render side (codes: the kind "
      "codes; trusted: the class whose instances forward to a shipped pool's allocator)."},
     {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
-     "fill(records, syn, placed, placed_kind, placed_a0, a1..a5, t, site, nrows, row_start, fields, kind, origin, "
-     "t_out, args, nrows_out, site_out, row_from, rows_base, phys, offset): assemble's columns (assemble.py), "
-     "written in place, buffer fields remapped"},
+     "fill(records, syn, placed, placed_kind, placed_a0, fields, kind, origin, t_out, args, nrows_out, site_out, "
+     "row_from, rows_base, phys, offset, sources, n): assemble's columns (assemble.py), written in place, buffer "
+     "fields remapped; sources: a1..a5, t, site, nrows and row starts, each (base, frame, shift, at, value)"},
     {"fill_rows", (PyCFunction)(void (*)(void))fill_rows, METH_FASTCALL,
-     "fill_rows(row_from, nrows, c0..c4, syn_rows, kind, textures, rows, args, phys, offset, bind_group, "
-     "buffer_accesses): the plan's rows, laid out by column, written in place, buffer rows remapped"},
+     "fill_rows(row_from, nrows, syn_rows, kind, textures, rows, args, phys, offset, bind_group, buffer_accesses, "
+     "sources, n_rows): the plan's rows, laid out by column, written in place, buffer rows remapped"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,14 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 from ...traces import Kind, Trace
+from ...traces.columns import Column
 from ...traces.schema import BUFFER_ACCESSES, Access
+from ..footprint.table import columns_of, gather
 from ..plan import Allocations, Plan
 from ..policies import PassPolicy
 from . import fast
 from .bindings import read_write_bindings
 from .emitter import REC, ROW, SYN, Emitter
 from .kinds import is_kind
-from .program import columns_of, gather
 
 # (kind, buffer column, offset column or -1): every event field naming a buffer, except BUFFER_CREATE and
 # BUFFER_DESTROY, which the planner writes with physical ids already
@@ -85,9 +86,10 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
 
 def _columns_in_c(em: Emitter, placed: np.ndarray, src_args: np.ndarray,
                   src_rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """kind, origin, t, args (laid out by column), nrows, rows and site as ``_merge`` and ``_fill`` make them, in one
-    pass of ``_loop.fill`` over the records and one of ``fill_rows``: the source columns widened once and the
-    plan's written in place, with no temporary per plan event (fresh memory is most of what numpy's passes cost)."""
+    """kind, origin, t, args, nrows, rows and site as ``_columns`` makes them, in one pass of ``_loop.fill`` over the
+    records and one of ``fill_rows``: the plan's arrays written in place, the source columns read as the trace holds
+    them (narrow), buffers mapped as they are written. No temporary per plan or source event: fresh memory is much
+    of what numpy's passes cost."""
     assert fast.LOOP is not None
     trace, m = em.trace, len(placed) + len(em.out) // REC
     kind = np.empty(m, dtype=np.uint8)
@@ -95,11 +97,11 @@ def _columns_in_c(em: Emitter, placed: np.ndarray, src_args: np.ndarray,
     args = np.empty((6, m), dtype=np.int64)
     nrows, site = np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32)
     fast.LOOP.fill(em.out, em.syn, placed, _placed_kinds(em, placed).astype(np.int64), em.program.a0_array[placed],
-                   *_sources(em, src_args), _FIELDS, kind, origin, t, args, nrows, site, row_from,
-                   len(trace.rows) - 2, em.phys, em.offset)
+                   _FIELDS, kind, origin, t, args, nrows, site, row_from, len(trace.rows) - 2, em.phys, em.offset,
+                   _sources(em, src_args), len(trace))
     rows = np.empty((ROW, int(nrows.sum(dtype=np.int64))), dtype=np.int64)
-    fast.LOOP.fill_rows(row_from, nrows, *(_wide(c, np.int64) for c in columns_of(src_rows)), em.syn_rows, kind,
-                        _TEXTURES, rows, args, em.phys, em.offset, Kind.BIND_GROUP, _BUFFER_ACCESS_BITS)
+    fast.LOOP.fill_rows(row_from, nrows, em.syn_rows, kind, _TEXTURES, rows, args, em.phys, em.offset, Kind.BIND_GROUP,
+                        _BUFFER_ACCESS_BITS, tuple(_parts(c) for c in columns_of(src_rows)), len(src_rows))
     return kind, origin, t, args.T, nrows, rows.T, site
 
 
@@ -112,16 +114,25 @@ def _columns(em: Emitter, placed: np.ndarray, src_args: np.ndarray, src_rows: np
     return kind, origin, t, args.T, nrows, rows, site
 
 
-def _sources(em: Emitter, src_args: np.ndarray) -> list[np.ndarray]:
-    """What ``fill`` reads per source event: args a1..a5 (a1 and a2 as the lift widened them, where they are the
-    trace's own), t, site, nrows and where the event's rows start."""
+def _sources(em: Emitter, src_args: np.ndarray) -> tuple[tuple, ...]:
+    """What ``fill`` reads per source event, as ``_parts``: args a1..a5 (a1 and a2 as the lift widened them, where
+    they are the trace's own), t, site, nrows and where the event's rows start."""
     trace, program = em.trace, em.program
     own = columns_of(trace.args)
     lifted = {1: program.a1_array, 2: program.a2_array}
-    args = [lifted[j] if j in lifted and (src_args is trace.args or column is own[j]) else _wide(column, np.int64)
+    args = [lifted[j] if j in lifted and (src_args is trace.args or column is own[j]) else column
             for j, column in enumerate(columns_of(src_args)[1:], 1)]
-    return [*args, _wide(trace.t, np.int64), _wide(trace.site, np.int32), _wide(trace.nrows, np.int32),
-            _wide(trace.row_start, np.int64)]
+    return tuple(_parts(c) for c in (*args, trace.t, trace.site, trace.nrows, trace.row_start))
+
+
+def _parts(column: np.ndarray | Column) -> tuple:
+    """A column as ``_loop`` reads it in place: (base, frame, shift, at, value), the parts a narrow column pickles
+    as (``traces/columns.py``: a framed column adds ``frame[i >> shift]`` to ``base[i]``, a patched one keeps
+    ``value`` aside at the ascending places ``at``); an array is its own base."""
+    if isinstance(column, Column):
+        base, _, frame, shift, at, value = column.__reduce__()[1]
+        return base, frame, shift, at, value
+    return np.ascontiguousarray(column), None, 0, None, None
 
 
 def _placed_kinds(em: Emitter, placed: np.ndarray) -> np.ndarray:
@@ -131,11 +142,6 @@ def _placed_kinds(em: Emitter, placed: np.ndarray) -> np.ndarray:
     mapped_writes = np.flatnonzero(kinds == Kind.MAPPED_WRITE)
     kinds[mapped_writes[em.pooled[trace.args[placed[mapped_writes], 0]]]] = Kind.WRITE_BUFFER
     return kinds
-
-
-def _wide(column: np.ndarray, dtype: type) -> np.ndarray:
-    """A source column as a contiguous array of ``dtype`` (a narrow column widened whole, a view copied)."""
-    return np.ascontiguousarray(column, dtype=dtype)
 
 
 class _Places:

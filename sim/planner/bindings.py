@@ -18,6 +18,7 @@ import numpy as np
 from ...traces import Access, Kind, Trace
 from ...traces.columns import Column, Table
 from ...traces.errors import InputError
+from ..footprint.table import columns_of, gather
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _READ_ONLY_STORAGE = re.compile(r"((?:@\s*\w+\s*(?:\([^()]*\)\s*)?)+)(var\s*<\s*storage\s*(?:,\s*read\s*)?>)")
@@ -136,12 +137,12 @@ def _editable(table: np.ndarray, columns: tuple[int, ...]) -> tuple[np.ndarray, 
 
 def _bind_group_slots(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     """Every bind group row, and the slot node it binds through."""
-    args = trace.args
+    args = columns_of(trace.args)
     groups = trace.where(Kind.BIND_GROUP)
     counts = trace.nrows[groups]
     bg_rows = trace.row_ids(groups)
-    layout, pipeline, group = (np.repeat(args[groups, c], counts) for c in (1, 2, 3))
-    binding = trace.rows[bg_rows, 0]
+    layout, pipeline, group = (np.repeat(gather(args[c], groups), counts) for c in (1, 2, 3))
+    binding = gather(columns_of(trace.rows)[0], bg_rows)
     return bg_rows, np.where(layout >= 0, _node(_L, layout, 0, binding), _node(_P, pipeline, group, binding))
 
 

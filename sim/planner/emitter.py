@@ -234,6 +234,12 @@ class Emitter:
             self.phys[b] = self.new_buffer()
             self.copy_event(i, CREATE, self.phys[b])
 
+    def release(self) -> None:
+        """Drop the pools and the guard, once the plan is assembled. They hold the emitter (their storage), so
+        with them it would wait for the garbage collector, whose next pass (inside the next plan) walks every list of
+        it first; without them reference counting frees it now."""
+        self.guard, self.managers, self.exclusion = None, [], None
+
     def close_window(self) -> None:
         """No encoder holding commands is left unsubmitted: pages given back can go now, no storage is in
         flight that an upload must avoid, and pools that hold freed storage back until a submit are told."""

@@ -15,7 +15,9 @@ emitter makes; ``Cache``, the whole-buffer caches of tfjs, onnxruntime and tinyg
 (sim/policies/runtimes/buffer_cache.py), ``Caching``, torch's caching allocator
 (sim/policies/runtimes/torch_caching.py), and ``Managed``, CubeCL's memory management and its pools
 (sim/policies/pools.py, pages.py), which ``twin`` puts in place of the Python one a shipped policy
-builds: every shipped pooled policy then reserves and frees in C.
+builds: every shipped pooled policy then reserves and frees in C. ``fill`` and ``fill_rows`` are
+``assemble``'s (assemble.py): the plan's columns written in one pass over the records, the trace's
+narrow columns read in place, buffers mapped to pages as they are written; its numpy path is the reference.
 """
 
 from __future__ import annotations

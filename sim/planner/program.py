@@ -15,9 +15,9 @@ from functools import cached_property
 import numpy as np
 
 from ...traces import Kind, Trace
-from ...traces.columns import Column, Table
 from ...traces.schema import Access
 from ..footprint import Commands, Footprints, commands_and_footprints
+from ..footprint.table import columns_of, gather
 from .kinds import events_of
 from .render import RenderProgram, has_render
 
@@ -152,7 +152,7 @@ class LogicalProgram:
             n=n, kind_array=trace.kind.astype(np.int64), a0_array=np.ascontiguousarray(a0, dtype=np.int64),
             a1_array=np.ascontiguousarray(a1, dtype=np.int64), a2_array=np.ascontiguousarray(a2, dtype=np.int64),
             n_devices=trace.count_kind(Kind.DEVICE), creates=creates, size=a1[creates], usage=a2[creates],
-            mapped=args[creates, 4] != 0, first_destroy=first_destroy, last_use=last_use,
+            mapped=gather(columns_of(args)[4], creates) != 0, first_destroy=first_destroy, last_use=last_use,
             last_command_use=last_command_use, uploaded=uploaded, read_mapped=read_mapped,
             cmd_event=commands.event, cmd_submit_array=_int64(cmd_submit), fp_lo_array=_int64(lo),
             fp_hi_array=_int64(hi), fp_buffer_array=_int64(fp.resource), pipeline_array=_int64(pipeline),
@@ -302,16 +302,3 @@ def _bind_keys(trace: Trace, sets: np.ndarray, groups: np.ndarray) -> dict[int, 
     for s in sets[trace.nrows[sets] > 0].tolist():
         keys[s] = base + distinct.setdefault((keys[s], *trace.rows_of(s)[:, 0].tolist()), len(distinct))
     return keys
-
-
-def columns_of(table: np.ndarray | Table) -> list:
-    """The columns of a two-dimensional table: a loaded trace's narrow ``Column`` objects, else array views."""
-    return table.columns if isinstance(table, Table) else [table[:, j] for j in range(table.shape[1])]
-
-
-def gather(column: np.ndarray | Column, idx: np.ndarray) -> np.ndarray:
-    """``column[idx]``, widening a narrow column whole first where ``idx`` takes a good share of it: its own
-    gather searches the values it keeps aside once per index taken."""
-    if isinstance(column, Column) and 4 * len(idx) >= len(column):
-        return np.asarray(column)[idx]
-    return column[idx]

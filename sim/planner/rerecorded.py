@@ -35,6 +35,7 @@ from ...traces.digest import digest
 from ...traces.errors import InputError
 from ...traces.schema import KIND_NAMES
 from ..footprint.state import PASS_NAMES, Passes
+from ..footprint.table import columns_of, gather
 from ..policies import PassPolicy
 from . import fast
 from .emitter import DROP_ROW, NO_ARGS_ROW, Emitter, pack_rec
@@ -103,7 +104,8 @@ class RerecordingLoop(Loop):
         self.honours_submits = passes.honours_submits
         if self.staged:  # each write's payload and digest (blob, hi, lo), read from the trace once
             self.write_events = np.flatnonzero(is_kind(emitter.trace.kind, (WRITE_BUFFER, MAPPED_WRITE)))
-            self.write_payloads = np.ascontiguousarray(emitter.trace.args[self.write_events, 3:6], dtype=np.int64)
+            self.write_payloads = np.stack([gather(c, self.write_events) for c in columns_of(emitter.trace.args)[3:6]],
+                                           axis=1)
         self.kind_array, self.a0_array, self.a1_array, self.a2_array, self.n = (
             p.kind_array, p.a0_array, p.a1_array, p.a2_array, p.n)
         self.cmd_submit_array, self.fp_lo_array, self.fp_hi_array, self.fp_buffer_array = (
@@ -181,7 +183,12 @@ class RerecordingLoop(Loop):
             self.command_at = np.full(p.n, -1, dtype=np.int64)  # per event, its command (-1: none)
             self.command_at[p.cmd_event] = np.arange(len(p.cmd_event))
             fast.LOOP.rerecord(self, fast.CODES, Trusted)
-            return
+        else:
+            self._run()
+        self.handlers.clear()  # its bound methods hold the loop: without them reference counting frees it
+
+    def _run(self) -> None:
+        p = self.emitter.program
         self.kinds, self.a0, self.a1, self.a2 = p.kinds, p.a0, p.a1, p.a2
         self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_event)), strict=True))
         self.cmd_submit, self.fp_lo, self.fp_hi, self.fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer

@@ -100,7 +100,7 @@ def _rerecorded_visits(trace: Trace, program: LogicalProgram, on_pooled: np.ndar
     reads, maps, the destroys it must order, and (when honoured) submits. Adds to ``placed``."""
     kind = trace.kind
     placed |= is_kind(kind, [Kind.MAPPED_WRITE, Kind.UNMAP]) & ~on_pooled
-    explicit = (kind == Kind.BUFFER_DESTROY) & (trace.args[:, 1] == 0)
+    explicit = (kind == Kind.BUFFER_DESTROY) & (program.a1_array == 0)
     destroy = (kind == Kind.BUFFER_DESTROY) & ~on_pooled
     if keeps_ids:
         placed |= destroy & ~explicit
