@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-runs", metavar="FILE", help="also write the measured runs, for --runs")
     p.add_argument("--gpu-runs", metavar="FILE", nargs="+", help="fit the GPU-time model on these runs' GPU rounds "
                                                                  "(another start of the same device; their CPU runs "
-                                                                 "are not used)")
+                                                                 "are not used, nor traces they have no rounds of)")
     p.add_argument("--runs", metavar="FILE", nargs="+", help="fit on the runs --save-runs wrote, of one device (no "
                                                              "replay, no device): the same measurements judged by "
                                                              "this version's model")

@@ -259,21 +259,25 @@ def _runs(args: argparse.Namespace, traces: dict[str, Trace], command: list[str]
     return measurements, where, f"{where.get('adapter', '?')} ({where.get('backend', '?')}), from {runs}"
 
 
-def _read_runs(paths: list[str], traces: dict[str, Trace],
-               check: Callable[[dict], None] = lambda document: None) -> tuple[dict, list]:
+def _read_runs(paths: list[str], traces: dict[str, Trace], check: Callable[[dict], None] = lambda document: None,
+               measured_only: bool = False) -> tuple[dict, list]:
     """The runs files at ``paths`` merged (``check``ed first), and their measurements of ``traces`` (each checked
-    by SHA-256)."""
+    by SHA-256); with ``measured_only``, of those of ``traces`` the files measured."""
     from .calibrate import from_runs, read_runs, sha256
 
     document = read_runs(paths)
     check(document)
     names = {os.path.basename(p): t for p, t in traces.items()}
-    return document, from_runs(document, names, {os.path.basename(p): sha256(p) for p in traces}, " ".join(paths))
+    if measured_only:
+        names = {name: t for name, t in names.items() if name in document["provenance"]["traces"]}
+    digests = {os.path.basename(p): sha256(p) for p in traces if os.path.basename(p) in names}
+    return document, from_runs(document, names, digests, " ".join(paths))
 
 
 def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -> list:
     """The GPU rounds of other runs files (--gpu-runs), of the device the CPU runs are of, for the GPU-time
-    model alone: their CPU runs are left out (the CPU fit is of one machine start)."""
+    model alone: their CPU runs are left out (the CPU fit is of one machine start), and so are the traces they
+    have no rounds of."""
     from dataclasses import replace
 
     def same_device(document: dict) -> None:
@@ -282,7 +286,7 @@ def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -
             raise InputError(f"{' '.join(args.gpu_runs)}: measured on {device[0]}, not on {where.get('adapter')} as "
                              "the runs the costs are fitted on")
 
-    document, gpu = _read_runs(args.gpu_runs, traces, same_device)
+    document, gpu = _read_runs(args.gpu_runs, traces, same_device, measured_only=True)
     where["gpu_measured_by"] = document["provenance"]["command"]
     where["gpu_clock"] = document["provenance"].get("gpu_clock", "timestamps")
     return [replace(m, setup_us=(), steady_us=(), floor_us=()) for m in gpu if m.gpu_us]

@@ -315,3 +315,16 @@ def test_time_stepping_programs_submit_with_no_upload_and_are_the_same_bytes_eac
     writes = [i for i, k in enumerate(kind) if k == Kind.WRITE_BUFFER]
     assert len(submits) >= 30 and max(writes) < submits[0]  # every upload before the first step
     assert len(trace.where(Kind.BIND_GROUP)) < len(trace.where(Kind.DISPATCH))  # bind groups made once, set again
+
+
+def test_gpu_runs_fit_the_traces_they_have_rounds_of(tmp_path):
+    root = CORPUS.parents[1]
+    traces = [str(CORPUS / name) for name in ("mlp_train.wgtrace", "frame_loop.wgtrace", "image_filters.wgtrace")]
+    out = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", *traces[:2], "--holdout", traces[2],
+                          "--runs", str(root / "benchmarks/calibration/lavapipe/runs.json"), "--gpu-runs",
+                          str(root / "benchmarks/calibration/lavapipe/gpu_time/runs_compute.json"), "-o",
+                          str(tmp_path / "c.json")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    gpu = load_costs(tmp_path / "c.json").calibration["gpu"]
+    # frame_loop has no GPU rounds in the compute runs: the model is of mlp_train, judged on image_filters
+    assert gpu["clock"] == "synchronised" and gpu["train"]["rows"] == 5 and gpu["holdout"]["rows"] == 5
