@@ -36,12 +36,12 @@ typedef struct {
 typedef struct {
     int64_t code[N_CODES];
     PyObject *em, *out, *syn, *syn_rows;
-    Py_buffer columns[12];                     /* the int64 arrays below, viewed in place */
+    Py_buffer columns[16];                     /* the int64 arrays below, viewed in place */
     int n_columns;
     const int64_t *kinds, *a0, *a1, *a2, *command_at;  /* per event: kind, arguments, its command (-1: none) */
     const int64_t *cmd_submit, *fp_lo, *fp_hi, *pipeline, *pipeline_set, *fp_buffer;  /* per command; footprints */
     Py_ssize_t n_commands, n_fp;
-    PyObject *group_set, *bind_key;
+    const int64_t *group_set, *bind_key;                /* per group index and command; per event */
     PyObject *visits, *free_at, *free_buffer, *managers, *phys, *offset, *sizes, *pooled, *end_rec, *end_at, *exclusion;
     PyObject *uploaded, *reserved, *start_rec, *start_at, *trusted, *last_manager, *last_allocator;
     PyObject *acts, *windows, *window_start, *last_command_use;  /* as-recorded only (windows NULL: re-recording) */
@@ -311,26 +311,12 @@ static int set_calls(State *st, int64_t c) {
         st->pass_pipeline = pipe;
     }
     for (int64_t g = 0; g < st->n_groups; g++) {
-        PyObject *sets = PyList_GET_ITEM(st->group_set, g);
-        if (!PyList_Check(sets)) {
-            PyErr_SetString(PyExc_TypeError, "re-recording loop: group_set holds lists");
-            return -1;
-        }
-        if (c < 0 || c >= PyList_GET_SIZE(sets)) {
-            PyErr_SetString(PyExc_IndexError, "re-recording loop: command out of range of group_set");
-            return -1;
-        }
-        PyObject *set = PyList_GET_ITEM(sets, c);
-        s = PyLong_AsLongLong(set);
-        if (s == -1 && PyErr_Occurred()) return -1;
+        s = st->group_set[g * st->n_commands + c];
         if (s < 0) continue;
-        PyObject *k = PyDict_GetItemWithError(st->bind_key, set);
-        if (k == NULL) {
-            if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, set);
+        if (s >= st->n || (key = st->bind_key[s]) < 0) {
+            PyErr_Format(PyExc_ValueError, "re-recording loop: event %lld is no set_bind_group", (long long)s);
             return -1;
         }
-        key = PyLong_AsLongLong(k);
-        if (key == -1 && PyErr_Occurred()) return -1;
         if (st->pass_groups[g] != key) {
             if (rec(st, s, st->code[K_SET_BIND_GROUP], st->cpass, st->cur, s) < 0) return -1;
             st->pass_groups[g] = key;
@@ -751,6 +737,7 @@ static int setup_common(State *st, PyObject *loop, PyObject *codes, PyObject *tr
 
 /* what the re-recording loop reads besides: the commands, their footprints and pass state, the pass policy */
 static int setup_rerecord(State *st, PyObject *loop, PyObject *keep) {
+    Py_ssize_t n_group_set;
     if (column(st, loop, "a1_array", &st->a1, keep) < 0 || column(st, loop, "a2_array", &st->a2, keep) < 0
         || column(st, loop, "command_at", &st->command_at, keep) < 0
         || array(st, loop, "cmd_submit_array", &st->cmd_submit, &st->n_commands, keep) < 0
@@ -759,12 +746,11 @@ static int setup_rerecord(State *st, PyObject *loop, PyObject *keep) {
         || per_command(st, loop, "pipeline_array", &st->pipeline, keep) < 0
         || per_command(st, loop, "pipeline_set_array", &st->pipeline_set, keep) < 0
         || array(st, loop, "fp_buffer_array", &st->fp_buffer, &st->n_fp, keep) < 0
-        || !(st->group_set = attr(loop, "group_set", keep, 0)) || !(st->bind_key = attr(loop, "bind_key", keep, 1)))
+        || column(st, loop, "bind_key_array", &st->bind_key, keep) < 0
+        || array(st, loop, "group_set_array", &st->group_set, &n_group_set, keep) < 0
+        || int_attr(loop, "n_groups", &st->n_groups) < 0
+        || sized("group_set_array", n_group_set, st->n_groups * st->n_commands) < 0)
         return -1;
-    if (!PyDict_Check(st->bind_key)) {
-        PyErr_SetString(PyExc_TypeError, "re-recording loop: bind_key is a dict");
-        return -1;
-    }
     if (int_attr(loop, "max_tasks", &st->max_tasks) < 0
         || bool_attr(loop, "pass_per_dispatch", &st->pass_per_dispatch) < 0
         || bool_attr(loop, "flush_write", &st->flush_write) < 0 || bool_attr(loop, "staged", &st->staged) < 0
@@ -785,7 +771,6 @@ static int setup_rerecord(State *st, PyObject *loop, PyObject *keep) {
             return -1;
         }
     }
-    st->n_groups = PyList_GET_SIZE(st->group_set);
     st->pass_groups = PyMem_Malloc((st->n_groups + 1) * sizeof(int64_t));
     if (st->pass_groups == NULL) {
         PyErr_NoMemory();

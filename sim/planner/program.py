@@ -33,11 +33,12 @@ class LogicalProgram:
     the program submits. Per command (dispatches, indirect dispatches, copies, clears, numbered in
     program order): its event, the source submit that ran it (n: never), its footprint rows
     ``fp_lo[c]:fp_hi[c]`` of ``fp_buffer``, its pipeline and the set calls of its pass state
-    (``group_set[g][c]``: the set_bind_group of index g in force, -1 if none). Flat lists of ints
-    rather than per-command tuples: the garbage collector scans none of them. Per event: its kind and
-    first three arguments as int64 arrays (``kind_array``, ``a0_array``..), and as lists made when a
-    Python loop first asks (``kinds``, ``a0``..; the C loops read the arrays); the per-command columns
-    and ``fp_buffer`` likewise.
+    (``group_set_array[g, c]``: the set_bind_group of index g in force, -1 if none), and per
+    set_bind_group event its bind key (``bind_key_array``, -1 for other events: equal keys bind the
+    same group with the same dynamic offsets). Per event: its kind and first three arguments as int64
+    arrays (``kind_array``, ``a0_array``..), and as lists made when a Python loop first asks
+    (``kinds``, ``a0``..; the C loops read the arrays); the per-command columns, ``fp_buffer``,
+    ``group_set`` and ``bind_key`` likewise.
     Per event, under the recorded passes: whether an encoder holding submitted-to-be commands is
     open after it (``window_open``) and since when (``window_start``).
     ``render``: the render side (render passes, bundles, textures; ``render.py``), None for a trace
@@ -68,8 +69,8 @@ class LogicalProgram:
     fp_buffer_array: np.ndarray
     pipeline_array: np.ndarray
     pipeline_set_array: np.ndarray
-    group_set: list[list[int]]
-    bind_key: dict[int, int]
+    group_set_array: np.ndarray
+    bind_key_array: np.ndarray
     window_open: np.ndarray
     window_start: np.ndarray
     render: RenderProgram | None = None
@@ -117,6 +118,14 @@ class LogicalProgram:
     def pipeline_set(self) -> list[int]:
         return self.pipeline_set_array.tolist()
 
+    @cached_property
+    def group_set(self) -> list[list[int]]:
+        return self.group_set_array.tolist()
+
+    @cached_property
+    def bind_key(self) -> list[int]:
+        return self.bind_key_array.tolist()
+
     @classmethod
     def of(cls, trace: Trace) -> LogicalProgram:
         """The lifted program of ``trace``, cached on it: every policy reads the same one."""
@@ -157,7 +166,7 @@ class LogicalProgram:
             cmd_event=commands.event, cmd_submit_array=_int64(cmd_submit), fp_lo_array=_int64(lo),
             fp_hi_array=_int64(hi), fp_buffer_array=_int64(fp.resource), pipeline_array=_int64(pipeline),
             pipeline_set_array=_int64(pipeline_set),
-            group_set=group_set, bind_key=bind_key, window_open=window_open, window_start=window_start,
+            group_set_array=group_set, bind_key_array=bind_key, window_open=window_open, window_start=window_start,
             render=render,
         )
 
@@ -242,9 +251,10 @@ def _submitted(trace: Trace, n_buffers: int, commands: Commands, fp: Footprints,
 
 
 def _pass_state(trace: Trace, commands: Commands,
-                wide: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, list[list[int]], dict[int, int]]:
-    """Per command, its pipeline and the set_pipeline / set_bind_group calls in force; the bind keys. ``wide``: the
-    trace's first three argument columns, widened (a narrow column's gather searches its kept-aside values)."""
+                wide: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per command, its pipeline and the set_pipeline / set_bind_group calls in force (one row per group index);
+    the bind keys. ``wide``: the trace's first three argument columns, widened (a narrow column's gather searches
+    its kept-aside values)."""
     a0, a1, a2 = wide
     n, events, passes = len(trace), commands.event, commands.compute_pass
     pipeline_sets = events_of(trace, Kind.SET_PIPELINE)
@@ -253,7 +263,9 @@ def _pass_state(trace: Trace, commands: Commands,
     sets = events_of(trace, Kind.SET_BIND_GROUP)
     group, set_pass = a1[sets], a0[sets]
     n_groups = int(group.max()) + 1 if len(sets) else 0
-    group_set = [_last_set(sets[group == g], set_pass[group == g], events, passes, n).tolist() for g in range(n_groups)]
+    group_set = np.empty((n_groups, len(events)), dtype=np.int64)
+    for g in range(n_groups):
+        group_set[g] = _last_set(sets[group == g], set_pass[group == g], events, passes, n)
     return pipeline, pipeline_set, group_set, _bind_keys(trace, sets, a2[sets])
 
 
@@ -293,12 +305,13 @@ def _last_set(sets: np.ndarray, set_pass: np.ndarray, events: np.ndarray, passes
     return out
 
 
-def _bind_keys(trace: Trace, sets: np.ndarray, groups: np.ndarray) -> dict[int, int]:
-    """A key per set_bind_group event (``groups``: the bind group each sets): equal keys bind the same group with
-    the same dynamic offsets."""
-    keys = dict(zip(sets.tolist(), groups.tolist(), strict=True))
+def _bind_keys(trace: Trace, sets: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per event, the key of a set_bind_group (``sets``, binding ``groups``; -1 for other events): equal keys bind
+    the same group with the same dynamic offsets."""
+    keys = np.full(len(trace), -1, dtype=np.int64)
+    keys[sets] = groups
     distinct: dict[tuple, int] = {}
     base = trace.count_kind(Kind.BIND_GROUP)
     for s in sets[trace.nrows[sets] > 0].tolist():
-        keys[s] = base + distinct.setdefault((keys[s], *trace.rows_of(s)[:, 0].tolist()), len(distinct))
+        keys[s] = base + distinct.setdefault((int(keys[s]), *trace.rows_of(s)[:, 0].tolist()), len(distinct))
     return keys

@@ -111,7 +111,7 @@ class RerecordingLoop(Loop):
         self.cmd_submit_array, self.fp_lo_array, self.fp_hi_array, self.fp_buffer_array = (
             p.cmd_submit_array, p.fp_lo_array, p.fp_hi_array, p.fp_buffer_array)
         self.pipeline_array, self.pipeline_set_array = p.pipeline_array, p.pipeline_set_array
-        self.group_set, self.bind_key = p.group_set, p.bind_key
+        self.group_set_array, self.bind_key_array = p.group_set_array, p.bind_key_array
         self.synth, self.copy_event, self.copy_set = emitter.synth, emitter.copy_event, emitter.copy_set
         self.emit = emitter.out.frombytes
         render = p.render
@@ -125,7 +125,7 @@ class RerecordingLoop(Loop):
         self.cpass = -1
         self.n_pass = 0
         self.pass_pipeline = -1
-        self.n_groups = len(self.group_set)
+        self.n_groups = len(p.group_set_array)
         self.pass_groups = [-1] * self.n_groups
         self.n_disp = 0
         self.handlers: dict[int, Callable[[int], None]] = {
@@ -193,6 +193,7 @@ class RerecordingLoop(Loop):
         self.command_of = dict(zip(p.cmd_event.tolist(), range(len(p.cmd_event)), strict=True))
         self.cmd_submit, self.fp_lo, self.fp_hi, self.fp_buffer = p.cmd_submit, p.fp_lo, p.fp_hi, p.fp_buffer
         self.pipeline, self.pipeline_set = p.pipeline, p.pipeline_set
+        self.group_set, self.bind_key = p.group_set, p.bind_key
         if self.staged:  # by column: a third the cost of by row
             blob, hi, lo = self.write_payloads.T.tolist()
             self.payloads = dict(zip(self.write_events.tolist(), zip(blob, hi, lo, strict=True), strict=True))
