@@ -20,7 +20,7 @@ from ...traces.schema import BUFFER_ACCESSES, TEXTURE_ACCESSES, Access, Attachme
 from .copies import texture_copies
 from .host import HostAccesses, host_accesses
 from .state import DISPATCHES, DRAWS, Bound, Passes, bound_state, pipeline_events, vertex_slots
-from .table import Commands, Footprints, Use, columns_of, gather
+from .table import Commands, Footprints, Use, columns_of, gather, of_kind
 from .textures import Runs, Textures
 
 __all__ = ["INDIRECT_ARGS_BYTES", "Commands", "Footprints", "HostAccesses", "Passes", "Textures", "Use",
@@ -64,22 +64,22 @@ def commands_and_footprints(trace: Trace) -> tuple[Commands, Footprints]:
     pipelines = pipeline_events(trace)
     pipeline_groups = [np.unique(trace.rows_of(int(i))[:, 0]).tolist() for i in pipelines]
     bound = bound_state(trace, pipeline_groups, vertex_slots(trace, pipelines))
-    n_buffers = len(trace.where(Kind.BUFFER_CREATE))
+    n_buffers = len(of_kind(trace, Kind.BUFFER_CREATE))
     textures = Textures(trace, n_buffers) if np.isin(trace.kind, _RENDER).any() else None
     parts = _Parts()
     _bindings(trace, bound, parts, textures)
-    indirect = trace.where(Kind.DISPATCH_INDIRECT)
+    indirect = of_kind(trace, Kind.DISPATCH_INDIRECT)
     parts.add(indirect, args[indirect, 1], args[indirect, 2], args[indirect, 2] + INDIRECT_ARGS_BYTES, Use.INDIRECT)
-    copies = trace.where(Kind.COPY)
+    copies = of_kind(trace, Kind.COPY)
     parts.add(copies, args[copies, 1], args[copies, 2], args[copies, 2] + args[copies, 5], Use.COPY_SRC)
     parts.add(copies, args[copies, 3], args[copies, 4], args[copies, 4] + args[copies, 5], Use.COPY_DST)
-    clears = trace.where(Kind.CLEAR)
+    clears = of_kind(trace, Kind.CLEAR)
     parts.add(clears, args[clears, 1], args[clears, 2], args[clears, 2] + args[clears, 3], Use.CLEAR)
     if textures is not None:
         _draw_buffers(trace, bound, parts)
         _attachments(trace, textures, parts)
         texture_copies(trace, textures, parts)
-    resolves = trace.where(Kind.RESOLVE_QUERY_SET)
+    resolves = of_kind(trace, Kind.RESOLVE_QUERY_SET)
     parts.add(resolves, args[resolves, 4], args[resolves, 5], args[resolves, 5] + QUERY_BYTES * args[resolves, 3],
               Use.QUERY_RESOLVE)
     cols = parts.columns()
@@ -98,7 +98,7 @@ def commands_and_footprints(trace: Trace) -> tuple[Commands, Footprints]:
 def _bindings(trace: Trace, bound: Bound, parts: _Parts, textures: Textures | None) -> None:
     """Every bound entry of every dispatch and draw: buffer ranges (dynamic offsets applied) and views."""
     rows = trace.rows
-    bg_events = trace.where(Kind.BIND_GROUP)
+    bg_events = of_kind(trace, Kind.BIND_GROUP)
     counts = trace.nrows[bg_events].astype(np.int64)[bound.group_bind_group]
     first = np.cumsum(counts) - counts
     row_ids = (np.repeat(trace.row_start[bg_events][bound.group_bind_group] - first, counts)
@@ -146,13 +146,13 @@ def _draw_buffers(trace: Trace, bound: Bound, parts: _Parts) -> None:
     hi = np.where(direct, np.minimum(lo + args[draw, 1] * width, offset + size), offset + size)
     parts.add(draw, args[s, 1], lo, hi, Use.INDEX)
     for kind, size_ in DRAW_ARGS_BYTES.items():
-        ind = trace.where(kind)
+        ind = of_kind(trace, kind)
         parts.add(ind, args[ind, 1], args[ind, 2], args[ind, 2] + size_, Use.INDIRECT)
 
 
 def _attachments(trace: Trace, textures: Textures, parts: _Parts) -> None:
     """A render pass's begin stands for its attachments and resolve targets."""
-    begins = trace.where(Kind.RENDER_PASS_BEGIN)
+    begins = of_kind(trace, Kind.RENDER_PASS_BEGIN)
     counts = trace.nrows[begins].astype(np.int64)
     rows = trace.rows[trace.row_ids(begins)]
     if not len(rows):
@@ -191,11 +191,11 @@ def _executed(trace: Trace, passes: Passes, cols: list[np.ndarray], in_bundle: n
     encoder = trace.args[cols[0][mine], 0]
     mine = mine[np.argsort(encoder, kind="stable")]
     encoder = trace.args[cols[0][mine], 0]
-    executes = trace.where(Kind.EXECUTE_BUNDLES)
+    executes = of_kind(trace, Kind.EXECUTE_BUNDLES)
     counts = trace.nrows[executes].astype(np.int64)
     execute = np.repeat(executes, counts)
     bundle = trace.rows[trace.row_ids(executes), 0]
-    bundle_encoder = trace.args[trace.where(Kind.BUNDLE_FINISH), 1][bundle]
+    bundle_encoder = trace.args[of_kind(trace, Kind.BUNDLE_FINISH), 1][bundle]
     first = np.searchsorted(encoder, bundle_encoder, side="left")
     n = np.searchsorted(encoder, bundle_encoder, side="right") - first
     picked = mine[np.repeat(first - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
@@ -211,7 +211,7 @@ def _commands(trace: Trace, passes: Passes, bound: Bound) -> Commands:
     kinds = (*DISPATCHES, *DRAWS, Kind.RENDER_PASS_BEGIN, Kind.EXECUTE_BUNDLES, Kind.COPY, Kind.CLEAR,
              Kind.COPY_BUFFER_TO_TEXTURE, Kind.COPY_TEXTURE_TO_BUFFER, Kind.COPY_TEXTURE_TO_TEXTURE,
              Kind.RESOLVE_QUERY_SET)
-    events = trace.where(*kinds)
+    events = of_kind(trace, *kinds)
     kind = trace.kind[events]
     in_pass = np.isin(kind, (*DISPATCHES, *DRAWS, Kind.EXECUTE_BUNDLES))
     pass_id = np.where(in_pass, args[events, 0], np.where(kind == Kind.RENDER_PASS_BEGIN, args[events, 0], -1))
@@ -246,7 +246,7 @@ def _apply_dynamic_offsets(trace: Trace, bind_group_event: int, offsets: np.ndar
     layout = int(trace.args[bind_group_event, 1])
     if layout < 0:
         return
-    layout_rows = trace.rows_of(int(trace.where(Kind.BIND_GROUP_LAYOUT)[layout]))
+    layout_rows = trace.rows_of(int(of_kind(trace, Kind.BIND_GROUP_LAYOUT)[layout]))
     dynamic_bindings = sorted(int(r[0]) for r in layout_rows if r[2])
     entries = trace.rows_of(bind_group_event)[:, 0]
     for binding, offset in zip(dynamic_bindings, offsets.tolist(), strict=False):

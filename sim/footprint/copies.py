@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...traces import Kind, Trace
-from .table import Use
+from .table import Use, of_kind
 from .textures import Runs, Textures
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def data_end(textures: Textures, texture: np.ndarray, layout: np.ndarray, extent
 def buffer_span(trace: Trace, textures: Textures, texture: np.ndarray, buffer: np.ndarray, layout: np.ndarray,
                 extent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[lo, hi) of the bytes a buffer side spans, clipped to the buffer (to its end for an unknown format)."""
-    size = trace.args[trace.where(Kind.BUFFER_CREATE), 1][buffer]
+    size = trace.args[of_kind(trace, Kind.BUFFER_CREATE), 1][buffer]
     end = data_end(textures, texture, layout, extent)
     lo = np.minimum(layout[:, 0], size)
     hi = np.where(end < 0, size, np.minimum(end, size))
@@ -68,7 +68,7 @@ def texture_copies(trace: Trace, textures: Textures, parts: _Parts) -> None:
     for kind, (src, dst, _) in _LAYOUTS.items():
         if kind in (Kind.WRITE_TEXTURE, Kind.READ_TEXTURE):
             continue
-        events = trace.where(kind)
+        events = of_kind(trace, kind)
         if not len(events):
             continue
         rows = layout_rows(trace, events)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...traces import Kind, Trace
 from .copies import box_runs, layout_rows
+from .table import of_kind
 from .textures import Textures
 
 # kind -> whether the access writes
@@ -40,13 +41,13 @@ class HostAccesses:
 
 def host_accesses(trace: Trace, textures: Textures | None = None) -> HostAccesses:
     """Every host-side access of ``trace`` (``textures``: the trace's, if already built)."""
-    events = trace.where(*BUFFER_HOST)
+    events = of_kind(trace, *BUFFER_HOST)
     a = trace.args[events]
     writes = np.isin(trace.kind[events], [k for k, w in BUFFER_HOST.items() if w])
     cols = [events, a[:, 0], a[:, 1], a[:, 1] + a[:, 2], writes]
-    uploads = trace.where(*TEXTURE_HOST)
+    uploads = of_kind(trace, *TEXTURE_HOST)
     if len(uploads):
-        textures = textures or Textures(trace, len(trace.where(Kind.BUFFER_CREATE)))
+        textures = textures or Textures(trace, len(of_kind(trace, Kind.BUFFER_CREATE)))
         rows = layout_rows(trace, uploads)
         texture = trace.args[uploads, 0]
         runs = box_runs(textures, texture, rows[:, 1], rows[:, 2, :3])

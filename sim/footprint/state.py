@@ -15,7 +15,7 @@ import numpy as np
 
 from ...traces import Kind, Trace
 from ...traces.schema import SPECS, Obj
-from .table import columns_of, gather
+from .table import columns_of, gather, of_kind
 
 DISPATCHES = (Kind.DISPATCH, Kind.DISPATCH_INDIRECT)
 DRAWS = (Kind.DRAW, Kind.DRAW_INDEXED, Kind.DRAW_INDIRECT, Kind.DRAW_INDEXED_INDIRECT)
@@ -51,13 +51,13 @@ class Passes:
 
     @classmethod
     def of(cls, trace: Trace) -> Passes:
-        begin = trace.where(*PASS_MAKERS)
+        begin = of_kind(trace, *PASS_MAKERS)
         kind = trace.kind[begin]
         encoder = np.where(kind == Kind.BUNDLE_ENCODER_CREATE, -1, trace.args[begin, 1])
         end = np.full(len(begin), len(trace), dtype=np.int64)
-        ends = trace.where(Kind.PASS_END)
+        ends = of_kind(trace, Kind.PASS_END)
         np.minimum.at(end, trace.args[ends, 0], ends)
-        finishes = trace.where(Kind.BUNDLE_FINISH)
+        finishes = of_kind(trace, Kind.BUNDLE_FINISH)
         np.minimum.at(end, trace.args[finishes, 1], finishes)
         return cls(begin, kind, encoder, end)
 
@@ -67,10 +67,10 @@ class Passes:
         the reverse). The device rejects them; sorted by event."""
         bad = []
         for k, takers in TAKEN_BY.items():
-            e = trace.where(k)
+            e = of_kind(trace, k)
             bad.append(e[~np.isin(self.kind[trace.args[e, 0]], takers)])
-        sets = trace.where(Kind.SET_PIPELINE)
-        pipeline_kind = trace.kind[trace.where(*PIPELINES)][trace.args[sets, 1]]
+        sets = of_kind(trace, Kind.SET_PIPELINE)
+        pipeline_kind = trace.kind[of_kind(trace, *PIPELINES)][trace.args[sets, 1]]
         compute_pass = self.kind[trace.args[sets, 0]] == _COMPUTE
         bad.append(sets[compute_pass != (pipeline_kind == Kind.COMPUTE_PIPELINE)])
         events = np.sort(np.concatenate(bad)).astype(np.int64)
@@ -100,7 +100,7 @@ class Bound:
 
 def pipeline_events(trace: Trace) -> np.ndarray:
     """The event that made each pipeline id (compute and render pipelines share the id space)."""
-    return trace.where(*PIPELINES)
+    return of_kind(trace, *PIPELINES)
 
 
 def vertex_slots(trace: Trace, pipelines: np.ndarray) -> np.ndarray:
@@ -118,7 +118,7 @@ def vertex_slots(trace: Trace, pipelines: np.ndarray) -> np.ndarray:
 def bound_state(trace: Trace, pipeline_groups: list[list[int]], slots: np.ndarray) -> Bound:
     """Resolve every dispatch's and draw's pass state (see ``Bound``)."""
     a0, a1, a2 = columns_of(trace.args)[:3]
-    sel = trace.where(*_STATE, *DISPATCHES, *DRAWS)
+    sel = of_kind(trace, *_STATE, *DISPATCHES, *DRAWS)
     order = sel[np.argsort(gather(a0, sel), kind="stable")]
     kind, pass_id, group = trace.kind[order], gather(a0, order), gather(a1, order)
     is_user = np.isin(kind, (*DISPATCHES, *DRAWS))

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...traces import Kind, Trace
 from .formats import Block, block
+from .table import of_kind
 
 MAX_EXTENT = 1 << 17  # texels across (WebGPU devices allow up to 16384 or so)
 MAX_ARRAY_LAYERS = 1 << 12  # layers, or slices of a 3D texture
@@ -48,7 +49,7 @@ class Textures:
     def __init__(self, trace: Trace, first_resource: int):
         self.trace = trace
         self.first_resource = first_resource
-        events = trace.where(Kind.TEXTURE_CREATE)
+        events = of_kind(trace, Kind.TEXTURE_CREATE)
         self.events = events
         a = trace.args[events]
         descriptor = trace.rows[trace.row_start[events]] if len(events) else np.zeros((0, 5), np.int64)
@@ -77,7 +78,7 @@ class Textures:
     @cached_property
     def views(self) -> np.ndarray:
         """Per view id: texture, base mip, mip count, base layer, layer count (as recorded, resolved)."""
-        events = self.trace.where(Kind.TEXTURE_VIEW)
+        events = of_kind(self.trace, Kind.TEXTURE_VIEW)
         if not len(events):
             return np.zeros((0, 5), np.int64)
         ranges = self.trace.rows[self.trace.row_start[events]]

@@ -2869,6 +2869,26 @@ static PyObject *fill_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
+/* ints(values, out): out[k] = values[k], a list of ints into a contiguous int64 array as long */
+static PyObject *ints(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "ints(values, out) takes a list and an array");
+        return NULL;
+    }
+    Py_buffer out;
+    if (int_view(args[1], &out, 8, 1, "out") < 0) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(args[0]);
+    int ok = out.len == 8 * n;
+    if (!ok) PyErr_SetString(PyExc_ValueError, "ints: out is not as long as the list");
+    for (Py_ssize_t k = 0; k < n && ok; k++) {
+        int64_t v = PyLong_AsLongLong(PyList_GET_ITEM(args[0], k));
+        ok = !(v == -1 && PyErr_Occurred());
+        ((int64_t *)out.buf)[k] = v;
+    }
+    PyBuffer_Release(&out);
+    return ok ? Py_NewRef(Py_None) : NULL;
+}
+
 static PyMethodDef methods[] = {
     {"record", record, METH_VARARGS,
      "record(loop, codes, trusted): RecordedLoop.run (the same arguments as rerecord)."},
@@ -2882,6 +2902,9 @@ static PyMethodDef methods[] = {
     {"fill_rows", (PyCFunction)(void (*)(void))fill_rows, METH_FASTCALL,
      "fill_rows(row_from, nrows, syn_rows, kind, textures, rows, args, phys, offset, bind_group, buffer_accesses, "
      "sources, n_rows): the plan's rows, laid out by column, written in place, buffer rows remapped"},
+    {"ints", (PyCFunction)(void (*)(void))ints, METH_FASTCALL,
+     "ints(values, out): a list of ints into a contiguous int64 array as long (numpy's array() infers each item's "
+     "type first)"},
     {NULL, NULL, 0, NULL},
 };
 

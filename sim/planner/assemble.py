@@ -76,9 +76,8 @@ def assemble(em: Emitter, placed: np.ndarray, passes: PassPolicy) -> Plan:
                     blobs=blobs, end=dict(trace.end) if trace.end is not None else None, cut_short=trace.cut_short)
     n_buffers = len(program.size)
     start, end = _storage_spans(em, placed, kind, origin)
-    allocations = Allocations(buffer=np.array(em.phys[:n_buffers], dtype=np.int64),
-                              offset=np.array(em.offset[:n_buffers], dtype=np.int64),
-                              size=program.size.copy(), reserved=np.array(em.reserved, dtype=np.int64),
+    allocations = Allocations(buffer=_int64s(em.phys[:n_buffers]), offset=_int64s(em.offset[:n_buffers]),
+                              size=program.size.copy(), reserved=_int64s(em.reserved),
                               start=start, end=end)
     return Plan(trace=planned, origin=origin, allocations=allocations, source=trace, pool=em.pool.spec,
                 passes=passes.spec)
@@ -249,10 +248,20 @@ def _storage_spans(em: Emitter, placed: np.ndarray, kind: np.ndarray,
     np.minimum.at(end, trace.args[origin[destroys], 0], destroys)
     placed_upto = np.cumsum(np.bincount(placed, minlength=len(trace)))  # placed events up to each source event
     for (records, at), column in ((em.start_mark, start), (em.end_mark, end)):
-        marks = np.array(records, dtype=np.int64)
+        marks = _int64s(records)
         b = np.flatnonzero(marks >= 0)
-        column[b] = marks[b] + placed_upto[np.array(at, dtype=np.int64)[b]]
+        column[b] = marks[b] + placed_upto[_int64s(at)[b]]
     return start, end
+
+
+def _int64s(values: list[int]) -> np.ndarray:
+    """A list of ints as an int64 array: in C where the loop is built (``np.array`` infers each item's type first,
+    six times the cost for the emitter's per-allocation lists)."""
+    if fast.LOOP is None:
+        return np.array(values, dtype=np.int64)
+    out = np.empty(len(values), dtype=np.int64)
+    fast.LOOP.ints(values, out)
+    return out
 
 
 def _ranks(counts: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from ...traces import Access, Kind, Trace
 from ...traces.columns import Column, Table
 from ...traces.errors import InputError
-from ..footprint.table import columns_of, gather
+from ..footprint.table import columns_of, gather, of_kind
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _READ_ONLY_STORAGE = re.compile(r"((?:@\s*\w+\s*(?:\([^()]*\)\s*)?)+)(var\s*<\s*storage\s*(?:,\s*read\s*)?>)")
@@ -113,7 +113,7 @@ def _read_write_bindings(trace: Trace, buffers: np.ndarray) -> tuple[np.ndarray,
     flipped, codes = _rewrite(trace, sets, declared, {sets.find(s) for s in seeds} - {sets.find(_FROZEN)})
     new_rows, access = _editable(rows, (1, 2, 4))
     _flip(access[4], sets, flipped, bg_rows, bg_nodes)
-    explicit_layouts = trace.where(Kind.BIND_GROUP_LAYOUT)
+    explicit_layouts = of_kind(trace, Kind.BIND_GROUP_LAYOUT)
     layout_rows = trace.row_ids(explicit_layouts)
     layout_ids = np.repeat(np.arange(len(explicit_layouts)), trace.nrows[explicit_layouts])
     _flip(access[1], sets, flipped, layout_rows, _node(_L, layout_ids, 0, rows[layout_rows, 0]))
@@ -138,7 +138,7 @@ def _editable(table: np.ndarray, columns: tuple[int, ...]) -> tuple[np.ndarray, 
 def _bind_group_slots(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     """Every bind group row, and the slot node it binds through."""
     args = columns_of(trace.args)
-    groups = trace.where(Kind.BIND_GROUP)
+    groups = of_kind(trace, Kind.BIND_GROUP)
     counts = trace.nrows[groups]
     bg_rows = trace.row_ids(groups)
     layout, pipeline, group = (np.repeat(gather(args[c], groups), counts) for c in (1, 2, 3))
@@ -152,9 +152,9 @@ def _declarations(trace: Trace) -> tuple[_Sets, list[Declaration]]:
     A render pipeline's slots join ``_FROZEN`` instead: a vertex shader may not write storage, and a
     render pass is one usage scope, so what a render pipeline binds is never made read-write."""
     args = trace.args
-    pipeline_layouts = trace.where(Kind.PIPELINE_LAYOUT)
+    pipeline_layouts = of_kind(trace, Kind.PIPELINE_LAYOUT)
     sets, declared = _Sets(), []
-    for p, event in enumerate(trace.where(Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE).tolist()):
+    for p, event in enumerate(of_kind(trace, Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE).tolist()):
         render = trace.kind[event] == Kind.RENDER_PIPELINE
         module, own = int(args[event, 1]), int(args[event, 3])
         layouts = trace.rows_of(int(pipeline_layouts[own]))[:, 0].tolist() if own >= 0 else []
@@ -175,7 +175,7 @@ def _rewrite(trace: Trace, sets: _Sets, declared: list[Declaration],
              flipped: set[int]) -> tuple[set[int], dict[int, tuple[str, set[tuple[int, int]]]]]:
     """The sets that flip, and each module's rewritten WGSL: a set with a declaration the rewrite cannot
     find is dropped, then the modules are rewritten again (at most a few rounds)."""
-    modules = trace.where(Kind.SHADER_MODULE)
+    modules = of_kind(trace, Kind.SHADER_MODULE)
     while True:
         wanted: dict[int, set[tuple[int, int]]] = {}
         for module, g, b, _ in declared:
@@ -199,7 +199,7 @@ def _flip(access: np.ndarray, sets: _Sets, flipped: set[int], row_ids: np.ndarra
 
 def _with_modules(trace: Trace, codes: dict[int, tuple[str, set[tuple[int, int]]]]) -> tuple[np.ndarray, list[str]]:
     """args and strings with each rewritten module's code appended once and the module pointing at it."""
-    modules = trace.where(Kind.SHADER_MODULE)
+    modules = of_kind(trace, Kind.SHADER_MODULE)
     (args, edited), strings = _editable(trace.args, (1,)), list(trace.strings)
     added: dict[str, int] = {}
     for m, (code, _) in codes.items():

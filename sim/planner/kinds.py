@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...traces import BufferUsage, Kind, Trace
+from ..footprint.table import of_kind
 
 COPY_DST, COPY_SRC, MAP_WRITE, UNIFORM = map(int, (BufferUsage.COPY_DST, BufferUsage.COPY_SRC, BufferUsage.MAP_WRITE,
                                                    BufferUsage.UNIFORM))
@@ -42,5 +43,5 @@ def is_kind(kind: np.ndarray, kinds: Sequence[int]) -> np.ndarray:
 
 
 def events_of(trace: Trace, *kinds: Kind) -> np.ndarray:
-    """Indices of the events of these kinds, in program order."""
-    return np.flatnonzero(is_kind(trace.kind, kinds))
+    """Indices of the events of these kinds, in program order (``footprint.table.events``)."""
+    return of_kind(trace, *kinds)

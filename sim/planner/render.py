@@ -28,6 +28,7 @@ import numpy as np
 from ...traces import Kind, Trace
 from ..footprint import Commands, Footprints, Passes, Textures, Use
 from ..footprint.state import DRAWS
+from ..footprint.table import of_kind
 
 # kinds whose a0 names the pass they record into (or create)
 PASS_A0 = (Kind.PASS_BEGIN, Kind.RENDER_PASS_BEGIN, Kind.BUNDLE_ENCODER_CREATE, Kind.SET_PIPELINE,
@@ -142,7 +143,7 @@ def _deferred_destroys(trace: Trace, commands: Commands, fp: Footprints, passes:
                        submitted: np.ndarray) -> dict[int, int]:
     """Destroys and drops of a buffer or texture between the begin and the end of a render pass that runs and
     uses it, each to the latest such end: a re-recording policy emits the pass at its end, the destroy after it."""
-    destroys = trace.where(Kind.BUFFER_DESTROY, Kind.TEXTURE_DESTROY)
+    destroys = of_kind(trace, Kind.BUFFER_DESTROY, Kind.TEXTURE_DESTROY)
     if not len(destroys):
         return {}
     n_buffers = fp.n_buffers
@@ -210,17 +211,17 @@ def _alignments(trace: Trace, blocks: TextureBlocks) -> tuple[np.ndarray, np.nda
     block = np.array(blocks.block_bytes + [0], dtype=np.int64)
     copy_need = np.where(np.array(blocks.depth_stencil + [False]), np.lcm(np.maximum(block, 1), 4), block)
     for kind, buffer_col, texture_col in ((Kind.COPY_BUFFER_TO_TEXTURE, 1, 2), (Kind.COPY_TEXTURE_TO_BUFFER, 2, 1)):
-        e = trace.where(kind)
+        e = of_kind(trace, kind)
         bufs.append(args[e, buffer_col])
         needs.append(copy_need[args[e, texture_col]])
-    e = trace.where(Kind.RESOLVE_QUERY_SET)
+    e = of_kind(trace, Kind.RESOLVE_QUERY_SET)
     bufs.append(args[e, 4])
     needs.append(np.full(len(e), RESOLVE_ALIGNMENT, dtype=np.int64))
     for kind, col in ((Kind.SET_VERTEX_BUFFER, 2), (Kind.DRAW_INDIRECT, 1), (Kind.DRAW_INDEXED_INDIRECT, 1)):
-        e = trace.where(kind)
+        e = of_kind(trace, kind)
         bufs.append(args[e, col])
         needs.append(np.full(len(e), 4, dtype=np.int64))
-    e = trace.where(Kind.SET_INDEX_BUFFER)
+    e = of_kind(trace, Kind.SET_INDEX_BUFFER)
     bufs.append(args[e, 1])
     needs.append(np.maximum(args[e, 2], 1))
     return np.concatenate(bufs).astype(np.int64), np.concatenate(needs).astype(np.int64)
