@@ -10,12 +10,19 @@ the second of two rounds, while the device still runs the earlier steps' kernels
 submit then waits for the kernels before it (a step's wall time is its kernel's), and part of that
 wait is the submitting thread's CPU, so a step's CPU grows with the kernels it waits for.
 
-    python benchmarks/submit_cpu.py --iters 1 1000 10000 [--steps 20]
+``--writes N`` times N light steps (``--iters 1``) on the thread's CPU, with and without a 16-byte
+``write_buffer`` before each submit, and the write alone, in alternating rounds (the first two
+dropped): what a submit that carries an upload costs beyond one that carries none (a time-stepping
+program submits with none; most programs write before every submit, and wgpu then submits its own
+command buffer of staging copies first).
+
+    python benchmarks/submit_cpu.py --iters 1 1000 10000 [--steps 20] [--writes 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import wgpu
@@ -81,10 +88,37 @@ def measure(device: wgpu.GPUDevice, iters: int) -> tuple[float, float, float, fl
     return figures
 
 
+def writes(device: wgpu.GPUDevice, n: int, rounds: int = 12) -> dict[str, list[float]]:
+    """CPU us per light step with and without a queue write before its submit, and per write alone."""
+    pipeline, out, group = _pipeline(device, 1)
+    other = device.create_buffer(size=256, usage=wgpu.BufferUsage.COPY_DST)
+    data = bytes(16)
+
+    def step(write: bool) -> None:
+        commands = _step(device, pipeline, group)
+        if write:
+            device.queue.write_buffer(other, 0, data)
+        device.queue.submit([commands])
+
+    loops = {"step, no write": lambda: step(False), "step, write before submit": lambda: step(True),
+             "write alone": lambda: device.queue.write_buffer(other, 0, data)}
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(rounds):
+        for name, body in loops.items():
+            device.queue.read_buffer(out, 0, 4)
+            c0 = time.thread_time()
+            for _ in range(n):
+                body()
+            times[name].append(1e6 * (time.thread_time() - c0) / n)
+    return {name: values[2:] for name, values in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iters", type=int, nargs="+", default=[1, 1000, 10000])
     parser.add_argument("--steps", type=int, default=0, help="also time this many steps back to back")
+    parser.add_argument("--writes", type=int, default=0, help="also time this many light steps with and without "
+                                                               "a queue write before each submit")
     args = parser.parse_args()
     device = wgpu.gpu.request_adapter_sync(power_preference="high-performance").request_device_sync()
     print(f"adapter: {device.adapter.info['device']} ({device.adapter.info['backend_type']})")
@@ -95,6 +129,8 @@ def main() -> None:
     for iters in args.iters if args.steps else ():
         cpu, wall = steps(device, iters, args.steps)
         print(f"iters {iters:>6}: {args.steps} steps back to back: {cpu:.0f} us CPU, {wall:.0f} us wall per step")
+    for name, values in (writes(device, args.writes) if args.writes else {}).items():
+        print(f"{name:27} {statistics.median(values):7.2f} us CPU  (range {min(values):.2f}-{max(values):.2f})")
 
 
 if __name__ == "__main__":
