@@ -286,6 +286,12 @@ def test_sim_predicts_the_gpu_time_a_policy_adds_with_the_shipped_h100_model(tmp
                            "--pool", "exclusive", "--pass", "batched/staging-copy"], capture_output=True, text=True,
                           timeout=60).stdout
     assert "predicted GPU" in text and "against the program as recorded" in text
+    assert "synchronised" not in text  # the H100's model is of timestamps
+    lavapipe = subprocess.run([sys.executable, "-m", "wgtrace.traces", "sim", str(CORPUS / "mlp_train.wgtrace"),
+                               "--pool", "exclusive", "--pass", "pass-per-dispatch", "--costs",
+                               str(CORPUS.parents[1] / "sim/metrics/costs_lavapipe.json")],
+                              capture_output=True, text=True, timeout=60).stdout
+    assert "against the program as recorded (synchronised wall time" in lavapipe
 
 
 def test_gpu_runs_of_another_device_are_refused(tmp_path):
