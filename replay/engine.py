@@ -84,7 +84,8 @@ class Run:
     ``frames`` holds the time (from the first event) of each submit that starts a frame (see
     ``render.frames``); ``skipped`` counts timestamp writes and resolves the device could not make.
     ``cpu_to_mark_s``: CPU time before the event ``Engine.run`` was given as its mark (0 without one).
-    ``gpu_ns``: with ``Engine.run(gpu=True)``, each encoder's GPU nanoseconds, by encoder id (``gpu_clock``).
+    ``gpu_ns``: with ``Engine.run(gpu=True)``, each encoder's GPU nanoseconds, by encoder id (``gpu_clock``; by
+    ``sync_clock`` a submit's span is its last encoder's, so only the sum is a GPU time).
     """
 
     reads: list[tuple[int, bytes]]
