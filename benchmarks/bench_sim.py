@@ -95,11 +95,12 @@ def stage_seconds(trace: Trace, pool: str, passes: str) -> dict[str, float]:
     times["emitter + schedule"], t = process_time() - t, process_time()
     if not pass_policy.records:
         RerecordingLoop(emitter, pass_policy, work).run()
-    else:
+    elif work.visits or work.free_buffer:
         RecordedLoop(emitter, work).run()
     times["loop"], t = process_time() - t, process_time()
     assemble(emitter, work.placed, pass_policy)
     times["assemble"] = process_time() - t
+    emitter.release()
     return times
 
 
