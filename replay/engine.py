@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from time import perf_counter, perf_counter_ns, thread_time
 
 import numpy as np
@@ -30,7 +31,8 @@ from ..tracer.backends import current
 from ..traces import Access, Kind, Obj, Trace
 from ..traces.errors import InputError
 from ..traces.schema import KIND_NAMES
-from .gpu_clock import GpuClock, measures_work
+from .gpu_clock import GpuClock
+from .gpu_clock import method as timing_of
 from .render import RenderInfo, RenderMethods, has_render, refusal_text
 from .sync_clock import SyncClock, waiter
 from .watchdog import DEFAULT_TIMEOUT_S, Watchdog
@@ -367,8 +369,13 @@ class Engine(RenderMethods):
         self._finish(settle=failure is None)
         return run
 
+    @cached_property
+    def _timing(self) -> str:
+        """How this device's GPU runs are timed (``gpu_clock.method``), asked once."""
+        return timing_of(self.device)
+
     def _gpu_clock(self, encoders: int) -> GpuClock | SyncClock:
-        if measures_work(self.device):
+        if self._timing == "timestamps":
             return GpuClock(self.device, encoders)
         return SyncClock(waiter(self.device, self._fence), encoders)
 

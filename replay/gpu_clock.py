@@ -41,8 +41,6 @@ def method(device: wgpu.GPUDevice) -> str:
 class GpuClock:
     """Timestamps around each encoder of one run; ``spans_ns`` reads them back as each encoder's GPU time."""
 
-    method = "timestamps"
-
     def __init__(self, device: wgpu.GPUDevice, encoders: int):
         self.device = device
         sets = -(-2 * encoders // QUERIES_PER_SET)

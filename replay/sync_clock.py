@@ -31,8 +31,6 @@ def waiter(device: wgpu.GPUDevice, fence: wgpu.GPUBuffer) -> Callable[[], object
 class SyncClock:
     """Each submit's wall nanoseconds from its call until the device is idle, credited to its last encoder."""
 
-    method = "synchronised"
-
     def __init__(self, wait: Callable[[], object], encoders: int):
         self.wait = wait
         self.spans = np.zeros(encoders, dtype=np.int64)
