@@ -12,7 +12,9 @@ policies change). A program that builds pipelines as its first frames need them 
 otherwise count their compiling, which depends on the shader rather than on any call count, as steps.
 Both parts are rows of the fit, each with its own features; a measurement keeps the median over
 ``repeat`` timed runs after ``warmup``, measured in rounds (each replay once per round) with a floor timing
-before each run, and only the runs made while the host ran at its usual speed count (``quiet``).
+before each run, and only the runs made while the host ran at its usual speed count (``quiet``). Rounds
+that time each call on the thread's CPU clock follow (``profile_repeat``): the fit is pulled towards what
+each term cost in the training replays themselves (``sim.metrics.profile``).
 
 The measured runs can be kept (``runs_document``) and fitted again later without a GPU
 (``from_runs``): the features are recomputed from the traces, so a changed model is judged on the
@@ -34,8 +36,9 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 from importlib.metadata import version
-from time import thread_time
+from time import thread_time, thread_time_ns
 
 import numpy as np
 
@@ -43,6 +46,9 @@ from ..sim.metrics import Costs, gpu_fit
 from ..sim.metrics.calibration import Fit, fit
 from ..sim.metrics.cost import TERM_NAMES, features
 from ..sim.metrics.gpu_fit import GpuRow
+from ..sim.metrics.profile import STATS
+from ..sim.metrics.profile import costs as in_situ
+from ..sim.metrics.profile import sums as profile_sums
 from ..sim.plan import Plan
 from ..traces import Kind, Trace
 from ..traces.errors import InputError
@@ -78,6 +84,7 @@ class Measurement:
     error: str | None = None
     floor_us: tuple[float, ...] = ()
     gpu_us: tuple[float, ...] = ()
+    profile: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def median(self) -> float:
@@ -157,6 +164,22 @@ def floor_us() -> float:
 FLOOR_LOOP = 20_000
 
 
+@cache
+def clock_overhead_ns() -> float:
+    """What timing one call on the thread's CPU clock adds to it: the clock read twice around a call of nothing.
+    On a VM that is about 0.5 us, as much as a dispatch costs, so a profile takes it off every call."""
+
+    def nothing(i: int, a: list[int]) -> None:
+        return None
+
+    spans = np.empty(2001, dtype=np.int64)
+    for k in range(len(spans)):
+        start = thread_time_ns()
+        nothing(k, [])
+        spans[k] = thread_time_ns() - start
+    return float(np.median(spans))
+
+
 @dataclass
 class _Replay:
     m: Measurement
@@ -167,18 +190,23 @@ class _Replay:
     steady: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
     gpu: list[float] = field(default_factory=list)
+    calls: list[np.ndarray] = field(default_factory=list)
 
     def measurement(self) -> Measurement:
+        calls = np.maximum(np.median(self.calls, axis=0) - clock_overhead_ns(), 0) / 1e3 if self.calls else None
+        profile = profile_sums(self.decoded.trace, calls) if calls is not None else {}
         return replace(self.m, setup_us=tuple(self.setup), steady_us=tuple(self.steady), floor_us=tuple(self.floor),
-                       gpu_us=tuple(self.gpu))
+                       gpu_us=tuple(self.gpu), profile=profile)
 
 
 def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: int = 5, warmup: int = 1,
             seed: int = 0, each_round: Callable[[list[Measurement]], None] | None = None,
-            gpu_repeat: int = 0) -> list[Measurement]:
+            gpu_repeat: int = 0, profile_repeat: int = 0) -> list[Measurement]:
     """Replay each job (a trace, its name, a pool, a pass policy) ``warmup`` + ``repeat`` times, in rounds: every
     job once per round, so a spell of slow host hits every policy alike instead of one policy's runs. A run's
     error ends that job (``error``); ``each_round`` is given what was measured so far after every round. Then
+    ``profile_repeat`` rounds time each call on the thread's CPU clock (``profile``: the median of each call's,
+    summed per term by ``sim.metrics.profile``), apart from the CPU runs since timing a call costs CPU; then
     ``gpu_repeat`` more rounds measure each run's GPU time (``gpu_us``, the whole run's; ``gpu_clock.method``
     says how), apart from the CPU runs since timing the device costs CPU or serialises the run."""
     limits = dict(engine.device.limits)
@@ -186,13 +214,17 @@ def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: 
     for trace, name, pool, passes in jobs:
         m, plan = _measurement(trace, name, pool, passes, limits)
         replays.append(_Replay(m, DecodedPlan.of(plan.trace), payloads(plan, seed).data, steady_from(plan.trace)))
-    for k in range(warmup + repeat + gpu_repeat):
-        gpu = k >= warmup + repeat
+    timed = warmup + repeat
+    for k in range(timed + profile_repeat + gpu_repeat):
+        profiling, gpu = timed <= k < timed + profile_repeat, k >= timed + profile_repeat
         for r in (r for r in replays if r.m.error is None):
             floor = floor_us()
-            run = engine.run(r.decoded, r.data, mark=r.mark, gpu=gpu)
+            calls = np.zeros(len(r.decoded.trace), dtype=np.int64) if profiling else None
+            run = engine.run(r.decoded, r.data, mark=r.mark, gpu=gpu, clock=calls, clock_ns=thread_time_ns)
             if run.error is not None:
                 r.m = replace(r.m, error=run.error.line())
+            elif calls is not None:
+                r.calls.append(calls)
             elif gpu and run.gpu_ns is not None:
                 r.gpu.append(float(run.gpu_ns.sum()) / 1e3)
             elif k >= warmup and not gpu:
@@ -213,7 +245,7 @@ def runs_document(measurements: list[Measurement], provenance: dict, limits: dic
     return {"format": RUNS_FORMAT, "provenance": provenance, "limits": limits,
             "runs": [{"trace": m.trace, "pool": m.pool, "passes": m.passes, "setup_us": list(m.setup_us),
                       "steady_us": list(m.steady_us), "floor_us": list(m.floor_us), "gpu_us": list(m.gpu_us),
-                      "error": m.error}
+                      "error": m.error, **({"profile": m.profile} if m.profile else {})}
                      for m in measurements]}
 
 
@@ -234,10 +266,17 @@ def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str],
                 out.append(replace(m, setup_us=tuple(map(float, run["setup_us"])),
                                    steady_us=tuple(map(float, run["steady_us"])), error=run["error"],
                                    floor_us=tuple(map(float, run.get("floor_us", ()))),
-                                   gpu_us=tuple(map(float, run.get("gpu_us", ())))))
+                                   gpu_us=tuple(map(float, run.get("gpu_us", ()))),
+                                   profile=_profile(run.get("profile", {}))))
         return out
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None
+
+
+def _profile(document: dict) -> dict[str, list[float]]:
+    """A run's profile as ``runs_document`` wrote it; the terms this model no longer has are left out."""
+    return {name: [float(v) for v in values] for name, values in document.items()
+            if name in TERM_NAMES and len(values) == len(STATS)}
 
 
 def read_runs(paths: list[str]) -> dict:
@@ -360,6 +399,17 @@ class Calibration:
     gpu: GpuModel | None = None
 
 
+def profiled_prior(train: list[Measurement], prior: Costs) -> tuple[Costs, frozenset[str]]:
+    """``prior`` with the terms the training replays' profiles measured (``sim.metrics.profile``) taken from them,
+    and those terms' names; ``prior`` itself where no replay was profiled. Held-out replays are not asked."""
+    measured = in_situ([m.profile for m in train if m.profile])
+    if not measured:
+        return prior, frozenset()
+    profiled = sum(1 for m in train if m.profile)
+    source = f"in-situ profile of {profiled} training replays' calls; else {prior.source or 'none'}"
+    return Costs(source, {**prior.values, **measured}), frozenset(measured)
+
+
 def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, provenance: dict) -> Calibration:
     """Fit on the quiet runs (``quiet``) of traces not in ``holdout``; predict every measurement. Measurements
     with GPU runs only (``--gpu-runs``) count for the GPU-time model alone."""
@@ -370,7 +420,8 @@ def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, 
         raise InputError("no replay to fit on: every trace is held out or every replay failed")
     parts = [(m.setup, statistics.median(m.setup_us)) for m in train if m.setup.any() and min(m.setup_us) > 0]
     parts += [(m.steady, m.median) for m in train if m.steady.any() and m.low > 0]
-    result = fit(np.array([x for x, _ in parts]), np.array([y for _, y in parts]), prior)
+    prior, profiled = profiled_prior(train, prior)
+    result = fit(np.array([x for x, _ in parts]), np.array([y for _, y in parts]), prior, profiled)
     held = [m for m in ok if m.trace in holdout]
     costs = Costs(source="", values=result.costs)
     train_rows, held_rows = predicted(train, costs), predicted(held, costs)
@@ -381,6 +432,7 @@ def calibrate(measurements: list[Measurement], holdout: set[str], prior: Costs, 
         "stderr_us": {k: (round(v, 4) if v == v else None) for k, v in result.stderr.items()},
         "fitted_terms": list(result.fitted),
         "prior": prior.source,
+        **({"profile_us": {name: round(prior[name], 4) for name in sorted(profiled)}} if profiled else {}),
         **({"quiet_runs": kept} if kept else {}),
         "train": _summary(train_rows),
         "holdout": _summary(held_rows),

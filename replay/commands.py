@@ -243,7 +243,7 @@ def _measure(args: argparse.Namespace, traces: dict[str, Trace], command: list[s
 
     jobs = [(trace, os.path.basename(path), pool, passes) for path, trace in traces.items() for pool, passes in design]
     measurements = measure(engine, jobs, repeat=args.repeat, warmup=args.warmup, seed=args.seed, each_round=save,
-                           gpu_repeat=args.gpu_repeat)
+                           gpu_repeat=args.gpu_repeat, profile_repeat=args.profile_repeat)
     engine.close()
     return measurements, where, adapter
 
@@ -293,13 +293,16 @@ def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -
 
 
 def _terms_table(result) -> Table:
-    table = Table(title="cost per call (per MiB for *_per_mib), us", title_justify="left")
-    for name in ("term", "us", "+-", "from"):
+    table = Table(title="cost per call (per MiB for *_per_mib), us; in situ: each call timed in the training "
+                        "replays (the fit is pulled towards it)", title_justify="left")
+    for name in ("term", "us", "+-", "in situ", "from"):
         table.add_column(name, justify="left" if name in ("term", "from") else "right")
     fitted = set(result.fit.fitted)
+    profiled = (result.costs.calibration or {}).get("profile_us", {})
     for name in sorted(result.costs.values):
         se = result.fit.stderr[name]
         table.add_row(name, f"{result.costs[name]:.3f}", "" if se != se else f"{se:.3f}",
+                      f"{profiled[name]:.3f}" if name in profiled else "",
                       "fit" if name in fitted else "prior (no replay calls it)")
     return table
 

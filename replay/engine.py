@@ -309,12 +309,15 @@ class Engine(RenderMethods):
 
     def run(self, decoded: DecodedPlan, data: dict[int, bytes],
             progress: Callable[[int], None] | None = None, mark: int | None = None,
-            clock: np.ndarray | None = None, gpu: bool = False) -> Run:
+            clock: np.ndarray | None = None, gpu: bool = False,
+            clock_ns: Callable[[], int] = perf_counter_ns) -> Run:
         """Execute ``decoded`` once, from nothing, and release everything it created.
 
         ``mark``: an event index; the run's ``cpu_to_mark_s`` is the CPU time spent before that event (the
         chunks of the loop end there, so no event pays for the mark). ``clock``: an int64 array as long as the
-        plan, which gets each event's wall nanoseconds (what one call costs among the program's others).
+        plan, which gets each event's nanoseconds by ``clock_ns`` (what one call costs among the program's others):
+        wall time, or ``time.thread_time_ns`` for the replaying thread's CPU, which a wait for the device does not
+        count.
         ``gpu``: time the device (``gpu_clock.method``: every encoder between timestamps, or every submit waited
         for) and give the run each encoder's GPU time (``Run.gpu_ns``)."""
         table, args = self._table, decoded.args
@@ -340,9 +343,9 @@ class Engine(RenderMethods):
                         op(i, a)
                 else:
                     for i, op, a in zip(range(lo, hi), ops[lo:hi], args[lo:hi], strict=True):
-                        start = perf_counter_ns()
+                        start = clock_ns()
                         op(i, a)
-                        clock[i] = perf_counter_ns() - start
+                        clock[i] = clock_ns() - start
                 if progress is not None:
                     progress(hi)
             i = n

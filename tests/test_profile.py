@@ -1,0 +1,79 @@
+"""In-situ costs (``sim.metrics.profile``): each call timed in the replays, and the fit pulled towards them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wgtrace.sim.metrics import Costs
+from wgtrace.sim.metrics.cost import TERM_NAMES
+from wgtrace.sim.metrics.profile import costs, sums
+from wgtrace.traces import Kind, load
+
+CORPUS = Path(__file__).resolve().parents[1] / "traces" / "corpus"
+
+
+def test_a_profile_sums_each_call_terms_calls():
+    trace = load(CORPUS / "prefix_sum.wgtrace")
+    cpu = np.arange(len(trace), dtype=np.float64)
+    profile = sums(trace, cpu)
+    submits = trace.where(Kind.SUBMIT)
+    assert profile["submit"][:2] == [float(len(submits)), float(cpu[submits].sum())]
+    writes = trace.where(Kind.MAPPED_WRITE)
+    mib = trace.args[writes, 2] / 2**20
+    assert profile["mapped_write_call"] == pytest.approx([len(writes), cpu[writes].sum(), mib.sum(), (mib * mib).sum(),
+                                                          (mib * cpu[writes]).sum()])
+    assert "draw" not in profile and "mapped_write_per_mib" not in profile  # no call of it; a rate is not a call
+
+
+def _profile(name: str, amounts: list[float], us: list[float]) -> dict[str, list[float]]:
+    a, y = np.array(amounts), np.array(us)
+    return {name: [float(len(a)), float(y.sum()), float(a.sum()), float((a * a).sum()), float((a * y).sum())]}
+
+
+def test_in_situ_costs_are_a_calls_mean_or_its_constant_and_rate():
+    sized = _profile("write_call", [0.0, 0.5, 1.0, 2.0], [5.0, 30.0, 55.0, 105.0])  # 5 us + 50 us per MiB
+    assert costs([sized, _profile("submit", [0, 0], [30.0, 50.0])]) == pytest.approx(
+        {"write_call": 5.0, "write_per_mib": 50.0, "submit": 40.0})
+    alike = _profile("write_call", [1.0, 1.0], [10.0, 20.0])
+    assert costs([alike]) == {"write_call": 15.0}  # the sizes do not tell a rate
+    shrinking = _profile("write_call", [0.0, 1.0], [20.0, 10.0])
+    assert costs([shrinking]) == {"write_call": 15.0}  # no negative rate
+    assert costs([_profile("submit", [0, 0], [30.0, 50.0]), _profile("submit", [0], [10.0])]) == {"submit": 30.0}
+
+
+def test_the_fit_leans_on_the_training_profile_and_never_on_a_held_out_one():
+    from wgtrace.replay.calibrate import Measurement, calibrate
+
+    rng = np.random.default_rng(0)
+    truth = {"texture_view": 10.0, "render_pass_begin": 40.0}
+    rows = []
+    for k in range(6):
+        views = 5.0 * (k + 1)
+        x = np.zeros(len(TERM_NAMES))
+        x[TERM_NAMES.index("texture_view")], x[TERM_NAMES.index("render_pass_begin")] = views * 2.5, views
+        y = float(x @ np.array([truth.get(n, 0.0) for n in TERM_NAMES])) * (1 + 0.01 * rng.standard_normal())
+        rows.append(Measurement(f"t{k}", "exclusive", "as-recorded", np.zeros_like(x), x, setup_us=(1.0,),
+                                steady_us=(y,), profile={**_profile("texture_view", [0.0], [10.0]),
+                                                         **_profile("render_pass_begin", [0.0], [40.0])}))
+    held = Measurement("held", "exclusive", "as-recorded", np.zeros_like(x), x, setup_us=(1.0,), steady_us=(1.0,),
+                       profile=_profile("texture_view", [0.0], [1e6]))
+    result = calibrate([*rows, held], {"held"}, Costs(source="none"), {})
+    assert result.costs.calibration["profile_us"] == {"render_pass_begin": 40.0, "texture_view": 10.0}
+    assert result.costs["texture_view"] == pytest.approx(10.0, rel=0.05)  # views always come 2.5 a pass: the
+    assert result.costs["render_pass_begin"] == pytest.approx(40.0, rel=0.05)  # profile tells them apart
+
+
+def test_calibrate_profiles_each_replay_in_rounds_of_its_own():
+    from wgtrace.replay.calibrate import measure
+    from wgtrace.replay.device import open_device
+    from wgtrace.replay.engine import Engine
+
+    trace = load(CORPUS / "nbody.wgtrace")
+    engine = Engine(open_device())
+    (m,) = measure(engine, [(trace, "nbody", "exclusive", "batched")], repeat=2, warmup=0, profile_repeat=1)
+    engine.close()
+    assert len(m.steady_us) == 2 and m.error is None
+    assert m.profile["dispatch"][0] == trace.count_kind(Kind.DISPATCH) and m.profile["dispatch"][1] > 0
