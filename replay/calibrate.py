@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import statistics
@@ -274,9 +275,13 @@ def from_runs(document: dict, traces: dict[str, Trace], digests: dict[str, str],
 
 
 def _profile(document: dict) -> dict[str, list[float]]:
-    """A run's profile as ``runs_document`` wrote it; the terms this model no longer has are left out."""
-    return {name: [float(v) for v in values] for name, values in document.items()
-            if name in TERM_NAMES and len(values) == len(STATS)}
+    """A run's profile as ``runs_document`` wrote it (its sizes as the model measured them then); the terms this
+    model no longer has are left out."""
+    profile = {name: [float(v) for v in values] for name, values in document.items()
+               if name in TERM_NAMES and len(values) == len(STATS)}
+    if not all(math.isfinite(v) and v >= 0 for values in profile.values() for v in values):
+        raise ValueError("a profile holds a count, time or size that is not a non-negative number")
+    return profile
 
 
 def read_runs(paths: list[str]) -> dict:

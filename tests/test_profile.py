@@ -77,3 +77,19 @@ def test_calibrate_profiles_each_replay_in_rounds_of_its_own():
     engine.close()
     assert len(m.steady_us) == 2 and m.error is None
     assert m.profile["dispatch"][0] == trace.count_kind(Kind.DISPATCH) and m.profile["dispatch"][1] > 0
+
+
+def test_a_runs_file_with_a_broken_profile_is_refused(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    runs = json.loads((CORPUS.parents[1] / "benchmarks" / "calibration" / "lavapipe" / "profiled" / "runs.json")
+                      .read_text())
+    runs["runs"][0]["profile"]["submit"][1] = -5.0
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps(runs))
+    run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", str(CORPUS / "mlp_train.wgtrace"),
+                          "--runs", str(path), "-o", str(tmp_path / "c.json")], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and "not a calibration runs file" in run.stderr and "Traceback" not in run.stderr
