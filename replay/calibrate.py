@@ -192,10 +192,21 @@ class _Replay:
     floor: list[float] = field(default_factory=list)
     gpu: list[float] = field(default_factory=list)
     calls: list[np.ndarray] = field(default_factory=list)
+    calls_floor: list[float] = field(default_factory=list)
+
+    def profile(self) -> dict[str, list[float]]:
+        """The profile rounds made while the host ran at its usual speed (floor within ``QUIET`` of this replay's
+        fastest, else every round), each call's median over them less the clock's cost, summed per term."""
+        if not self.calls:
+            return {}
+        floors = np.array(self.calls_floor)
+        quiet = floors <= QUIET * min(floors.min(), min(self.floor, default=np.inf))
+        kept = [c for c, q in zip(self.calls, quiet, strict=True) if q] if quiet.any() else self.calls
+        calls = np.maximum(np.median(kept, axis=0) - clock_overhead_ns(), 0) / 1e3
+        return profile_sums(self.decoded.trace, calls)
 
     def measurement(self) -> Measurement:
-        calls = np.maximum(np.median(self.calls, axis=0) - clock_overhead_ns(), 0) / 1e3 if self.calls else None
-        profile = profile_sums(self.decoded.trace, calls) if calls is not None else {}
+        profile = self.profile()
         return replace(self.m, setup_us=tuple(self.setup), steady_us=tuple(self.steady), floor_us=tuple(self.floor),
                        gpu_us=tuple(self.gpu), profile=profile)
 
@@ -226,6 +237,7 @@ def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: 
                 r.m = replace(r.m, error=run.error.line())
             elif calls is not None:
                 r.calls.append(calls)
+                r.calls_floor.append(floor)
             elif gpu and run.gpu_ns is not None:
                 r.gpu.append(float(run.gpu_ns.sum()) / 1e3)
             elif k >= warmup and not gpu:

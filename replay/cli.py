@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=positive, default=5,
                    help="rounds of timed runs, each replaying every trace under every policy once (default 5)")
     p.add_argument("--warmup", type=natural, default=1, help="untimed rounds first (default 1)")
-    p.add_argument("--profile-repeat", type=natural, default=2,
-                   help="then this many rounds timing each call, whose costs the fit is pulled towards (default 2)")
+    p.add_argument("--profile-repeat", type=natural, default=3,
+                   help="then this many rounds timing each call, whose costs the fit is pulled towards (default 3)")
     p.add_argument("--gpu-repeat", type=natural, default=0,
                    help="then this many rounds timing the device (timestamps around every encoder; default 0)")
     p.add_argument("-o", "--output", required=True, help="the calibration file to write")

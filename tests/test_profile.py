@@ -93,3 +93,18 @@ def test_a_runs_file_with_a_broken_profile_is_refused(tmp_path):
                           "--runs", str(path), "-o", str(tmp_path / "c.json")], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 2 and "not a calibration runs file" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_profile_round_made_while_the_host_was_slow_does_not_count():
+    from wgtrace.replay.calibrate import Measurement, _Replay, clock_overhead_ns
+    from wgtrace.replay.engine import DecodedPlan
+
+    trace = load(CORPUS / "nbody.wgtrace")
+    zero = np.zeros(len(TERM_NAMES))
+    replay = _Replay(Measurement("nbody", "exclusive", "as-recorded", zero, zero), DecodedPlan.of(trace), {}, 0,
+                     floor=[1000.0, 1010.0])
+    fast, slow = (np.full(len(trace), ns + int(clock_overhead_ns()), dtype=np.int64) for ns in (10_000, 20_000))
+    replay.calls, replay.calls_floor = [fast, slow, fast], [1005.0, 2000.0, 1020.0]
+    assert replay.profile()["dispatch"][1] == pytest.approx(10.0 * trace.count_kind(Kind.DISPATCH))
+    replay.calls, replay.calls_floor = [slow, slow, fast], [2000.0, 2100.0, 2050.0]  # all slow: all count
+    assert replay.profile()["dispatch"][1] == pytest.approx(20.0 * trace.count_kind(Kind.DISPATCH))
