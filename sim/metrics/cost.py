@@ -88,7 +88,8 @@ def commands_since(kind: Kind) -> Callable[[Trace], np.ndarray]:
 
     Finishing an encoder and submitting it walk what it recorded, so their cost grows with it: on lavapipe a
     submit costs 17 us where a flush-before-write policy submits a few commands at a time and 88 us where the same
-    program submits a step's worth, and a finish 6 us against 14. (Encoders recorded side by side count as one.)"""
+    program submits a step's worth, and a finish 6 us against 14. (Encoders recorded side by side count as one. A
+    trace larger than memory is read in windows cut where every encoder was submitted, so none splits them.)"""
 
     def amount(trace: Trace) -> np.ndarray:
         out = np.zeros(len(trace), dtype=np.int64)
