@@ -3,13 +3,15 @@
 `wgtrace calibrate` fits the cost model to whole runs, and calls that always come together (a dispatch
 with its set_pipeline and set_bind_group, a finish with its submit) cannot be told apart that way. Here
 each call of the steady part (from the first submit after the last compile) is timed by itself, wall
-clock, around the call, so one sees whether a kind costs the same in every program (then a per-call
-model can predict) or depends on the program (then the model needs another term). Each trace is
+clock around the call (with `--cpu`, the replaying thread's CPU clock less the clock's own cost, as
+`wgtrace calibrate`'s profile rounds time it; a wait for the device then does not count), so one sees
+whether a kind costs the same in every program (then a per-call model can predict) or depends on the
+program (then the model needs another term). Each trace is
 replayed under each policy of the calibration design, `--warmup` untimed runs, then `--repeat` timed;
 per kind, the median over the timed runs of its mean microseconds per call.
 
     python benchmarks/profile_calls.py traces/corpus/nbody.wgtrace traces/corpus/mlp_train.wgtrace \\
-        [--repeat 5] [--json out.json]
+        [--repeat 5] [--cpu] [--json out.json]
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import json
 import os
 import statistics
 import sys
+from time import perf_counter_ns, thread_time_ns
 
 import numpy as np
 
-from wgtrace.replay.calibrate import DESIGN, steady_from
+from wgtrace.replay.calibrate import DESIGN, clock_overhead_ns, steady_from
 from wgtrace.replay.data import payloads
 from wgtrace.replay.device import adapter_name, open_device
 from wgtrace.replay.engine import DecodedPlan, Engine
@@ -30,7 +33,8 @@ from wgtrace.replay.report import plan_for
 from wgtrace.traces import Kind, load
 
 
-def profile(engine: Engine, path: str, pool: str, passes: str, repeat: int, warmup: int) -> dict:
+def profile(engine: Engine, path: str, pool: str, passes: str, repeat: int, warmup: int,
+            cpu_clock: bool = False) -> dict:
     """One trace under one policy: per kind of call in the steady part, its calls and us per call (median of
     the timed runs), and the steady part's CPU per run."""
     trace = load(path)
@@ -42,7 +46,10 @@ def profile(engine: Engine, path: str, pool: str, passes: str, repeat: int, warm
     per_run, cpu = [], []
     for k in range(warmup + repeat):
         clock = np.zeros(len(plan.trace), dtype=np.int64)
-        run = engine.run(decoded, data, mark=mark, clock=clock)
+        run = engine.run(decoded, data, mark=mark, clock=clock,
+                         clock_ns=thread_time_ns if cpu_clock else perf_counter_ns)
+        if cpu_clock:
+            clock = np.maximum(clock - clock_overhead_ns(), 0)
         if run.error is not None:
             return {"trace": os.path.basename(path), "pool": pool, "passes": passes, "error": run.error.line()}
         if k >= warmup:
@@ -78,14 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--adapter", default=None)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--cpu", action="store_true", help="time each call on the thread's CPU clock, not wall time")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     device = open_device(args.adapter)
     engine = Engine(device, args.timeout)
-    rows = [profile(engine, path, pool, passes, args.repeat, args.warmup)
+    rows = [profile(engine, path, pool, passes, args.repeat, args.warmup, args.cpu)
             for path in args.traces for pool, passes in DESIGN]
     engine.close()
-    print(f"adapter: {adapter_name(device.adapter)}; us per call in the steady part, median of {args.repeat}")
+    clock = "the thread's CPU clock" if args.cpu else "wall clock"
+    print(f"adapter: {adapter_name(device.adapter)}; us per call in the steady part ({clock}), median of {args.repeat}")
     print("\n".join(table(rows)))
     if args.json:
         with open(args.json, "w") as f:
