@@ -22,8 +22,8 @@ three choices that make it predict rather than only fit:
 - **a harder pull towards the replays' own profile** (``profile.py``: each call timed among the program's
   others), where the calibration made one: ``PROFILE_WEIGHT``, like ``SIZED_WEIGHT`` a 100 % departure
   for a 100 % error on one replay. It tells apart terms whose calls always come together (a texture view
-  and its render pass). Leaving one trace out at a time on lavapipe could not choose it (78 of 90 rows
-  at 0.01 to 1.0, 77 at 3.0).
+  and its render pass). Leaving one trace out at a time on lavapipe could not choose it (of 90 rows at
+  0.01, 0.1, 0.3, 1.0 and 3.0: 78, 78, 78, 78 and 77 on one measurement, 78, 78, 74, 74 and 75 on another).
 
 Uncertainty: the standard deviation of each term over ``BOOTSTRAP`` refits on rows drawn with
 replacement (seeded: the same measurements give the same file). A term no row exercises is not

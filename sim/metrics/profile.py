@@ -1,7 +1,7 @@
 """In-situ costs: what each kind of call cost the replaying thread among a program's other calls.
 
 A fit of whole runs' CPU to call counts cannot tell apart terms whose calls come together: every pygfx frame
-makes about 2.5 texture views per render pass, so the fit may price a view at 33 us and the pass at nothing,
+makes about 2.5 texture views per render pass, so a fit on lavapipe priced a view at 33 us and the pass at 18,
 which holds for the programs it saw and misprices one with 3.2 views a pass (``fastplotlib``). Timing each
 call of a replay (the thread's CPU, which a wait for the device does not count) measures the terms apart, in
 the programs themselves rather than in a microbenchmark's loop of one call. ``wgtrace calibrate`` profiles the
