@@ -44,8 +44,8 @@ from time import thread_time, thread_time_ns
 import numpy as np
 
 from ..sim.metrics import Costs, gpu_fit
-from ..sim.metrics.calibration import Fit, fit
-from ..sim.metrics.cost import TERM_NAMES, features
+from ..sim.metrics.calibration import Fit, fit, measured_rates
+from ..sim.metrics.cost import COMPILES, TERM_NAMES, features
 from ..sim.metrics.gpu_fit import GpuRow
 from ..sim.metrics.profile import STATS
 from ..sim.metrics.profile import costs as in_situ
@@ -129,9 +129,6 @@ def quiet(measurements: list[Measurement]) -> tuple[list[Measurement], dict]:
     kept = [m.runs_within(limit) for m in measurements]
     return kept, {"floor_limit_us": round(limit, 1), "runs_kept": sum(len(m.steady_us) for m in kept),
                   "runs": sum(len(m.steady_us) for m in measurements)}
-
-
-COMPILES = (Kind.SHADER_MODULE, Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE)
 
 
 def steady_from(trace: Trace) -> int:
@@ -310,9 +307,30 @@ def read_runs(paths: list[str]) -> dict:
     return merged_runs(documents)
 
 
+def _pooled(runs: list[dict]) -> list[dict]:
+    """``runs`` with those of one trace under one policy made one: their timed runs one after the other, their
+    profiles added up (a profile is sums). Measurements made at different times then give one median over the
+    host's states rather than one row per state."""
+    pooled: dict[tuple[str, str, str], dict] = {}
+    for run in runs:
+        key = (run["trace"], run["pool"], run["passes"])
+        if key not in pooled:
+            pooled[key] = {**run, "profile": dict(run.get("profile", {}))}
+            continue
+        into = pooled[key]
+        for name in ("setup_us", "steady_us", "floor_us", "gpu_us"):
+            into[name] = [*into.get(name, []), *run.get(name, [])]
+        into["error"] = into["error"] or run["error"]
+        for term, stats in run.get("profile", {}).items():
+            into["profile"][term] = [a + b for a, b in zip(into["profile"].get(term, [0.0] * len(STATS)), stats,
+                                                           strict=True)]
+    return list(pooled.values())
+
+
 def merged_runs(documents: dict[str, dict]) -> dict:
-    """One runs document of several (by file name) measured on one device: runs and traces together, the
-    commands that measured them listed. Runs of one device only: costs differ between devices."""
+    """One runs document of several (by file name) measured on one device: runs and traces together (``_pooled``:
+    one trace under one policy measured in several files is one row), the commands that measured them listed.
+    Runs of one device only: costs differ between devices."""
     where = next(iter(documents))
     try:
         first = documents[where]["provenance"]
@@ -330,9 +348,10 @@ def merged_runs(documents: dict[str, dict]) -> dict:
                     raise InputError(f"{name}: its {trace} is not the {trace} of another runs file")
             runs += document["runs"]
             commands.append(provenance.get("command"))
-    except (KeyError, TypeError, AttributeError) as e:
+        pooled = _pooled(runs)
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
         raise InputError(f"{where}: not a calibration runs file ({type(e).__name__}: {e})") from None
-    return {**documents[where], "provenance": {**first, "traces": traces, "command": commands}, "runs": runs}
+    return {**documents[where], "provenance": {**first, "traces": traces, "command": commands}, "runs": pooled}
 
 
 @dataclass(frozen=True)
@@ -419,7 +438,7 @@ class Calibration:
 def profiled_prior(train: list[Measurement], prior: Costs) -> tuple[Costs, frozenset[str]]:
     """``prior`` with the terms the training replays' profiles measured (``sim.metrics.profile``) taken from them,
     and those terms' names; ``prior`` itself where no replay was profiled. Held-out replays are not asked."""
-    measured = in_situ([m.profile for m in train if m.profile])
+    measured = in_situ([m.profile for m in train if m.profile], measured_rates(prior))
     if not measured:
         return prior, frozenset()
     profiled = sum(1 for m in train if m.profile)

@@ -293,16 +293,25 @@ def _gpu_runs(args: argparse.Namespace, traces: dict[str, Trace], where: dict) -
 
 
 def _terms_table(result) -> Table:
+    from ..sim.metrics.profile import COLD_TWINS
+
     table = Table(title="cost per call (per MiB for *_per_mib), us; in situ: each call timed in the training "
-                        "replays (the fit is pulled towards it)", title_justify="left")
-    for name in ("term", "us", "+-", "in situ", "from"):
+                        "replays (the fit is pulled towards it); cold: what the first call of its kind after a "
+                        "compile costs more", title_justify="left")
+    for name in ("term", "us", "+-", "in situ", "cold", "+-", "in situ", "from"):
         table.add_column(name, justify="left" if name in ("term", "from") else "right")
     fitted = set(result.fit.fitted)
     profiled = (result.costs.calibration or {}).get("profile_us", {})
-    for name in sorted(result.costs.values):
+
+    def figures(name: str) -> list[str]:
         se = result.fit.stderr[name]
-        table.add_row(name, f"{result.costs[name]:.3f}", "" if se != se else f"{se:.3f}",
-                      f"{profiled[name]:.3f}" if name in profiled else "",
+        return [f"{result.costs[name]:.3f}", "" if se != se else f"{se:.3f}",
+                f"{profiled[name]:.3f}" if name in profiled else ""]
+
+    cold = {twin.name for twin in COLD_TWINS.values()}
+    for name in sorted(set(result.costs.values) - cold):
+        twin = COLD_TWINS.get(name)
+        table.add_row(name, *figures(name), *(figures(twin.name) if twin and twin.name in fitted else ["", "", ""]),
                       "fit" if name in fitted else "prior (no replay calls it)")
     return table
 

@@ -8,24 +8,44 @@ import numpy as np
 import pytest
 
 from wgtrace.sim.metrics import Costs
-from wgtrace.sim.metrics.cost import TERM_NAMES
+from wgtrace.sim.metrics.cost import TERM_NAMES, cold_calls
 from wgtrace.sim.metrics.profile import costs, sums
 from wgtrace.traces import Kind, load
 
 CORPUS = Path(__file__).resolve().parents[1] / "traces" / "corpus"
 
 
-def test_a_profile_sums_each_call_terms_calls():
+def test_a_profile_sums_each_call_terms_calls_and_its_cold_ones_apart():
     trace = load(CORPUS / "prefix_sum.wgtrace")
     cpu = np.arange(len(trace), dtype=np.float64)
     profile = sums(trace, cpu)
+    cold = cold_calls(trace.kind)[0]
     submits = trace.where(Kind.SUBMIT)
-    assert profile["submit"][:2] == [float(len(submits)), float(cpu[submits].sum())]
+    first, later = submits[cold[submits]], submits[~cold[submits]]
+    assert len(first) == 1 and len(later) == len(submits) - 1
+    assert profile["submit"][:2] == [float(len(later)), float(cpu[later].sum())]
+    assert profile["submit_cold"][:2] == [1.0, float(cpu[first].sum())]
     writes = trace.where(Kind.MAPPED_WRITE)
+    writes = writes[~cold[writes]]
     mib = trace.args[writes, 2] / 2**20
     assert profile["mapped_write_call"] == pytest.approx([len(writes), cpu[writes].sum(), mib.sum(), (mib * mib).sum(),
                                                           (mib * cpu[writes]).sum()])
     assert "draw" not in profile and "mapped_write_per_mib" not in profile  # no call of it; a rate is not a call
+
+
+def test_a_rate_a_microbenchmark_measured_stands_and_the_calls_give_their_constant():
+    read = _profile("read_call", [0.125, 0.75], [110.0, 40.0])  # a small read-back in a program that waits longer
+    assert costs([read])["read_call"] == 75.0 and "read_per_mib" not in costs([read])  # no negative rate
+    assert costs([read], {"read_per_mib": 80.0}) == pytest.approx({"read_call": 75.0 - 80.0 * 0.4375})
+
+
+def test_a_cold_figure_is_what_a_first_call_costs_more_than_the_others():
+    submit = _profile("submit", [0, 0], [30.0, 50.0])
+    assert costs([submit, _profile("submit_cold", [0], [100.0])]) == {"submit": 40.0, "submit_cold": 60.0}
+    sized = _profile("write_call", [0.0, 1.0], [5.0, 55.0])  # 5 us + 50 us per MiB
+    assert costs([sized, _profile("write_call_cold", [2.0], [125.0])])["write_call_cold"] == pytest.approx(20.0)
+    assert "submit_cold" not in costs([_profile("submit_cold", [0], [100.0])])  # no warm call to tell it from
+    assert costs([submit, _profile("submit_cold", [0], [10.0])])["submit_cold"] == 0.0  # never less than none
 
 
 def _profile(name: str, amounts: list[float], us: list[float]) -> dict[str, list[float]]:
@@ -76,7 +96,8 @@ def test_calibrate_profiles_each_replay_in_rounds_of_its_own():
     (m,) = measure(engine, [(trace, "nbody", "exclusive", "batched")], repeat=2, warmup=0, profile_repeat=1)
     engine.close()
     assert len(m.steady_us) == 2 and m.error is None
-    assert m.profile["dispatch"][0] == trace.count_kind(Kind.DISPATCH) and m.profile["dispatch"][1] > 0
+    assert m.profile["dispatch"][0] + m.profile["dispatch_cold"][0] == trace.count_kind(Kind.DISPATCH)
+    assert m.profile["dispatch_cold"][0] == 1 and m.profile["dispatch"][1] > 0
 
 
 def test_a_runs_file_with_a_broken_profile_is_refused(tmp_path):
@@ -104,7 +125,8 @@ def test_a_profile_round_made_while_the_host_was_slow_does_not_count():
     replay = _Replay(Measurement("nbody", "exclusive", "as-recorded", zero, zero), DecodedPlan.of(trace), {}, 0,
                      floor=[1000.0, 1010.0])
     fast, slow = (np.full(len(trace), ns + int(clock_overhead_ns()), dtype=np.int64) for ns in (10_000, 20_000))
+    dispatches = trace.count_kind(Kind.DISPATCH) - 1  # the first after the compile is summed apart
     replay.calls, replay.calls_floor = [fast, slow, fast], [1005.0, 2000.0, 1020.0]
-    assert replay.profile()["dispatch"][1] == pytest.approx(10.0 * trace.count_kind(Kind.DISPATCH))
+    assert replay.profile()["dispatch"][1] == pytest.approx(10.0 * dispatches)
     replay.calls, replay.calls_floor = [slow, slow, fast], [2000.0, 2100.0, 2050.0]  # all slow: all count
-    assert replay.profile()["dispatch"][1] == pytest.approx(20.0 * trace.count_kind(Kind.DISPATCH))
+    assert replay.profile()["dispatch"][1] == pytest.approx(20.0 * dispatches)

@@ -37,6 +37,7 @@ class Term:
     kinds: tuple[Kind, ...]
     amount: Callable[[Trace], np.ndarray] | None = None
     unit: int = MIB
+    cold: bool = False
 
     @property
     def sized(self) -> bool:
@@ -101,8 +102,51 @@ def commands_since(kind: Kind) -> Callable[[Trace], np.ndarray]:
     return amount
 
 
+# compiling a shader or a pipeline: what the calls after it pay for in cold caches (``cold_calls``)
+COMPILES = (Kind.SHADER_MODULE, Kind.COMPUTE_PIPELINE, Kind.RENDER_PIPELINE)
+
+
+def cold_calls(kind: np.ndarray, warm: frozenset[int] = frozenset()) -> tuple[np.ndarray, frozenset[int]]:
+    """Per event of ``kind``, whether it is the first call of its kind since the last compile (``COMPILES``), and
+    the kinds called since the last compile once they are all made. ``warm``: the kinds called since the last
+    compile before these events (a window of a longer trace goes on from the one before it).
+
+    Compiling runs a compiler over megabytes (lavapipe compiles every pipeline to machine code on the CPU); the
+    first call of each kind after it finds its code and data out of the caches. Timed one by one in the training
+    replays of the shipped lavapipe calibration, such a call costs 1.5 to 5 times one of its kind later on (a
+    submit 79 us against 25, a map 304 against 191); a program whose steady part is a few calls pays mostly that."""
+    compile_ = np.isin(kind, COMPILES)
+    segment = np.cumsum(compile_)
+    order = np.argsort(kind, kind="stable")  # a radix sort of small integers: by kind, in order within each
+    by_kind, its_segment = kind[order], segment[order]
+    first = np.ones(len(kind), dtype=bool)
+    first[1:] = (by_kind[1:] != by_kind[:-1]) | (its_segment[1:] != its_segment[:-1])
+    out = np.zeros(len(kind), dtype=bool)
+    out[order[first]] = True
+    out &= ~compile_ & ~((segment == 0) & np.isin(kind, list(warm)))
+    last = np.flatnonzero(compile_)
+    after = kind[last[-1] + 1:] if len(last) else kind
+    called = np.flatnonzero(np.bincount(after, minlength=max(Kind) + 1))
+    return out, frozenset(called.tolist()) | (frozenset() if len(last) else warm)
+
+
+def per_event(term: Term, trace: Trace, cold: np.ndarray) -> np.ndarray:
+    """Per event of ``trace``, what ``term`` counts of it: a call of its kinds (1), or what the call carries for a
+    sized term (in bytes, not ``unit``s), or for a cold term a call only where ``cold`` (``cold_calls``)."""
+    mine = np.isin(trace.kind, term.kinds)
+    if term.cold:
+        return (mine & cold).astype(np.int64)
+    return np.where(mine, term.amount(trace), 0) if term.amount is not None else mine.astype(np.int64)
+
+
+def _with_cold(terms: tuple[Term, ...]) -> tuple[Term, ...]:
+    """``terms`` and, for each per-call term but a compile's, what one of its calls costs more when cold."""
+    return terms + tuple(Term(f"{t.name}_cold", t.kinds, cold=True) for t in terms
+                         if t.amount is None and not set(t.kinds) & set(COMPILES))
+
+
 # every parameter of the model, in a fixed order (that of ``features`` and of a fit's columns)
-TERMS: tuple[Term, ...] = (
+TERMS: tuple[Term, ...] = _with_cold((
     _call("buffer_create", Kind.BUFFER_CREATE), Term("buffer_create_per_mib", (Kind.BUFFER_CREATE,), _column(1)),
     _call("buffer_destroy", Kind.BUFFER_DESTROY),
     _call("bind_group", Kind.BIND_GROUP), _call("encoder_create", Kind.ENCODER_CREATE),
@@ -127,7 +171,7 @@ TERMS: tuple[Term, ...] = (
     _call("render_state", Kind.RENDER_STATE), _call("execute_bundles", Kind.EXECUTE_BUNDLES),
     _call("texture_copy", Kind.COPY_BUFFER_TO_TEXTURE, Kind.COPY_TEXTURE_TO_BUFFER, Kind.COPY_TEXTURE_TO_TEXTURE),
     *_sized("write_texture", Kind.WRITE_TEXTURE, size=1), *_sized("read_texture", Kind.READ_TEXTURE, size=1),
-)
+))
 TERM_NAMES = tuple(t.name for t in TERMS)
 
 
@@ -169,15 +213,18 @@ class Costs:
 
 
 def features(trace: Trace, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Per term (in ``TERMS``' order), how many calls events ``start:stop`` make, or how much they carry."""
+    """Per term (in ``TERMS``' order), how many calls events ``start:stop`` make (cold ones, for a cold term), or
+    how much they carry."""
     kind = trace.kind[start:stop]
-    counts = np.bincount(kind, minlength=max(Kind) + 1)
+    cold = cold_calls(trace.kind)[0]
+    calls = np.bincount(kind, minlength=max(Kind) + 1)
+    cold_ones = np.bincount(kind[cold[start:stop]], minlength=len(calls))
     out = np.zeros(len(TERMS))
     for j, term in enumerate(TERMS):
-        if term.amount is None:
-            out[j] = int(counts[list(term.kinds)].sum())
-        else:
+        if term.amount is not None:
             out[j] = int(term.amount(trace)[start:stop][np.isin(kind, term.kinds)].sum()) / term.unit
+        else:
+            out[j] = int((cold_ones if term.cold else calls)[list(term.kinds)].sum())
     return out
 
 
@@ -190,13 +237,10 @@ def predict(trace: Trace, costs: Costs | None = None) -> dict[str, float]:
 def event_costs(trace: Trace, costs: Costs | None = None) -> np.ndarray:
     """Predicted host microseconds of each event of ``trace``: what ``predict`` adds up, call by call."""
     costs = DEFAULT if costs is None else costs
+    cold, _ = cold_calls(trace.kind)
     out = np.zeros(len(trace))
     for term in (t for t in TERMS if costs[t.name]):
-        mine = np.isin(trace.kind, term.kinds)
-        if term.amount is None:
-            out[mine] += costs[term.name]
-        else:
-            out[mine] += term.amount(trace)[mine] / term.unit * costs[term.name]
+        out += per_event(term, trace, cold) / (term.unit if term.sized else 1) * costs[term.name]
     return out
 
 
@@ -206,7 +250,7 @@ def priced(features: np.ndarray, costs: Costs | None = None) -> dict[str, float]
     out: dict[str, float] = {}
     for term, x in zip(TERMS, features.tolist(), strict=True):
         if x:
-            key = term.name.split("_per_")[0].removesuffix("_call")
+            key = term.name.split("_per_")[0].removesuffix("_cold").removesuffix("_call")
             out[key] = out.get(key, 0.0) + x * costs[term.name]
     out = {k: round(v, 3) for k, v in out.items()}
     out["total"] = round(sum(out.values()), 3)

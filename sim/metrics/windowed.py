@@ -26,7 +26,7 @@ from ..plan import Plan
 from ..planner.program import LogicalProgram
 from ..planner.render import has_render
 from ..policies.device import Device
-from .cost import DEFAULT, TERMS, Costs, priced
+from .cost import DEFAULT, TERMS, Costs, cold_calls, per_event, priced
 from .floor import Lifetimes, greedy_by_size, peak_live_bytes
 from .simulate import SAMPLES, Metrics, simulate
 
@@ -64,6 +64,7 @@ class _Running:
         self.series = np.full(len(self.edges), np.iinfo(np.int64).min, dtype=np.int64)
         self.counts = np.zeros(max(Kind) + 1, dtype=np.int64)
         self.totals = [0] * len(TERMS)
+        self.warm: frozenset[int] = frozenset()  # kinds called since the last compile (``cold_calls``)
         self.summed = dict.fromkeys(_SUMMED, 0)
         self.bundles = 0
         self.live = self.peak = 0
@@ -75,9 +76,10 @@ class _Running:
         t, p = w.trace, w.prologue
         kind, args = t.kind[p:], np.asarray(t.args)[p:]
         self.counts += np.bincount(kind, minlength=len(self.counts))
+        cold = np.zeros(len(t), dtype=bool)
+        cold[p:], self.warm = cold_calls(kind, self.warm)
         for j, term in enumerate(TERMS):
-            mine = np.isin(kind, term.kinds)
-            self.totals[j] += int(term.amount(t)[p:][mine].sum()) if term.amount else int(np.count_nonzero(mine))
+            self.totals[j] += int(per_event(term, t, cold)[p:].sum())
         for name, kinds in _SUMMED.items():
             self.summed[name] += int(args[np.isin(kind, kinds), 2].sum())
         self.bundles += int(np.asarray(t.nrows)[p:][kind == Kind.EXECUTE_BUNDLES].sum())
@@ -130,7 +132,7 @@ class _Running:
         life = Lifetimes(size, creates, np.where(fd >= 0, np.maximum(fd, lu), np.where(lu >= 0, lu, creates)))
         del fd, lu
         alignment = Device.from_limits(self.limits).binding_alignment
-        features = np.array([x / term.unit if term.amount else x for term, x in zip(TERMS, self.totals, strict=True)])
+        features = np.array([x / term.unit if term.sized else x for term, x in zip(TERMS, self.totals, strict=True)])
         series = self.series.tolist()
         return Metrics(
             pool="as-recorded", passes="as-recorded", events=self.n, buffers_created=int(c[Kind.BUFFER_CREATE]),
