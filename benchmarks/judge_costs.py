@@ -51,7 +51,9 @@ def main() -> int:
     fitted_on = set((costs.calibration or {}).get("trained_on", []))
     print(f"costs: {costs.source}\nruns:  {document['provenance'].get('adapter')}, {len(rows)} replays")
     if kept:
-        print(f"quiet: {kept['runs_kept']} of {kept['runs']} runs, floor at most {kept['floor_limit_us']} us")
+        slow = kept.get("replays_with_slow_runs", 0)
+        print(f"quiet: {kept['runs_kept']} of {kept['runs']} runs, floor at most {kept['floor_limit_us']} us"
+              + (f"; {slow} replays kept slow runs (too few quiet ones)" if slow else ""))
     for title, chosen in (("fitted on", [r for r in rows if r.m.trace in fitted_on]),
                           ("never seen", [r for r in rows if r.m.trace not in fitted_on])):
         if chosen:

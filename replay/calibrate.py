@@ -118,17 +118,22 @@ MIN_QUIET = 3
 
 def quiet(measurements: list[Measurement]) -> tuple[list[Measurement], dict]:
     """The runs made while the host ran at its usual speed: those whose floor timing is within ``QUIET`` of the
-    host's fast floor (the 10th percentile of all runs'). On a shared host the floor comes in two modes
-    about 2x apart and a replay's CPU follows it; the median of the quiet runs is then what a policy
-    costs rather than how often a slow spell met it. A replay with fewer than ``MIN_QUIET`` quiet runs keeps
-    all of them; runs measured without a floor are kept as they are. Also says what was kept."""
+    host's fast floor (the 10th percentile of all runs', or the fastest where even that is ``QUIET`` slower: the
+    host then ran slow for most of the runs). On a shared host the floor comes in two modes about 2x apart and a
+    replay's CPU follows it; the median of the quiet runs is then what a policy costs rather than how often a
+    slow spell met it. A replay with fewer than ``MIN_QUIET`` quiet runs keeps all of them, and the summary
+    counts it (``replays_with_slow_runs``); runs measured without a floor are kept as they are. Also says what
+    was kept."""
     floors = [f for m in measurements for f in m.floor_us]
     if not floors:
         return measurements, {}
-    limit = QUIET * float(np.percentile(floors, 10))
+    fast = float(np.percentile(floors, 10))
+    limit = QUIET * (fast if fast <= QUIET * min(floors) else min(floors))
     kept = [m.runs_within(limit) for m in measurements]
+    slow = sum(1 for m in kept if any(f > limit for f in m.floor_us))
     return kept, {"floor_limit_us": round(limit, 1), "runs_kept": sum(len(m.steady_us) for m in kept),
-                  "runs": sum(len(m.steady_us) for m in measurements)}
+                  "runs": sum(len(m.steady_us) for m in measurements),
+                  **({"replays_with_slow_runs": slow} if slow else {})}
 
 
 def steady_from(trace: Trace) -> int:

@@ -189,7 +189,7 @@ def _read_lines(r: Report) -> list[str]:
 
 
 def calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import calibrate
+    from .calibrate import MIN_QUIET, calibrate
 
     if args.runs and args.save_runs:
         raise InputError("--save-runs keeps the runs a calibration measures; with --runs it measures none")
@@ -212,6 +212,9 @@ def calibrate(args: argparse.Namespace) -> int:
     if kept := (result.costs.calibration or {}).get("quiet_runs"):
         console.print(f"quiet    {kept['runs_kept']} of {kept['runs']} runs, those whose floor timing was at most "
                       f"{kept['floor_limit_us']} us (the host at its usual speed)")
+        if slow := kept.get("replays_with_slow_runs"):
+            console.print(f"[bold]warning[/bold]  {slow} replays had fewer than {MIN_QUIET} runs at the host's usual "
+                          "speed and kept their slow ones: their figures are of a slower host; measure again")
     console.print(_terms_table(result))
     for title, rows in (("fitted on", result.train), ("out of sample", result.holdout)):
         if rows:

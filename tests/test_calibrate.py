@@ -168,7 +168,12 @@ def test_runs_made_while_the_host_was_slow_do_not_count():
     assert kept[0].steady_us == (100.0, 101.0, 99.0) and kept[0].median == 100.0
     assert kept[1] is mostly_slow  # one quiet run is too few to judge by: all are kept
     assert said == {"floor_limit_us": pytest.approx(1.25 * np.percentile([*slow_spell.floor_us, *mostly_slow.floor_us],
-                                                                            10), abs=0.1), "runs_kept": 7, "runs": 10}
+                                                                            10), abs=0.1), "runs_kept": 7, "runs": 10,
+                    "replays_with_slow_runs": 1}
+    slow_host = [Measurement(name, "exclusive", "batched", zero, zero, setup_us=(1.0,) * 10, steady_us=(150.0,) * 10,
+                             floor_us=(1800.0,) * 9 + (900.0 if name == "d" else 1800.0,)) for name in "defghijklm"]
+    _, said = quiet(slow_host)  # slow for all but one run: the 10th percentile is no longer the host's usual speed
+    assert said["floor_limit_us"] == 1125.0 and said["replays_with_slow_runs"] == 10
     unfloored = Measurement("c", "exclusive", "batched", zero, zero, setup_us=(1.0,), steady_us=(5.0,))
     assert quiet([unfloored]) == ([unfloored], {})
 
@@ -187,6 +192,20 @@ def test_replays_are_measured_in_rounds_with_a_floor_before_each_run():
     engine.close()
     assert seen == [[1, 1], [2, 2], [3, 3]]  # every replay once per round
     assert all(len(m.floor_us) == 3 and min(m.floor_us) > 0 and m.error is None for m in out)
+
+
+def test_a_calibration_made_while_the_host_ran_slow_says_so(tmp_path):
+    runs = json.loads((CORPUS.parents[1] / "benchmarks" / "calibration" / "lavapipe" / "cold" / "runs_a.json")
+                      .read_text())
+    for k, run in enumerate(runs["runs"]):
+        run["floor_us"] = [f * (1.0 if k == 0 and i == 0 else 2.0) for i, f in enumerate(run["floor_us"])]
+    path = tmp_path / "slow.json"
+    path.write_text(json.dumps(runs))
+    run = subprocess.run([sys.executable, "-m", "wgtrace.traces", "calibrate", str(CORPUS / "mlp_train.wgtrace"),
+                          "--runs", str(path), "-o", str(tmp_path / "c.json")], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and "warning  6 replays had fewer than 3 runs at the host's usual speed" in run.stdout
+    assert load_costs(tmp_path / "c.json").calibration["quiet_runs"]["replays_with_slow_runs"] == 6
 
 
 @pytest.mark.parametrize("device", ["h100", "lavapipe"])
