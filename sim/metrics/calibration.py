@@ -23,7 +23,7 @@ three choices that make it predict rather than only fit:
   the calibration made one: ``PROFILE_WEIGHT`` makes a 1 % departure from it count as a 100 % error on one
   replay. On lavapipe a replay's profiled calls add up to its whole CPU within a median 2-4 % (90th
   percentile 5-7 %), so the calls are all there is to fit, and what a fit of whole runs would move is one
-  program's cost of a call traded for another's: frame_loop's read-backs cost 87 us, pygfx_scene's 219. The
+  program's cost of a call traded for another's: frame_loop's read-backs cost 82 us, pygfx_scene's 213. The
   figure a term gets is then its mean over the training programs' calls. It also tells apart terms whose
   calls always come together (a texture view and its render pass). Leaving out one family of training
   programs at a time could not choose the weight (within 20 %: 50, 77, 57, 56, 57 and 58 of 90 rows at 0.1,
@@ -91,7 +91,8 @@ def measured_rates(prior: Costs) -> dict[str, float]:
     """The per-MiB rates ``prior`` has a figure for: bytes per second do not depend on the program, so these stand
     (pulled with ``SIZED_WEIGHT``) where a profile's calls would give a rate of their own. A profile's sizes are
     few and come with their programs (8 KiB read-backs in one, 48 KiB in a heavier other), and the rate it gives
-    takes the programs' difference: 967 us per MiB read on lavapipe, against 70 for a copy out of a mapping."""
+    takes the programs' difference: 763 and 967 us per MiB read on lavapipe in two measurements, against 70 for a
+    copy out of a mapping in the microbenchmark."""
     return {t.name: prior[t.name] for t in TERMS if t.sized and t.unit == MIB and prior[t.name] > 0}
 
 
