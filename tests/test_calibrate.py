@@ -194,6 +194,19 @@ def test_replays_are_measured_in_rounds_with_a_floor_before_each_run():
     assert all(len(m.floor_us) == 3 and min(m.floor_us) > 0 and m.error is None for m in out)
 
 
+def test_each_round_replays_a_traces_policies_in_an_order_of_its_own():
+    from wgtrace.replay.calibrate import DESIGN, Measurement, _in_round_order, _Replay
+
+    zero = np.zeros(len(TERM_NAMES))
+    replays = [_Replay(Measurement(trace, pool, passes, zero, zero), None, {}, 0)  # type: ignore[arg-type]
+               for trace in ("a", "b") for pool, passes in DESIGN]
+    rounds = [[(r.m.trace, r.m.pool, r.m.passes) for r in _in_round_order(replays, 0, k)] for k in range(12)]
+    assert all([t for t, _, _ in order] == ["a"] * 6 + ["b"] * 6 for order in rounds)  # one trace after another
+    assert all(sorted(order) == sorted((r.m.trace, r.m.pool, r.m.passes) for r in replays) for order in rounds)
+    assert len({order[0][1:] for order in rounds}) >= 4  # the first policy of a trace changes from round to round
+    assert rounds == [[(r.m.trace, r.m.pool, r.m.passes) for r in _in_round_order(replays, 0, k)] for k in range(12)]
+
+
 def test_a_calibration_made_while_the_host_ran_slow_says_so(tmp_path):
     runs = json.loads((CORPUS.parents[1] / "benchmarks" / "calibration" / "lavapipe" / "cold" / "runs_a.json")
                       .read_text())
