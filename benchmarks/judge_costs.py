@@ -33,6 +33,20 @@ def summary(rows: list[Row]) -> str:
             f"in {agree} of {pairs} separable pairs")
 
 
+def by_policy(rows: list[Row]) -> str:
+    """Per policy, the mean over traces of its measured / predicted, each trace's policies scaled to a mean of 1:
+    what one policy's replays carry that the model does not (its place in each round, say), beside the others."""
+    ratios: dict[str, dict[tuple[str, str], float]] = {}
+    for r in rows:
+        ratios.setdefault(r.m.trace, {})[(r.m.pool, r.m.passes)] = r.m.median / r.predicted_us
+    scaled: dict[tuple[str, str], list[float]] = {}
+    for per_trace in ratios.values():
+        mean = statistics.mean(per_trace.values())
+        for policy, ratio in per_trace.items():
+            scaled.setdefault(policy, []).append(ratio / mean)
+    return ", ".join(f"{pool} x {passes} {statistics.mean(v):.3f}" for (pool, passes), v in scaled.items())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", type=Path)
@@ -58,6 +72,7 @@ def main() -> int:
                           ("never seen", [r for r in rows if r.m.trace not in fitted_on])):
         if chosen:
             print(f"{title}: {summary(chosen)}")
+    print("measured over predicted, by policy, each trace's mean 1:", by_policy(rows))
     for r in rows:
         print(f"  {r.m.trace:26} {r.m.pool:20} {r.m.passes:32} measured {r.m.median / 1e3:8.3f} ms "
               f"({r.m.low / 1e3:.3f}-{r.m.high / 1e3:.3f}) predicted {r.predicted_us / 1e3:8.3f} ms {r.error:+.0%}")

@@ -254,9 +254,9 @@ def measure(engine: Engine, jobs: list[tuple[Trace, str, str, str]], *, repeat: 
 
 def _in_round_order(replays: list[_Replay], seed: int, k: int) -> list[_Replay]:
     """``replays`` one trace after another, as given, each trace's policies in an order of their own in round ``k``
-    (seeded). The first replay of a trace after another trace's costs more: on lavapipe 6 % over the model on
-    average across the traces of three calibrations that always replayed the design's first policy first, against
-    -4 % to +2 % for the others; shuffled, no policy bears that alone."""
+    (seeded). Calibrations on lavapipe that replayed them in the design's order measured the first 5-7 % over
+    the model and the fourth to sixth 1-7 % under it (``benchmarks/judge_costs.py``), and a fixed order cannot
+    tell a policy's cost from its place after another trace's replay; shuffled, no policy carries its place."""
     rng = np.random.default_rng([seed, k])
     traces = list(dict.fromkeys(r.m.trace for r in replays))
     out = []
