@@ -299,8 +299,8 @@ def _terms_table(result) -> Table:
     from ..sim.metrics.profile import COLD_TWINS
 
     table = Table(title="cost per call (per MiB for *_per_mib), us; in situ: each call timed in the training "
-                        "replays (the fit is pulled towards it); cold: what the first call of its kind after a "
-                        "compile costs more", title_justify="left")
+                        "replays (the fit keeps it); cold: what the first call of its kind after a compile costs "
+                        "more", title_justify="left")
     for name in ("term", "us", "+-", "in situ", "cold", "+-", "in situ", "from"):
         table.add_column(name, justify="left" if name in ("term", "from") else "right")
     fitted = set(result.fit.fitted)
