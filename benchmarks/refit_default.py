@@ -35,7 +35,7 @@ DEVICES = {
              CALIBRATION / "h100" / "ninth_start" / "micro.json",
              (CALIBRATION / "h100" / "gpu_time" / "runs_compute.json",
               CALIBRATION / "h100" / "gpu_time" / "runs_render.json")),
-    "lavapipe": (tuple(CALIBRATION / "lavapipe" / "cold" / f"runs_{k}.json" for k in "abc"),
+    "lavapipe": (tuple(CALIBRATION / "lavapipe" / "cold" / f"runs_{k}.json" for k in "abcde"),
                  ROOT / "benchmarks" / "costs_lavapipe.json",
                  (CALIBRATION / "lavapipe" / "gpu_time" / "runs_compute.json",
                   CALIBRATION / "lavapipe" / "gpu_time" / "runs_render.json")),

@@ -47,7 +47,7 @@ from ..sim.metrics import Costs, gpu_fit
 from ..sim.metrics.calibration import Fit, fit, measured_rates
 from ..sim.metrics.cost import COMPILES, TERM_NAMES, features
 from ..sim.metrics.gpu_fit import GpuRow
-from ..sim.metrics.profile import STATS
+from ..sim.metrics.profile import STATS, scaled
 from ..sim.metrics.profile import costs as in_situ
 from ..sim.metrics.profile import sums as profile_sums
 from ..sim.plan import Plan
@@ -329,11 +329,14 @@ def read_runs(paths: list[str]) -> dict:
 
 def _pooled(runs: list[dict]) -> list[dict]:
     """``runs`` with those of one trace under one policy made one: their timed runs one after the other, their
-    profiles added up (a profile is sums). Measurements made at different times then give one median over the
-    host's states rather than one row per state."""
+    profiles averaged (a profile is of one replay: ``profile.scaled`` sets it against the replay's CPU).
+    Measurements made at different times then give one median over the host's states rather than one row per
+    state."""
     pooled: dict[tuple[str, str, str], dict] = {}
+    profiled: dict[tuple[str, str, str], int] = {}
     for run in runs:
         key = (run["trace"], run["pool"], run["passes"])
+        profiled[key] = profiled.get(key, 0) + bool(run.get("profile"))
         if key not in pooled:
             pooled[key] = {**run, "profile": dict(run.get("profile", {}))}
             continue
@@ -344,6 +347,8 @@ def _pooled(runs: list[dict]) -> list[dict]:
         for term, stats in run.get("profile", {}).items():
             into["profile"][term] = [a + b for a, b in zip(into["profile"].get(term, [0.0] * len(STATS)), stats,
                                                            strict=True)]
+    for key, run in pooled.items():
+        run["profile"] = {term: [x / max(profiled[key], 1) for x in stats] for term, stats in run["profile"].items()}
     return list(pooled.values())
 
 
@@ -458,7 +463,7 @@ class Calibration:
 def profiled_prior(train: list[Measurement], prior: Costs) -> tuple[Costs, frozenset[str]]:
     """``prior`` with the terms the training replays' profiles measured (``sim.metrics.profile``) taken from them,
     and those terms' names; ``prior`` itself where no replay was profiled. Held-out replays are not asked."""
-    measured = in_situ([m.profile for m in train if m.profile], measured_rates(prior))
+    measured = in_situ([scaled(m.profile, m.whole) for m in train if m.profile], measured_rates(prior))
     if not measured:
         return prior, frozenset()
     profiled = sum(1 for m in train if m.profile)

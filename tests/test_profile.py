@@ -39,6 +39,16 @@ def test_a_rate_a_microbenchmark_measured_stands_and_the_calls_give_their_consta
     assert costs([read], {"read_per_mib": 80.0}) == pytest.approx({"read_call": 75.0 - 80.0 * 0.4375})
 
 
+def test_a_profile_is_set_against_the_cpu_its_replays_measured():
+    from wgtrace.sim.metrics.profile import scaled
+
+    profile = {**_profile("submit", [0, 0], [30.0, 50.0]), **_profile("write_call", [1.0, 2.0], [10.0, 10.0])}
+    slower = scaled(profile, 120.0)  # the timed runs took 120 us where the profile's calls add up to 100
+    assert slower["submit"] == pytest.approx([2, 96.0, 0, 0, 0]) and slower["write_call"][4] == pytest.approx(36.0)
+    assert costs([slower]) == pytest.approx({k: 1.2 * v for k, v in costs([profile]).items()})
+    assert scaled(profile, 0.0) == profile and scaled({}, 5.0) == {}
+
+
 def test_a_cold_figure_is_what_a_first_call_costs_more_than_the_others():
     submit = _profile("submit", [0, 0], [30.0, 50.0])
     assert costs([submit, _profile("submit_cold", [0], [100.0])]) == {"submit": 40.0, "submit_cold": 60.0}
@@ -75,13 +85,15 @@ def test_the_fit_leans_on_the_training_profile_and_never_on_a_held_out_one():
         x = np.zeros(len(TERM_NAMES))
         x[TERM_NAMES.index("texture_view")], x[TERM_NAMES.index("render_pass_begin")] = views * 2.5, views
         y = float(x @ np.array([truth.get(n, 0.0) for n in TERM_NAMES])) * (1 + 0.01 * rng.standard_normal())
-        rows.append(Measurement(f"t{k}", "exclusive", "as-recorded", np.zeros_like(x), x, setup_us=(1.0,),
-                                steady_us=(y,), profile={**_profile("texture_view", [0.0], [10.0]),
-                                                         **_profile("render_pass_begin", [0.0], [40.0])}))
+        profile = {**_profile("texture_view", [0.0] * int(views * 2.5), [10.0] * int(views * 2.5)),
+                   **_profile("render_pass_begin", [0.0] * int(views), [40.0] * int(views))}
+        rows.append(Measurement(f"t{k}", "exclusive", "as-recorded", np.zeros_like(x), x, setup_us=(0.0,),
+                                steady_us=(y,), profile=profile))
     held = Measurement("held", "exclusive", "as-recorded", np.zeros_like(x), x, setup_us=(1.0,), steady_us=(1.0,),
                        profile=_profile("texture_view", [0.0], [1e6]))
     result = calibrate([*rows, held], {"held"}, Costs(source="none"), {})
-    assert result.costs.calibration["profile_us"] == {"render_pass_begin": 40.0, "texture_view": 10.0}
+    assert result.costs.calibration["profile_us"] == pytest.approx({"render_pass_begin": 40.0, "texture_view": 10.0},
+                                                                   rel=0.02)
     assert result.costs["texture_view"] == pytest.approx(10.0, rel=0.05)  # views always come 2.5 a pass: the
     assert result.costs["render_pass_begin"] == pytest.approx(40.0, rel=0.05)  # profile tells them apart
 

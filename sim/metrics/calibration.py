@@ -21,14 +21,16 @@ three choices that make it predict rather than only fit:
   40 of 78 rows at 0.05 and 0.05, 55 of 78 at these).
 - **the replays' own profile stands** (``profile.py``: each call timed among the program's others), where
   the calibration made one: ``PROFILE_WEIGHT`` makes a 1 % departure from it count as a 100 % error on one
-  replay. On lavapipe a replay's profiled calls add up to its whole CPU within a median 2-4 % (90th
-  percentile 5-7 %), so the calls are all there is to fit, and what a fit of whole runs would move is one
-  program's cost of a call traded for another's: frame_loop's read-backs cost 82 us, pygfx_scene's 213. The
-  figure a term gets is then its mean over the training programs' calls. It also tells apart terms whose
-  calls always come together (a texture view and its render pass). Leaving out one family of training
-  programs at a time could not choose the weight (within 20 %: 50, 77, 57, 56, 57 and 58 of 90 rows at 0.1,
-  0.3, 1, 3, 10 and no fit at all; at 0.3 the six random pygfx scenes, alike, fit one another and the rest
-  miss as at 1); the held-out traces, looked at after, were 23 of 24 at 1 and 24 of 24 at 100.
+  replay. On lavapipe a replay's profiled calls add up to its whole CPU within a median 2-4 % where the host
+  kept its speed between the timed runs and the profile rounds (``profile.scaled`` sets each profile against
+  its runs for when it did not), so the calls are all there is to fit, and what a fit of whole runs would
+  move is one program's cost of a call traded for another's: frame_loop's read-backs cost 83 us in situ,
+  pygfx_scene's 174. The figure a term gets is then its mean over the training programs' calls. It also
+  tells apart terms whose calls always come together (a texture view and its render pass). Leaving out one
+  family of training programs at a time could not choose the weight (on three measurements pooled, within
+  20 %: 50, 77, 57, 56, 57 and 58 of 90 rows at 0.1, 0.3, 1, 3, 10 and no fit at all; at 0.3 the six random
+  pygfx scenes, alike, fit one another and the rest miss as at 1); the held-out traces, looked at after,
+  were 23 of 24 at 1 and 24 of 24 at 100 on those three.
 
 A cold term (``cost.cold_calls``: what the first call of a kind after a compile costs more) is fitted only where
 the prior has a figure for it, as a profile measures: its calls are a few per replay, always beside the term's

@@ -113,8 +113,8 @@ def cold_calls(kind: np.ndarray, warm: frozenset[int] = frozenset()) -> tuple[np
 
     Compiling runs a compiler over megabytes (lavapipe compiles every pipeline to machine code on the CPU); the
     first call of each kind after it finds its code and data out of the caches. Timed one by one in the training
-    replays of the shipped lavapipe calibration, such a call costs 1.5 to 5 times one of its kind later on (a
-    submit 79 us against 25, a map 304 against 191); a program whose steady part is a few calls pays mostly that."""
+    replays of the shipped lavapipe calibration, such a call costs 1.1 to 4.5 times one of its kind later on (a
+    submit 67 us against 24, a map 251 against 160); a program whose steady part is a few calls pays mostly that."""
     compile_ = np.isin(kind, COMPILES)
     segment = np.cumsum(compile_)
     order = np.argsort(kind, kind="stable")  # a radix sort of small integers: by kind, in order within each
