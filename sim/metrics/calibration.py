@@ -98,10 +98,10 @@ def measured_rates(prior: Costs) -> dict[str, float]:
     return {t.name: prior[t.name] for t in TERMS if t.sized and t.unit == MIB and prior[t.name] > 0}
 
 
-def _weights(prior_values: np.ndarray, profiled: frozenset[str]) -> np.ndarray:
-    """How hard each term is pulled: ``SIZED_WEIGHT`` for a per-MiB term the prior measured, ``PROFILE_WEIGHT`` for
-    another the replays' own profile measured, else ``PRIOR_WEIGHT``."""
-    measured_rate = np.array([t.sized and t.unit == MIB for t in TERMS]) & (prior_values > 0)
+def _weights(rates: dict[str, float], profiled: frozenset[str]) -> np.ndarray:
+    """How hard each term is pulled: ``SIZED_WEIGHT`` for a per-MiB term the prior measured (``rates``:
+    ``measured_rates``), ``PROFILE_WEIGHT`` for another the replays' own profile measured, else ``PRIOR_WEIGHT``."""
+    measured_rate = np.array([t.name in rates for t in TERMS])
     in_situ = np.array([t.name in profiled for t in TERMS])
     return np.where(measured_rate, SIZED_WEIGHT, np.where(in_situ, PROFILE_WEIGHT, PRIOR_WEIGHT))
 
@@ -133,7 +133,7 @@ def fit(features: np.ndarray, measured_us: np.ndarray, prior: Costs, profiled: f
     used = np.flatnonzero((x > 0).any(axis=0) & ~unmeasured_cold)
     pulled_to = _pulled_to(prior_values)
     xs, prior_used = x[:, used], pulled_to[used]
-    weight = _weights(prior_values, profiled)[used] * (prior_used > 0)
+    weight = _weights(measured_rates(prior), profiled)[used] * (prior_used > 0)
     solution = _solve(xs, y, prior_used, weight)
     rng = np.random.default_rng(SEED)
     draws = np.array([_solve(xs[rows], y[rows], prior_used, weight)
